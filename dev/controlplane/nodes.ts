@@ -1,0 +1,90 @@
+import { CoreV1Api, type KubeConfig, type V1Node } from "@kubernetes/client-node";
+import { waitFor } from "./net.js";
+
+export const GPU_RESOURCE = "nvidia.com/gpu";
+export const GPU_TAINT = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" } as const;
+
+interface FakeNodeSpec {
+  name: string;
+  instanceType: string;
+  zone: string;
+  cpu: string;
+  memory: string;
+  gpus: number;
+}
+
+/**
+ * The fake nodes of the e2e profile: GPU nodes of two instance types in two zones, tainted as GPU nodes
+ * usually are so that only pods tolerating the taint land there, and one CPU-only node.
+ */
+export const FAKE_NODES: readonly FakeNodeSpec[] = [
+  { name: "gpu-g4dn-a", instanceType: "g4dn.xlarge", zone: "zone-a", cpu: "4", memory: "16Gi", gpus: 4 },
+  { name: "gpu-g4dn-b", instanceType: "g4dn.xlarge", zone: "zone-b", cpu: "4", memory: "16Gi", gpus: 4 },
+  { name: "gpu-p3-a", instanceType: "p3.2xlarge", zone: "zone-a", cpu: "8", memory: "61Gi", gpus: 4 },
+  { name: "cpu-m5-a", instanceType: "m5.xlarge", zone: "zone-a", cpu: "4", memory: "16Gi", gpus: 0 },
+];
+
+export function fakeNode(spec: FakeNodeSpec): V1Node {
+  const isGpu = spec.gpus > 0;
+  const resources: Record<string, string> = {
+    cpu: spec.cpu,
+    memory: spec.memory,
+    pods: "110",
+    ...(isGpu ? { [GPU_RESOURCE]: String(spec.gpus) } : {}),
+  };
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name: spec.name,
+      // KWOK manages every node (--manage-all-nodes); the annotation also tells people these are fake.
+      annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+      labels: {
+        "kubernetes.io/hostname": spec.name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/role": "agent",
+        "node.kubernetes.io/instance-type": spec.instanceType,
+        "topology.kubernetes.io/zone": spec.zone,
+        "topology.kubernetes.io/region": "local",
+        type: "kwok",
+        ...(isGpu ? { "workload-type": "ml-inference", "nvidia.com/gpu.present": "true" } : {}),
+      },
+    },
+    spec: { taints: isGpu ? [{ ...GPU_TAINT }] : [] },
+    status: {
+      capacity: resources,
+      allocatable: resources,
+      nodeInfo: {
+        architecture: "amd64",
+        operatingSystem: "linux",
+        kubeletVersion: "fake",
+        kubeProxyVersion: "fake",
+        bootID: "",
+        containerRuntimeVersion: "",
+        kernelVersion: "",
+        machineID: "",
+        osImage: "",
+        systemUUID: "",
+      },
+    },
+  };
+}
+
+export async function createFakeNodes(kubeConfig: KubeConfig, timeoutMs: number): Promise<void> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  for (const spec of FAKE_NODES) await core.createNode({ body: fakeNode(spec) });
+  await Promise.all(
+    FAKE_NODES.map(({ name }) =>
+      waitFor(
+        `fake node ${name} to be Ready`,
+        async () => {
+          const node = await core.readNode({ name });
+          const ready = node.status?.conditions?.find((condition) => condition.type === "Ready");
+          return ready?.status === "True" ? true : undefined;
+        },
+        { timeoutMs, intervalMs: 200 },
+      ),
+    ),
+  );
+}
