@@ -1,0 +1,768 @@
+// The horizontal pod autoscaler controller's decision, step by step as Kubernetes computes it
+// (pkg/controller/podautoscaler/horizontal.go and replica_calculator.go). Pure: the caller hands in
+// the pods and metric readings of one sync and gets the replica count the controller would write.
+import type {
+  V2HorizontalPodAutoscaler,
+  V2HorizontalPodAutoscalerBehavior,
+  V2HPAScalingRules,
+  V2MetricSpec,
+} from "@kubernetes/client-node";
+import { parseQuantity, toMilli } from "./quantity.js";
+
+/** kube-controller-manager defaults that no HPA object can change. */
+export const HPA_CONTROLLER_DEFAULTS = {
+  syncPeriodSeconds: 15,
+  tolerance: 0.1,
+  downscaleStabilizationSeconds: 300,
+  cpuInitializationPeriodSeconds: 300,
+  initialReadinessDelaySeconds: 30,
+  /** metrics-server's sample window: a CPU sample must cover a full window after the pod became ready. */
+  metricWindowSeconds: 15,
+  scaleUpLimitFactor: 2,
+  scaleUpLimitMinimum: 4,
+} as const;
+
+export type SelectPolicy = "Max" | "Min" | "Disabled";
+
+export interface ScalingPolicy {
+  type: "Pods" | "Percent";
+  value: number;
+  periodSeconds: number;
+}
+
+export interface ScalingRules {
+  stabilizationWindowSeconds: number;
+  selectPolicy: SelectPolicy;
+  policies: ScalingPolicy[];
+}
+
+export interface NormalizedBehavior {
+  scaleUp: ScalingRules;
+  scaleDown: ScalingRules;
+}
+
+export interface Tolerances {
+  up: number;
+  down: number;
+}
+
+export class HpaSpecError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = "HpaSpecError";
+  }
+}
+
+function normalizePolicies(
+  rules: V2HPAScalingRules | undefined,
+  defaults: ScalingPolicy[],
+  field: string,
+): ScalingPolicy[] {
+  if (!rules?.policies || rules.policies.length === 0) return defaults.map((policy) => ({ ...policy }));
+  return rules.policies.map((policy, index) => {
+    if (policy.type !== "Pods" && policy.type !== "Percent") {
+      throw new HpaSpecError(
+        `${field}.policies[${index}].type`,
+        `must be Pods or Percent, got ${policy.type}`,
+      );
+    }
+    if (!(policy.value > 0)) throw new HpaSpecError(`${field}.policies[${index}].value`, "must be > 0");
+    if (!(policy.periodSeconds > 0)) {
+      throw new HpaSpecError(`${field}.policies[${index}].periodSeconds`, "must be > 0");
+    }
+    return { type: policy.type, value: policy.value, periodSeconds: policy.periodSeconds };
+  });
+}
+
+function normalizeSelectPolicy(value: string | undefined, field: string): SelectPolicy {
+  if (value === undefined) return "Max";
+  if (value === "Max" || value === "Min" || value === "Disabled") return value;
+  throw new HpaSpecError(`${field}.selectPolicy`, `must be Max, Min or Disabled, got ${value}`);
+}
+
+/**
+ * The API server's defaulting of `behavior`, field by field (pkg/apis/autoscaling/v2/defaults.go).
+ * No behavior stays no behavior: the controller then takes the older code path.
+ */
+export function normalizeBehavior(
+  behavior: V2HorizontalPodAutoscalerBehavior | undefined,
+  field = "spec.behavior",
+): NormalizedBehavior | undefined {
+  if (!behavior) return undefined;
+  const up = behavior.scaleUp;
+  const down = behavior.scaleDown;
+  return {
+    scaleUp: {
+      stabilizationWindowSeconds: up?.stabilizationWindowSeconds ?? 0,
+      selectPolicy: normalizeSelectPolicy(up?.selectPolicy, `${field}.scaleUp`),
+      policies: normalizePolicies(
+        up,
+        [
+          { type: "Pods", value: 4, periodSeconds: 15 },
+          { type: "Percent", value: 100, periodSeconds: 15 },
+        ],
+        `${field}.scaleUp`,
+      ),
+    },
+    scaleDown: {
+      stabilizationWindowSeconds: down?.stabilizationWindowSeconds ?? 300,
+      selectPolicy: normalizeSelectPolicy(down?.selectPolicy, `${field}.scaleDown`),
+      policies: normalizePolicies(
+        down,
+        [{ type: "Percent", value: 100, periodSeconds: 15 }],
+        `${field}.scaleDown`,
+      ),
+    },
+  };
+}
+
+function parseTolerance(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseQuantity(value);
+  if (parsed === undefined || parsed < 0)
+    throw new HpaSpecError(field, `not a non-negative quantity: ${value}`);
+  return parsed;
+}
+
+/** Per-direction tolerance (KEP-4951), falling back to the controller-wide 10 %. */
+export function tolerancesOf(
+  behavior: V2HorizontalPodAutoscalerBehavior | undefined,
+  field = "spec.behavior",
+): Tolerances {
+  return {
+    up:
+      parseTolerance(behavior?.scaleUp?.tolerance, `${field}.scaleUp.tolerance`) ??
+      HPA_CONTROLLER_DEFAULTS.tolerance,
+    down:
+      parseTolerance(behavior?.scaleDown?.tolerance, `${field}.scaleDown.tolerance`) ??
+      HPA_CONTROLLER_DEFAULTS.tolerance,
+  };
+}
+
+export function isWithinTolerance(ratio: number, tolerances: Tolerances): boolean {
+  return 1 - tolerances.down <= ratio && ratio <= 1 + tolerances.up;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replica calculator
+
+/** What the HPA sees of one pod. Times in seconds on the simulation clock. */
+export interface PodView {
+  phase: "Pending" | "Running";
+  ready: boolean;
+  /** When the pod started running (status.startTime). */
+  startedAt: number;
+  /** When the Ready condition last changed (to True when ready, to False at start otherwise). */
+  readyTransitionAt: number;
+}
+
+interface PodGroups {
+  readyCount: number;
+  unready: number[];
+  missing: number[];
+}
+
+/**
+ * groupPods: Pending pods are unready; pods with no sample are missing; for CPU only, a pod is also
+ * unready while it is not Ready, or while its sample predates one full window after readiness,
+ * within the CPU initialization period; after that period, unready if it has never become ready.
+ */
+export function groupPods(
+  pods: readonly PodView[],
+  samples: readonly (number | undefined)[],
+  isCpu: boolean,
+  now: number,
+): PodGroups {
+  const groups: PodGroups = { readyCount: 0, unready: [], missing: [] };
+  pods.forEach((pod, index) => {
+    if (pod.phase === "Pending") {
+      groups.unready.push(index);
+      return;
+    }
+    if (samples[index] === undefined) {
+      groups.missing.push(index);
+      return;
+    }
+    if (isCpu) {
+      let unready: boolean;
+      if (pod.startedAt + HPA_CONTROLLER_DEFAULTS.cpuInitializationPeriodSeconds > now) {
+        unready = !pod.ready || now < pod.readyTransitionAt + HPA_CONTROLLER_DEFAULTS.metricWindowSeconds;
+      } else {
+        unready =
+          !pod.ready &&
+          pod.startedAt + HPA_CONTROLLER_DEFAULTS.initialReadinessDelaySeconds > pod.readyTransitionAt;
+      }
+      if (unready) {
+        groups.unready.push(index);
+        return;
+      }
+    }
+    groups.readyCount++;
+  });
+  return groups;
+}
+
+export type ReplicaProposal =
+  { replicas: number; error?: undefined } | { replicas?: undefined; error: string };
+
+/** The direction guard shared by resource and pods metrics once unready and missing pods are filled in. */
+function proposeWithFilledPods(
+  currentReplicas: number,
+  usageRatio: number,
+  newUsageRatio: number,
+  sampleCount: number,
+  tolerances: Tolerances,
+): number {
+  if (
+    isWithinTolerance(newUsageRatio, tolerances) ||
+    (usageRatio > 1 && newUsageRatio < 1) ||
+    (usageRatio < 1 && newUsageRatio > 1)
+  ) {
+    return currentReplicas;
+  }
+  const newReplicas = Math.ceil(newUsageRatio * sampleCount);
+  if (
+    (newUsageRatio < 1 && newReplicas > currentReplicas) ||
+    (newUsageRatio > 1 && newReplicas < currentReplicas)
+  ) {
+    return currentReplicas;
+  }
+  return newReplicas;
+}
+
+/** GetResourceReplicas for an Utilization target: samples and requests in milli-units per pod. */
+export function resourceUtilizationReplicas(args: {
+  currentReplicas: number;
+  targetUtilization: number;
+  pods: readonly PodView[];
+  usageMilli: readonly (number | undefined)[];
+  requestMilli: number;
+  isCpu: boolean;
+  tolerances: Tolerances;
+  now: number;
+}): ReplicaProposal {
+  const { pods, usageMilli, requestMilli, targetUtilization, currentReplicas, tolerances } = args;
+  if (pods.length === 0) return { error: "no pods returned by selector while calculating replica count" };
+  if (!(requestMilli > 0)) return { error: "missing request for resource" };
+  const groups = groupPods(pods, usageMilli, args.isCpu, args.now);
+  const unready = new Set(groups.unready);
+  const missing = new Set(groups.missing);
+  const samples = new Map<number, number>();
+  usageMilli.forEach((value, index) => {
+    if (value !== undefined && !unready.has(index) && !missing.has(index)) samples.set(index, value);
+  });
+  if (samples.size === 0)
+    return { error: "did not receive metrics for targeted pods (pods might be unready)" };
+  const ratioOf = (values: Map<number, number>): number => {
+    let usageTotal = 0;
+    let requestTotal = 0;
+    for (const value of values.values()) {
+      usageTotal += value;
+      requestTotal += requestMilli;
+    }
+    return Math.trunc((usageTotal * 100) / requestTotal) / targetUtilization;
+  };
+  const usageRatio = ratioOf(samples);
+  const scaleUpWithUnready = unready.size > 0 && usageRatio > 1;
+  if (!scaleUpWithUnready && missing.size === 0) {
+    if (isWithinTolerance(usageRatio, tolerances)) return { replicas: currentReplicas };
+    return { replicas: Math.ceil(usageRatio * groups.readyCount) };
+  }
+  if (missing.size > 0) {
+    // Scale-down: a missing pod counts as using max(100 %, target); scale-up: as using nothing.
+    const fill =
+      usageRatio < 1
+        ? (requestMilli * Math.max(100, targetUtilization)) / 100
+        : usageRatio > 1
+          ? 0
+          : undefined;
+    if (fill !== undefined) for (const index of missing) samples.set(index, Math.trunc(fill));
+  }
+  if (scaleUpWithUnready) for (const index of unready) samples.set(index, 0);
+  const newUsageRatio = ratioOf(samples);
+  return {
+    replicas: proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, samples.size, tolerances),
+  };
+}
+
+/** calcPlainMetricReplicas: Pods metrics and Resource AverageValue targets, milli-units per pod. */
+export function plainMetricReplicas(args: {
+  currentReplicas: number;
+  targetMilli: number;
+  pods: readonly PodView[];
+  valueMilli: readonly (number | undefined)[];
+  isCpu: boolean;
+  tolerances: Tolerances;
+  now: number;
+}): ReplicaProposal {
+  const { pods, valueMilli, targetMilli, currentReplicas, tolerances } = args;
+  if (pods.length === 0) return { error: "no pods returned by selector while calculating replica count" };
+  const groups = groupPods(pods, valueMilli, args.isCpu, args.now);
+  const unready = new Set(groups.unready);
+  const missing = new Set(groups.missing);
+  const samples = new Map<number, number>();
+  valueMilli.forEach((value, index) => {
+    if (value !== undefined && !unready.has(index) && !missing.has(index)) samples.set(index, value);
+  });
+  if (samples.size === 0)
+    return { error: "did not receive metrics for targeted pods (pods might be unready)" };
+  const ratioOf = (values: Map<number, number>): number => {
+    let total = 0;
+    for (const value of values.values()) total += value;
+    return Math.trunc(total / values.size) / targetMilli;
+  };
+  const usageRatio = ratioOf(samples);
+  const scaleUpWithUnready = unready.size > 0 && usageRatio > 1;
+  if (!scaleUpWithUnready && missing.size === 0) {
+    if (isWithinTolerance(usageRatio, tolerances)) return { replicas: currentReplicas };
+    return { replicas: Math.ceil(usageRatio * groups.readyCount) };
+  }
+  if (missing.size > 0) {
+    const fill = usageRatio < 1 ? targetMilli : 0;
+    for (const index of missing) samples.set(index, fill);
+  }
+  if (scaleUpWithUnready) for (const index of unready) samples.set(index, 0);
+  const newUsageRatio = ratioOf(samples);
+  return {
+    replicas: proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, samples.size, tolerances),
+  };
+}
+
+/** External/Object with a Value target: ratio against the target, times the ready pods. */
+export function externalValueReplicas(args: {
+  currentReplicas: number;
+  usageMilli: number;
+  targetMilli: number;
+  readyPodCount: number;
+  tolerances: Tolerances;
+}): number {
+  const usageRatio = args.usageMilli / args.targetMilli;
+  if (args.currentReplicas === 0) return Math.ceil(usageRatio);
+  if (isWithinTolerance(usageRatio, args.tolerances)) return args.currentReplicas;
+  return Math.ceil(usageRatio * args.readyPodCount);
+}
+
+/** External/Object with an AverageValue target: usage over (target x status.replicas), then usage / target. */
+export function externalAverageValueReplicas(args: {
+  statusReplicas: number;
+  usageMilli: number;
+  targetMilli: number;
+  tolerances: Tolerances;
+}): number {
+  const usageRatio = args.usageMilli / (args.targetMilli * args.statusReplicas);
+  if (isWithinTolerance(usageRatio, args.tolerances)) return args.statusReplicas;
+  return Math.ceil(args.usageMilli / args.targetMilli);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalization: stabilization and rate limits
+
+interface TimedValue {
+  value: number;
+  at: number;
+}
+
+/** Sum of the changes recorded strictly after now - period (getReplicasChangePerPeriod). */
+function changeInPeriod(events: readonly TimedValue[], periodSeconds: number, now: number): number {
+  const cutoff = now - periodSeconds;
+  let total = 0;
+  for (const event of events) if (event.at > cutoff) total += event.value;
+  return total;
+}
+
+export function scaleUpLimit(
+  currentReplicas: number,
+  upEvents: readonly TimedValue[],
+  downEvents: readonly TimedValue[],
+  rules: ScalingRules,
+  now: number,
+): number {
+  if (rules.selectPolicy === "Disabled") return currentReplicas;
+  const pick = rules.selectPolicy === "Min" ? Math.min : Math.max;
+  let result = rules.selectPolicy === "Min" ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  for (const policy of rules.policies) {
+    const periodStart =
+      currentReplicas -
+      changeInPeriod(upEvents, policy.periodSeconds, now) +
+      changeInPeriod(downEvents, policy.periodSeconds, now);
+    const proposed =
+      policy.type === "Pods" ? periodStart + policy.value : Math.ceil(periodStart * (1 + policy.value / 100));
+    result = pick(result, proposed);
+  }
+  return result;
+}
+
+export function scaleDownLimit(
+  currentReplicas: number,
+  upEvents: readonly TimedValue[],
+  downEvents: readonly TimedValue[],
+  rules: ScalingRules,
+  now: number,
+): number {
+  if (rules.selectPolicy === "Disabled") return currentReplicas;
+  // For scale-down the smallest change is the largest replica count, hence the swap.
+  const pick = rules.selectPolicy === "Min" ? Math.max : Math.min;
+  let result = rules.selectPolicy === "Min" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  for (const policy of rules.policies) {
+    const periodStart =
+      currentReplicas -
+      changeInPeriod(upEvents, policy.periodSeconds, now) +
+      changeInPeriod(downEvents, policy.periodSeconds, now);
+    const proposed =
+      policy.type === "Pods"
+        ? periodStart - policy.value
+        : Math.trunc(periodStart * (1 - policy.value / 100));
+    result = pick(result, proposed);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The controller for one HPA
+
+/** One metric's reading for a sync: per-pod samples (Resource, Pods) or one total (External, Object). */
+export type MetricReading =
+  | { kind: "perPod"; valuesMilli: readonly (number | undefined)[]; requestMilli?: number }
+  | { kind: "total"; valueMilli: number }
+  | { kind: "error"; message: string };
+
+export interface SyncInput {
+  now: number;
+  /** scale.spec.replicas */
+  specReplicas: number;
+  /** scale.status.replicas: pods that exist, ready or not. */
+  statusReplicas: number;
+  pods: readonly PodView[];
+  /** The reading of spec.metrics[index]. */
+  readMetric: (metric: V2MetricSpec, index: number) => MetricReading;
+}
+
+export interface MetricProposal {
+  metric: string;
+  replicas?: number;
+  error?: string;
+}
+
+export interface SyncDecision {
+  currentReplicas: number;
+  desiredReplicas: number;
+  rescale: boolean;
+  reason: string;
+  proposals: MetricProposal[];
+}
+
+export function metricLabel(metric: V2MetricSpec): string {
+  switch (metric.type) {
+    case "Resource":
+      return `resource ${metric.resource?.name ?? "?"}`;
+    case "ContainerResource":
+      return `container resource ${metric.containerResource?.name ?? "?"}`;
+    case "Pods":
+      return `pods ${metric.pods?.metric.name ?? "?"}`;
+    case "External":
+      return `external ${metric.external?.metric.name ?? "?"}`;
+    case "Object":
+      return `object ${metric.object?.metric.name ?? "?"}`;
+    default:
+      return metric.type;
+  }
+}
+
+function quantityMilli(value: string | number | undefined, field: string): number {
+  const parsed = value === undefined ? undefined : parseQuantity(value);
+  if (parsed === undefined || parsed <= 0)
+    throw new HpaSpecError(field, `needs a positive quantity, got ${String(value)}`);
+  return toMilli(parsed);
+}
+
+/** A metric spec turned into what the calculator needs, validated once. */
+interface PreparedMetric {
+  label: string;
+  spec: V2MetricSpec;
+  kind: "utilization" | "podAverage" | "value" | "averageValue";
+  isCpu: boolean;
+  /** Percent for utilization, milli-units otherwise. */
+  target: number;
+}
+
+function prepareMetric(metric: V2MetricSpec, field: string): PreparedMetric {
+  const label = metricLabel(metric);
+  if (metric.type === "Resource" || metric.type === "ContainerResource") {
+    const source = metric.type === "Resource" ? metric.resource : metric.containerResource;
+    const sourceField = metric.type === "Resource" ? `${field}.resource` : `${field}.containerResource`;
+    if (!source) throw new HpaSpecError(sourceField, "missing");
+    const isCpu = source.name === "cpu";
+    if (source.target.type === "Utilization") {
+      const utilization = source.target.averageUtilization;
+      if (utilization === undefined || !(utilization > 0)) {
+        throw new HpaSpecError(`${sourceField}.target.averageUtilization`, "must be > 0");
+      }
+      return { label, spec: metric, kind: "utilization", isCpu, target: utilization };
+    }
+    if (source.target.type === "AverageValue") {
+      const target = quantityMilli(source.target.averageValue, `${sourceField}.target.averageValue`);
+      return { label, spec: metric, kind: "podAverage", isCpu, target };
+    }
+    throw new HpaSpecError(`${sourceField}.target.type`, `must be Utilization or AverageValue`);
+  }
+  if (metric.type === "Pods") {
+    if (!metric.pods) throw new HpaSpecError(`${field}.pods`, "missing");
+    const target = quantityMilli(metric.pods.target.averageValue, `${field}.pods.target.averageValue`);
+    return { label, spec: metric, kind: "podAverage", isCpu: false, target };
+  }
+  if (metric.type === "External" || metric.type === "Object") {
+    const source = metric.type === "External" ? metric.external : metric.object;
+    const sourceField = metric.type === "External" ? `${field}.external` : `${field}.object`;
+    if (!source) throw new HpaSpecError(sourceField, "missing");
+    if (source.target.type === "Value") {
+      const target = quantityMilli(source.target.value, `${sourceField}.target.value`);
+      return { label, spec: metric, kind: "value", isCpu: false, target };
+    }
+    if (source.target.type === "AverageValue") {
+      const target = quantityMilli(source.target.averageValue, `${sourceField}.target.averageValue`);
+      return { label, spec: metric, kind: "averageValue", isCpu: false, target };
+    }
+    throw new HpaSpecError(`${sourceField}.target.type`, "must be Value or AverageValue");
+  }
+  throw new HpaSpecError(`${field}.type`, `unsupported metric type ${metric.type}`);
+}
+
+/**
+ * One HPA as the controller holds it in memory: the recommendation history and the scale events
+ * live here, exactly as they live only in kube-controller-manager's memory.
+ */
+export class HorizontalPodAutoscalerController {
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly behavior: NormalizedBehavior | undefined;
+  readonly tolerances: Tolerances;
+  private readonly metrics: PreparedMetric[];
+  private recommendations: TimedValue[] | undefined;
+  private readonly upEvents: TimedValue[] = [];
+  private readonly downEvents: TimedValue[] = [];
+
+  constructor(hpa: V2HorizontalPodAutoscaler) {
+    const spec = hpa.spec;
+    if (!spec) throw new HpaSpecError("spec", "missing");
+    this.minReplicas = spec.minReplicas ?? 1;
+    this.maxReplicas = spec.maxReplicas;
+    if (!Number.isInteger(this.maxReplicas) || this.maxReplicas < 1) {
+      throw new HpaSpecError("spec.maxReplicas", "must be an integer >= 1");
+    }
+    if (!Number.isInteger(this.minReplicas) || this.minReplicas < 0 || this.minReplicas > this.maxReplicas) {
+      throw new HpaSpecError("spec.minReplicas", "must be an integer between 0 and maxReplicas");
+    }
+    const metricSpecs = [...(spec.metrics ?? [])];
+    if (metricSpecs.length === 0) {
+      // The API server defaults an HPA without metrics to 80 % CPU utilization.
+      metricSpecs.push({
+        type: "Resource",
+        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
+      });
+    }
+    this.metrics = metricSpecs.map((metric, index) => prepareMetric(metric, `spec.metrics[${index}]`));
+    this.behavior = normalizeBehavior(spec.behavior);
+    this.tolerances = tolerancesOf(spec.behavior);
+  }
+
+  get metricLabels(): string[] {
+    return this.metrics.map((metric) => metric.label);
+  }
+
+  /** One reconcileAutoscaler pass. The caller writes desiredReplicas when rescale is true. */
+  sync(input: SyncInput): SyncDecision {
+    const currentReplicas = input.specReplicas;
+    this.recommendations ??= [{ value: currentReplicas, at: input.now }];
+    let decision: SyncDecision;
+    if (currentReplicas === 0 && this.minReplicas !== 0) {
+      decision = {
+        currentReplicas,
+        desiredReplicas: 0,
+        rescale: false,
+        reason: "ScalingDisabled",
+        proposals: [],
+      };
+    } else if (currentReplicas > this.maxReplicas) {
+      decision = {
+        currentReplicas,
+        desiredReplicas: this.maxReplicas,
+        rescale: true,
+        reason: "above maxReplicas",
+        proposals: [],
+      };
+    } else if (currentReplicas < this.minReplicas) {
+      decision = {
+        currentReplicas,
+        desiredReplicas: this.minReplicas,
+        rescale: true,
+        reason: "below minReplicas",
+        proposals: [],
+      };
+    } else {
+      const proposals = this.metrics.map((metric, index) => this.propose(metric, index, input));
+      let best = -1;
+      let invalid = 0;
+      let bestLabel = "";
+      for (const proposal of proposals) {
+        if (proposal.replicas === undefined) invalid++;
+        else if (proposal.replicas > best) {
+          best = proposal.replicas;
+          bestLabel = proposal.metric;
+        }
+      }
+      if (invalid >= proposals.length || (invalid > 0 && best < currentReplicas)) {
+        return {
+          currentReplicas,
+          desiredReplicas: currentReplicas,
+          rescale: false,
+          reason: "metrics unavailable",
+          proposals,
+        };
+      }
+      const desired = this.behavior
+        ? this.normalizeWithBehavior(currentReplicas, best, input.now, this.behavior)
+        : this.normalizeWithoutBehavior(currentReplicas, best, input.now);
+      decision = {
+        currentReplicas,
+        desiredReplicas: desired,
+        rescale: desired !== currentReplicas,
+        reason: desired !== currentReplicas ? bestLabel : "within target",
+        proposals,
+      };
+    }
+    if (decision.rescale) this.storeScaleEvent(currentReplicas, decision.desiredReplicas, input.now);
+    return decision;
+  }
+
+  private propose(metric: PreparedMetric, index: number, input: SyncInput): MetricProposal {
+    const reading = input.readMetric(metric.spec, index);
+    if (reading.kind === "error") return { metric: metric.label, error: reading.message };
+    const currentReplicas = input.specReplicas;
+    let proposal: ReplicaProposal;
+    if (metric.kind === "utilization" || metric.kind === "podAverage") {
+      if (reading.kind !== "perPod") return { metric: metric.label, error: "expected per-pod samples" };
+      proposal =
+        metric.kind === "utilization"
+          ? resourceUtilizationReplicas({
+              currentReplicas,
+              targetUtilization: metric.target,
+              pods: input.pods,
+              usageMilli: reading.valuesMilli,
+              requestMilli: reading.requestMilli ?? 0,
+              isCpu: metric.isCpu,
+              tolerances: this.tolerances,
+              now: input.now,
+            })
+          : plainMetricReplicas({
+              currentReplicas,
+              targetMilli: metric.target,
+              pods: input.pods,
+              valueMilli: reading.valuesMilli,
+              isCpu: metric.isCpu,
+              tolerances: this.tolerances,
+              now: input.now,
+            });
+    } else {
+      if (reading.kind !== "total") return { metric: metric.label, error: "expected one total" };
+      if (metric.kind === "value") {
+        const readyPodCount = input.pods.filter((pod) => pod.phase === "Running" && pod.ready).length;
+        proposal = {
+          replicas: externalValueReplicas({
+            currentReplicas,
+            usageMilli: reading.valueMilli,
+            targetMilli: metric.target,
+            readyPodCount,
+            tolerances: this.tolerances,
+          }),
+        };
+      } else {
+        proposal = {
+          replicas: externalAverageValueReplicas({
+            statusReplicas: input.statusReplicas,
+            usageMilli: reading.valueMilli,
+            targetMilli: metric.target,
+            tolerances: this.tolerances,
+          }),
+        };
+      }
+    }
+    return proposal.replicas === undefined
+      ? { metric: metric.label, error: proposal.error }
+      : { metric: metric.label, replicas: proposal.replicas };
+  }
+
+  /** No behavior: 5 minute downscale stabilization, then clamp to [min, min(max, max(2x, 4))]. */
+  private normalizeWithoutBehavior(currentReplicas: number, desired: number, now: number): number {
+    const history = this.recommendations ?? [];
+    const cutoff = now - HPA_CONTROLLER_DEFAULTS.downscaleStabilizationSeconds;
+    let stabilized = desired;
+    let oldIndex = -1;
+    history.forEach((recommendation, index) => {
+      if (recommendation.at < cutoff) oldIndex = index;
+      else if (recommendation.value > stabilized) stabilized = recommendation.value;
+    });
+    if (oldIndex >= 0) history[oldIndex] = { value: desired, at: now };
+    else history.push({ value: desired, at: now });
+    const scaleUpCap = Math.max(
+      HPA_CONTROLLER_DEFAULTS.scaleUpLimitFactor * currentReplicas,
+      HPA_CONTROLLER_DEFAULTS.scaleUpLimitMinimum,
+    );
+    const maximumAllowed = Math.min(this.maxReplicas, scaleUpCap);
+    if (stabilized < this.minReplicas) return this.minReplicas;
+    if (stabilized > maximumAllowed) return maximumAllowed;
+    return stabilized;
+  }
+
+  private normalizeWithBehavior(
+    currentReplicas: number,
+    desired: number,
+    now: number,
+    behavior: NormalizedBehavior,
+  ): number {
+    const history = this.recommendations ?? [];
+    const upCutoff = now - behavior.scaleUp.stabilizationWindowSeconds;
+    const downCutoff = now - behavior.scaleDown.stabilizationWindowSeconds;
+    let upRecommendation = desired;
+    let downRecommendation = desired;
+    let oldIndex = -1;
+    history.forEach((recommendation, index) => {
+      if (recommendation.at > upCutoff) upRecommendation = Math.min(recommendation.value, upRecommendation);
+      if (recommendation.at > downCutoff)
+        downRecommendation = Math.max(recommendation.value, downRecommendation);
+      if (recommendation.at < upCutoff && recommendation.at < downCutoff) oldIndex = index;
+    });
+    let stabilized = currentReplicas;
+    if (stabilized < upRecommendation) stabilized = upRecommendation;
+    if (stabilized > downRecommendation) stabilized = downRecommendation;
+    if (oldIndex >= 0) history[oldIndex] = { value: desired, at: now };
+    else history.push({ value: desired, at: now });
+
+    if (stabilized > currentReplicas) {
+      let limit = scaleUpLimit(currentReplicas, this.upEvents, this.downEvents, behavior.scaleUp, now);
+      if (limit < currentReplicas) limit = currentReplicas;
+      const maximumAllowed = Math.min(this.maxReplicas, limit);
+      return Math.min(stabilized, maximumAllowed);
+    }
+    if (stabilized < currentReplicas) {
+      let limit = scaleDownLimit(currentReplicas, this.upEvents, this.downEvents, behavior.scaleDown, now);
+      if (limit > currentReplicas) limit = currentReplicas;
+      const minimumAllowed = Math.max(this.minReplicas, limit);
+      return Math.max(stabilized, minimumAllowed);
+    }
+    return stabilized;
+  }
+
+  /** Scale events count only with a behavior, and only those within the longest policy period matter. */
+  private storeScaleEvent(previous: number, next: number, now: number): void {
+    if (!this.behavior) return;
+    const rules = next > previous ? this.behavior.scaleUp : this.behavior.scaleDown;
+    const events = next > previous ? this.upEvents : this.downEvents;
+    const longestPeriod = Math.max(0, ...rules.policies.map((policy) => policy.periodSeconds));
+    const kept = events.filter((event) => event.at > now - longestPeriod);
+    events.length = 0;
+    events.push(...kept, { value: Math.abs(next - previous), at: now });
+  }
+}

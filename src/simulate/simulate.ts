@@ -1,0 +1,415 @@
+// The simulation loop: every tick, KEDA polls (when it is the engine) and the HPA syncs on their own
+// periods, the Deployment follows the replica count they write, and the queue is served by the
+// replicas that are Ready. Pure: inputs in, a timeline and a summary out.
+import type { V1Deployment, V2HorizontalPodAutoscaler, V2MetricSpec } from "@kubernetes/client-node";
+import type { ScaledObject } from "../keda/types.js";
+import { HorizontalPodAutoscalerController, HPA_CONTROLLER_DEFAULTS, type MetricReading } from "./hpa.js";
+import { ScaledObjectController } from "./keda.js";
+import { parseQuantity, toMilli } from "./quantity.js";
+import { signalFromText, type Signal } from "./signals.js";
+import type { Trace } from "./trace.js";
+import { Workload, type WorkloadParameters } from "./workload.js";
+
+export interface SimulationTarget {
+  /** Shown in reports; usually the policy's name. */
+  name: string;
+  engine: "HPA" | "KEDA";
+  deployment?: V1Deployment;
+  hpa?: V2HorizontalPodAutoscaler;
+  scaledObject?: ScaledObject;
+  modelLoadSeconds: number;
+}
+
+export interface SimulationOptions {
+  serviceRatePerReplica: number;
+  schedulingDelaySeconds: number;
+  latencySloSeconds: number;
+  requestTimeoutSeconds: number;
+  gpuPricePerHour: number;
+  memoryUtilizationPercent: number;
+  /** Overrides the policy's model load time. */
+  modelLoadSeconds?: number;
+  /** Replicas (Ready) at the start; defaults to the Deployment's, else the autoscaler's minimum. */
+  initialReplicas?: number;
+  signalOverrides?: ReadonlyMap<string, Signal>;
+}
+
+export const DEFAULT_OPTIONS: SimulationOptions = {
+  serviceRatePerReplica: 10,
+  schedulingDelaySeconds: 10,
+  latencySloSeconds: 2,
+  requestTimeoutSeconds: 60,
+  gpuPricePerHour: 2.5,
+  memoryUtilizationPercent: 60,
+};
+
+export interface SimulationStep {
+  t: number;
+  /** Arrivals per second during [t, t + tick). */
+  load: number;
+  desiredReplicas: number;
+  readyReplicas: number;
+  /** Pods loading the model (started, not Ready). */
+  loadingReplicas: number;
+  /** Pods waiting for a node. */
+  pendingReplicas: number;
+  /** Requests waiting at the end of the tick. */
+  queue: number;
+  /** Mean wait of the requests served in the tick, seconds. */
+  waitSeconds: number;
+  served: number;
+  dropped: number;
+  sloViolations: number;
+  /** Busy fraction of the ready replicas, 0..1. */
+  utilization: number;
+}
+
+export interface ScaleEvent {
+  t: number;
+  from: number;
+  to: number;
+  by: "HPA" | "KEDA";
+  reason: string;
+}
+
+export interface SimulationSummary {
+  name: string;
+  engine: "HPA" | "KEDA";
+  tickSeconds: number;
+  durationSeconds: number;
+  modelLoadSeconds: number;
+  gpusPerReplica: number;
+  totalRequests: number;
+  servedRequests: number;
+  droppedRequests: number;
+  sloViolations: number;
+  /** Violations over arrivals (0..1). */
+  sloViolationRatio: number;
+  meanWaitSeconds: number;
+  maxWaitSeconds: number;
+  maxQueue: number;
+  peakReplicas: number;
+  meanReadyReplicas: number;
+  replicaHours: number;
+  gpuHours: number;
+  cost: number;
+  scaleUps: number;
+  scaleDowns: number;
+}
+
+export interface SimulationResult {
+  summary: SimulationSummary;
+  steps: SimulationStep[];
+  events: ScaleEvent[];
+}
+
+export class SimulationInputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = "SimulationInputError";
+  }
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** GPUs, CPU and memory requested by one replica, summed over its containers. */
+export function replicaResources(deployment: V1Deployment | undefined): {
+  gpus: number;
+  cpuMilli: number;
+  memoryMilli: number;
+} {
+  let gpus = 0;
+  let cpuMilli = 0;
+  let memoryMilli = 0;
+  for (const container of deployment?.spec?.template.spec?.containers ?? []) {
+    const limits = container.resources?.limits ?? {};
+    const requests = container.resources?.requests ?? {};
+    for (const [name, quantity] of Object.entries({ ...requests, ...limits })) {
+      if (/(^|[./])gpu$/.test(name)) gpus += parseQuantity(quantity) ?? 0;
+    }
+    const cpu = requests.cpu ?? limits.cpu;
+    const memory = requests.memory ?? limits.memory;
+    if (cpu !== undefined) cpuMilli += toMilli(parseQuantity(cpu) ?? 0);
+    if (memory !== undefined) memoryMilli += toMilli(parseQuantity(memory) ?? 0);
+  }
+  return { gpus, cpuMilli, memoryMilli };
+}
+
+/** Walks the trace forward: arrivals in [from, to) and the point in force at `from`. */
+class TraceCursor {
+  private index = 0;
+  constructor(private readonly trace: Trace) {}
+
+  arrivals(from: number, to: number): { arrivals: number; gpuAtFullLoad: number; metricsDown: boolean } {
+    const points = this.trace.points;
+    while (this.index + 1 < points.length && (points[this.index + 1]?.t ?? Infinity) <= from) this.index++;
+    const current = points[this.index];
+    let arrivals = 0;
+    for (let index = this.index; index < points.length; index++) {
+      const point = points[index];
+      if (!point || point.t >= to) break;
+      const segmentEnd = points[index + 1]?.t ?? this.trace.end;
+      const overlap = Math.min(to, segmentEnd) - Math.max(from, point.t);
+      if (overlap > 0 && point.rps !== undefined) arrivals += point.rps * overlap;
+      if (point.queue !== undefined && point.t >= from) {
+        const previous = points[index - 1]?.queue ?? 0;
+        if (point.queue > previous) arrivals += point.queue - previous;
+      }
+    }
+    return { arrivals, gpuAtFullLoad: current?.gpu ?? 100, metricsDown: current?.metricsDown === true };
+  }
+}
+
+interface Observed {
+  queue: number;
+  rate: number;
+  busy: number;
+  gpuAtFullLoad: number;
+  metricsDown: boolean;
+}
+
+function signalValue(signal: Signal, observed: Observed, ready: number, perPod: boolean): number {
+  switch (signal) {
+    case "queue":
+      return perPod ? observed.queue / Math.max(ready, 1) : observed.queue;
+    case "rps":
+      return perPod ? observed.rate / Math.max(ready, 1) : observed.rate;
+    case "gpu":
+      return ready === 0 ? 0 : observed.busy * observed.gpuAtFullLoad;
+  }
+}
+
+function metricSignal(
+  metric: V2MetricSpec,
+  overrides: ReadonlyMap<string, Signal>,
+): { name: string; signal?: Signal } {
+  const name = metric.pods?.metric.name ?? metric.external?.metric.name ?? metric.object?.metric.name ?? "";
+  return { name, signal: overrides.get(name) ?? signalFromText(name) };
+}
+
+export function simulate(
+  target: SimulationTarget,
+  trace: Trace,
+  options: SimulationOptions = DEFAULT_OPTIONS,
+): SimulationResult {
+  const overrides = options.signalOverrides ?? new Map<string, Signal>();
+  const t0 = trace.points[0]?.t ?? 0;
+  const keda =
+    target.engine === "KEDA"
+      ? new ScaledObjectController(
+          target.scaledObject ?? failInput("scaledObject", "the KEDA engine needs a ScaledObject"),
+          t0,
+          overrides,
+        )
+      : undefined;
+  const hpaObject = keda
+    ? keda.hpa
+    : (target.hpa ?? failInput("hpa", "the HPA engine needs a HorizontalPodAutoscaler"));
+  const hpa = new HorizontalPodAutoscalerController(hpaObject);
+  // Every metric must map to a simulated signal before the run starts: no partial output.
+  hpaObject.spec?.metrics?.forEach((metric, index) => {
+    if (metric.type === "Resource" || metric.type === "ContainerResource") return;
+    if (keda && metric.type === "External") return;
+    const { name, signal } = metricSignal(metric, overrides);
+    if (!signal)
+      failInput(
+        `spec.metrics[${index}]`,
+        `cannot tell what metric "${name}" measures; pass --signal ${name}=queue|rps|gpu`,
+      );
+  });
+
+  const resources = replicaResources(target.deployment);
+  const modelLoadSeconds = options.modelLoadSeconds ?? target.modelLoadSeconds;
+  const params: WorkloadParameters = {
+    serviceRatePerReplica: options.serviceRatePerReplica,
+    modelLoadSeconds,
+    schedulingDelaySeconds: options.schedulingDelaySeconds,
+    latencySloSeconds: options.latencySloSeconds,
+    requestTimeoutSeconds: options.requestTimeoutSeconds,
+    gpusPerReplica: resources.gpus,
+    gpuPricePerHour: options.gpuPricePerHour,
+    memoryUtilizationPercent: options.memoryUtilizationPercent,
+  };
+  if (!(params.serviceRatePerReplica > 0)) failInput("serviceRate", "must be > 0");
+  const syncPeriod = HPA_CONTROLLER_DEFAULTS.syncPeriodSeconds;
+  const tick = keda ? gcd(syncPeriod, keda.pollingIntervalSeconds) : syncPeriod;
+
+  const workload = new Workload(params);
+  const initialReplicas =
+    options.initialReplicas ??
+    target.deployment?.spec?.replicas ??
+    (keda ? keda.minReplicaCount : Math.max(hpa.minReplicas, 1));
+  workload.seed(initialReplicas, t0);
+  let specReplicas = initialReplicas;
+
+  const cursor = new TraceCursor(trace);
+  const first = cursor.arrivals(t0, t0 + tick);
+  const observed: Observed = {
+    queue: 0,
+    rate: first.arrivals / tick,
+    busy: 0,
+    gpuAtFullLoad: first.gpuAtFullLoad,
+    metricsDown: first.metricsDown,
+  };
+
+  const steps: SimulationStep[] = [];
+  const events: ScaleEvent[] = [];
+  let totalRequests = 0;
+  let served = 0;
+  let dropped = 0;
+  let violations = 0;
+  let waitSum = 0;
+  let maxWait = 0;
+  let maxQueue = 0;
+  let peakReplicas = specReplicas;
+  let readyReplicaSeconds = 0;
+  let replicaSeconds = 0;
+  let gpuSeconds = 0;
+
+  const setReplicas = (now: number, replicas: number, by: "HPA" | "KEDA", reason: string): void => {
+    if (replicas === specReplicas) return;
+    events.push({ t: now, from: specReplicas, to: replicas, by, reason });
+    specReplicas = replicas;
+    workload.scaleTo(replicas, now);
+  };
+
+  for (let now = t0; now < trace.end; now += tick) {
+    const traffic = cursor.arrivals(now, now + tick);
+    observed.gpuAtFullLoad = traffic.gpuAtFullLoad;
+    observed.metricsDown = traffic.metricsDown;
+    const before = workload.counts(now);
+
+    if (keda && (now - t0) % keda.pollingIntervalSeconds === 0) {
+      const values = keda.triggers.map((trigger) =>
+        trigger.resource
+          ? 0
+          : observed.metricsDown
+            ? undefined
+            : signalValue(trigger.signal ?? "queue", observed, before.ready, false),
+      );
+      const poll = keda.poll(now, specReplicas, values);
+      if (poll.scaleTo !== undefined) setReplicas(now, poll.scaleTo, "KEDA", poll.reason);
+    }
+    if ((now - t0) % syncPeriod === 0) {
+      const pods = workload.views(now);
+      const ready = workload.counts(now).ready;
+      const readMetric = (metric: V2MetricSpec): MetricReading => {
+        if (metric.type === "Resource" || metric.type === "ContainerResource") {
+          const name = metric.resource?.name ?? metric.containerResource?.name;
+          const isCpu = name === "cpu";
+          const requestMilli = isCpu ? resources.cpuMilli : resources.memoryMilli;
+          const perPodRequest = requestMilli > 0 ? requestMilli : 1000;
+          const valuesMilli = pods.map((pod) => {
+            if (pod.phase === "Pending") return undefined;
+            if (isCpu) return pod.ready ? Math.round(observed.busy * perPodRequest) : 0;
+            return Math.round((params.memoryUtilizationPercent / 100) * perPodRequest);
+          });
+          return { kind: "perPod", valuesMilli, requestMilli };
+        }
+        if (observed.metricsDown && !keda) return { kind: "error", message: "metrics source unavailable" };
+        if (keda && metric.type === "External") {
+          const trigger = keda.triggers.find(
+            (candidate) => candidate.metricName === metric.external?.metric.name,
+          );
+          if (!trigger)
+            return {
+              kind: "error",
+              message: `unknown external metric ${metric.external?.metric.name ?? ""}`,
+            };
+          const value = observed.metricsDown
+            ? undefined
+            : signalValue(trigger.signal ?? "queue", observed, ready, false);
+          return keda.externalMetric(trigger.index, value, specReplicas);
+        }
+        const signal = metricSignal(metric, overrides).signal ?? "queue";
+        if (metric.type === "Pods") {
+          const perPod = toMilli(signalValue(signal, observed, ready, true));
+          return {
+            kind: "perPod",
+            valuesMilli: pods.map((pod) => (pod.phase === "Running" && pod.ready ? perPod : undefined)),
+          };
+        }
+        return { kind: "total", valueMilli: toMilli(signalValue(signal, observed, ready, false)) };
+      };
+      const decision = hpa.sync({
+        now,
+        specReplicas,
+        statusReplicas: workload.pods.length,
+        pods,
+        readMetric,
+      });
+      if (decision.rescale) setReplicas(now, decision.desiredReplicas, "HPA", decision.reason);
+    }
+
+    const counts = workload.counts(now);
+    const result = workload.serve(now, tick, traffic.arrivals);
+    gpuSeconds += workload.gpuSeconds(now, now + tick);
+    readyReplicaSeconds += workload.readySeconds(now, now + tick);
+    replicaSeconds += workload.pods.length * tick;
+    totalRequests += traffic.arrivals;
+    served += result.served;
+    dropped += result.dropped;
+    violations += result.violations;
+    waitSum += result.waitSum;
+    if (result.maxWait > maxWait) maxWait = result.maxWait;
+    if (workload.queueDepth > maxQueue) maxQueue = workload.queueDepth;
+    if (specReplicas > peakReplicas) peakReplicas = specReplicas;
+
+    observed.queue = workload.queueDepth;
+    observed.rate = traffic.arrivals / tick;
+    observed.busy = result.capacity > 0 ? result.served / result.capacity : 0;
+    steps.push({
+      t: now,
+      load: traffic.arrivals / tick,
+      desiredReplicas: specReplicas,
+      readyReplicas: counts.ready,
+      loadingReplicas: counts.loading,
+      pendingReplicas: counts.pending,
+      queue: workload.queueDepth,
+      waitSeconds: result.served > 0 ? result.waitSum / result.served : 0,
+      served: result.served,
+      dropped: result.dropped,
+      sloViolations: result.violations,
+      utilization: observed.busy,
+    });
+  }
+
+  const durationSeconds = trace.end - t0;
+  const gpuHours = gpuSeconds / 3600;
+  return {
+    steps,
+    events,
+    summary: {
+      name: target.name,
+      engine: target.engine,
+      tickSeconds: tick,
+      durationSeconds,
+      modelLoadSeconds,
+      gpusPerReplica: resources.gpus,
+      totalRequests,
+      servedRequests: served,
+      droppedRequests: dropped,
+      sloViolations: violations,
+      sloViolationRatio: totalRequests > 0 ? violations / totalRequests : 0,
+      meanWaitSeconds: served > 0 ? waitSum / served : 0,
+      maxWaitSeconds: maxWait,
+      maxQueue,
+      peakReplicas,
+      meanReadyReplicas: durationSeconds > 0 ? readyReplicaSeconds / durationSeconds : 0,
+      replicaHours: replicaSeconds / 3600,
+      gpuHours,
+      cost: gpuHours * params.gpuPricePerHour,
+      scaleUps: events.filter((event) => event.to > event.from).length,
+      scaleDowns: events.filter((event) => event.to < event.from).length,
+    },
+  };
+}
+
+function failInput(field: string, message: string): never {
+  throw new SimulationInputError(field, message);
+}

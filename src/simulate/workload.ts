@@ -1,0 +1,171 @@
+// The workload the autoscaler acts on: pods that wait for a node, load the model, then serve; and
+// one FIFO queue of requests in front of them (a fluid model: requests are amounts, not objects).
+import type { PodView } from "./hpa.js";
+
+export interface WorkloadParameters {
+  /** Requests per second one ready replica completes when busy. */
+  serviceRatePerReplica: number;
+  /** Seconds from container start to Ready (model download and load). */
+  modelLoadSeconds: number;
+  /** Seconds from pod creation to container start (scheduling, node provisioning, image pull). */
+  schedulingDelaySeconds: number;
+  /** End-to-end latency objective, seconds. */
+  latencySloSeconds: number;
+  /** A request still waiting after this many seconds is dropped. */
+  requestTimeoutSeconds: number;
+  gpusPerReplica: number;
+  gpuPricePerHour: number;
+  /** Memory use of a running pod as percent of its request (flat: model weights dominate). */
+  memoryUtilizationPercent: number;
+}
+
+export interface Pod {
+  createdAt: number;
+  startedAt: number;
+  readyAt: number;
+}
+
+export interface TrafficResult {
+  served: number;
+  dropped: number;
+  /** Requests whose latency exceeded the objective, dropped ones included. */
+  violations: number;
+  /** Sum over served requests of their wait, for the mean. */
+  waitSum: number;
+  maxWait: number;
+  /** Capacity (requests) the ready pods offered during the tick. */
+  capacity: number;
+}
+
+export class Workload {
+  pods: Pod[] = [];
+  private readonly cohortArrival: number[] = [];
+  private readonly cohortAmount: number[] = [];
+  private head = 0;
+  private queued = 0;
+
+  constructor(readonly params: WorkloadParameters) {}
+
+  /** Pods that start warm (already Ready at the start of the trace). */
+  seed(replicas: number, now: number): void {
+    for (let index = 0; index < replicas; index++)
+      this.pods.push({ createdAt: now, startedAt: now, readyAt: now });
+  }
+
+  get queueDepth(): number {
+    return this.queued;
+  }
+
+  counts(now: number): { pending: number; loading: number; ready: number } {
+    let pending = 0;
+    let loading = 0;
+    let ready = 0;
+    for (const pod of this.pods) {
+      if (now < pod.startedAt) pending++;
+      else if (now < pod.readyAt) loading++;
+      else ready++;
+    }
+    return { pending, loading, ready };
+  }
+
+  views(now: number): PodView[] {
+    return this.pods.map((pod) =>
+      now < pod.startedAt
+        ? { phase: "Pending", ready: false, startedAt: pod.startedAt, readyTransitionAt: pod.startedAt }
+        : {
+            phase: "Running",
+            ready: now >= pod.readyAt,
+            startedAt: pod.startedAt,
+            readyTransitionAt: now >= pod.readyAt ? pod.readyAt : pod.startedAt,
+          },
+    );
+  }
+
+  /**
+   * The Deployment follows spec.replicas. Removing pods follows the ReplicaSet controller's order:
+   * unscheduled before scheduled, not ready before ready, then the most recently ready first.
+   */
+  scaleTo(replicas: number, now: number): void {
+    const { params } = this;
+    while (this.pods.length < replicas) {
+      const startedAt = now + params.schedulingDelaySeconds;
+      this.pods.push({ createdAt: now, startedAt, readyAt: startedAt + params.modelLoadSeconds });
+    }
+    if (this.pods.length > replicas) {
+      const rank = (pod: Pod): number => (now < pod.startedAt ? 0 : now < pod.readyAt ? 1 : 2);
+      this.pods.sort((a, b) => rank(a) - rank(b) || b.readyAt - a.readyAt || b.createdAt - a.createdAt);
+      this.pods.splice(0, this.pods.length - replicas);
+    }
+  }
+
+  /** Ready pod-seconds within [from, to). */
+  readySeconds(from: number, to: number): number {
+    let total = 0;
+    for (const pod of this.pods) total += Math.max(0, to - Math.max(from, pod.readyAt));
+    return total;
+  }
+
+  /** GPU-seconds held within [from, to): a GPU is bound from container start until deletion. */
+  gpuSeconds(from: number, to: number): number {
+    let total = 0;
+    for (const pod of this.pods) total += Math.max(0, to - Math.max(from, pod.startedAt));
+    return total * this.params.gpusPerReplica;
+  }
+
+  /**
+   * Runs the queue over [now, now + dt): drops requests past the timeout, adds this tick's arrivals
+   * (taken to arrive at mid-tick), and serves FIFO with the capacity of the ready pods.
+   */
+  serve(now: number, dt: number, arrivals: number): TrafficResult {
+    const { params } = this;
+    const serviceTime = 1 / params.serviceRatePerReplica;
+    const result: TrafficResult = {
+      served: 0,
+      dropped: 0,
+      violations: 0,
+      waitSum: 0,
+      maxWait: 0,
+      capacity: 0,
+    };
+    const deadline = now - params.requestTimeoutSeconds;
+    while (this.head < this.cohortArrival.length && (this.cohortArrival[this.head] ?? 0) < deadline) {
+      const amount = this.cohortAmount[this.head] ?? 0;
+      result.dropped += amount;
+      result.violations += amount;
+      this.queued -= amount;
+      this.head++;
+    }
+    if (arrivals > 0) {
+      this.cohortArrival.push(now + dt / 2);
+      this.cohortAmount.push(arrivals);
+      this.queued += arrivals;
+    }
+    const capacity = this.readySeconds(now, now + dt) * params.serviceRatePerReplica;
+    result.capacity = capacity;
+    let remaining = capacity;
+    while (remaining > 1e-12 && this.head < this.cohortArrival.length) {
+      const arrival = this.cohortArrival[this.head] ?? now;
+      const amount = this.cohortAmount[this.head] ?? 0;
+      const take = Math.min(amount, remaining);
+      // Served at the point of the tick where the capacity used so far reaches this cohort.
+      const servedAt = now + (dt * (capacity - remaining + take / 2)) / capacity;
+      const wait = Math.max(0, servedAt - arrival);
+      result.served += take;
+      result.waitSum += wait * take;
+      if (wait > result.maxWait) result.maxWait = wait;
+      if (wait + serviceTime > params.latencySloSeconds) result.violations += take;
+      remaining -= take;
+      this.queued -= take;
+      if (take >= amount - 1e-12) this.head++;
+      else this.cohortAmount[this.head] = amount - take;
+    }
+    if (this.queued < 1e-9) this.queued = 0;
+    // Compact the deque now and then so memory stays bounded by the timeout window.
+    if (this.head > 1024 && this.head * 2 > this.cohortArrival.length) {
+      this.cohortArrival.splice(0, this.head);
+      this.cohortAmount.splice(0, this.head);
+      this.head = 0;
+    }
+    return result;
+  }
+}
