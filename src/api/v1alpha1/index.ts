@@ -1,0 +1,5 @@
+export * from "./schema.js";
+export * from "./types.js";
+export * from "./crd.js";
+export * from "./crd-yaml.js";
+export * from "./rules.js";

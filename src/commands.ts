@@ -1,0 +1,37 @@
+// The `mlautoscale` command's dispatch; src/cli.ts is its entry point.
+import { renderCrdYaml } from "./api/v1alpha1/index.js";
+import { runRenderCommand, type CommandIO } from "./render/command.js";
+
+const USAGE = `Usage: mlautoscale <command> [flags]
+
+Commands:
+  render     print the objects the operator would apply for policy files
+  crd        print the MLAutoscalePolicy CustomResourceDefinition
+  help       show this help
+
+Run 'mlautoscale <command> --help' for a command's flags.
+`;
+
+type Command = (argv: string[], io: CommandIO) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  render: runRenderCommand,
+  crd: (_argv, io) => {
+    io.stdout(renderCrdYaml());
+    return Promise.resolve(0);
+  },
+};
+
+export async function main(argv: string[], io: CommandIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.stdout(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    io.stderr(`error: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  return command(rest, io);
+}

@@ -1,0 +1,89 @@
+// Everything a policy should own, computed without I/O from the policy and what is known of the cluster.
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1LabelSelector,
+  V1PodDisruptionBudget,
+  V2HorizontalPodAutoscaler,
+} from "@kubernetes/client-node";
+import type { Engine, MLAutoscalePolicy } from "../../../api/v1alpha1/index.js";
+import type { ScaledObject, TriggerAuthentication } from "../../../keda/types.js";
+import { buildDeployment } from "./deployment.js";
+import { chooseEngine } from "./engine.js";
+import { buildHorizontalPodAutoscaler } from "./hpa.js";
+import { modelLoadSeconds, selectorLabels } from "./metadata.js";
+import { buildPodDisruptionBudget } from "./pdb.js";
+import { buildScaledObject, buildTriggerAuthentication } from "./scaledobject.js";
+
+export { chooseEngine } from "./engine.js";
+
+export interface ClusterFacts {
+  kedaInstalled: boolean;
+  /** Pod selector of the targetRef workload; without it (e.g. rendering offline) no PDB is built for it. */
+  targetSelector?: V1LabelSelector;
+}
+
+export interface DesiredChildren {
+  engine: Engine;
+  engineReason: string;
+  deployment?: V1Deployment;
+  hpa?: V2HorizontalPodAutoscaler;
+  scaledObject?: ScaledObject;
+  triggerAuthentication?: TriggerAuthentication;
+  pdb?: V1PodDisruptionBudget;
+  modelLoadSeconds: number;
+  /** Values the operator changed to keep the workload safe (reported in status and events). */
+  corrections: string[];
+  /** Things the result leaves out and why (e.g. the PDB of a target whose selector is unknown). */
+  notes: string[];
+}
+
+export type DesiredResult =
+  { ok: true; children: DesiredChildren } | { ok: false; reason: "KedaNotInstalled"; message: string };
+
+/** The children in the order they are applied: workload first, autoscaler next, budget last. */
+export function childObjects(children: DesiredChildren): KubernetesObject[] {
+  return [
+    children.deployment,
+    children.triggerAuthentication,
+    children.hpa,
+    children.scaledObject,
+    children.pdb,
+  ].filter((o): o is NonNullable<typeof o> => o !== undefined);
+}
+
+export function buildDesiredChildren(policy: MLAutoscalePolicy, facts: ClusterFacts): DesiredResult {
+  const choice = chooseEngine(policy.spec, facts.kedaInstalled);
+  if (choice.engine === undefined) return { ok: false, reason: choice.reason, message: choice.message };
+
+  const children: DesiredChildren = {
+    engine: choice.engine,
+    engineReason: choice.reason,
+    modelLoadSeconds: modelLoadSeconds(policy),
+    corrections: [],
+    notes: [],
+  };
+  const deployment = buildDeployment(policy);
+  if (deployment !== undefined) children.deployment = deployment;
+
+  if (choice.engine === "HPA") {
+    children.hpa = buildHorizontalPodAutoscaler(policy);
+  } else {
+    children.scaledObject = buildScaledObject(policy);
+    const auth = buildTriggerAuthentication(policy);
+    if (auth !== undefined) children.triggerAuthentication = auth;
+  }
+
+  const podSelector: V1LabelSelector | undefined =
+    deployment !== undefined ? { matchLabels: selectorLabels(policy) } : facts.targetSelector;
+  if (podSelector !== undefined) {
+    const { pdb, corrections } = buildPodDisruptionBudget(policy, podSelector);
+    children.pdb = pdb;
+    children.corrections.push(...corrections);
+  } else {
+    children.notes.push(
+      `PodDisruptionBudget for ${policy.spec.workload.targetRef?.kind ?? "the target"} ${policy.spec.workload.targetRef?.name ?? ""} is built from its pod selector, read from the cluster`,
+    );
+  }
+  return { ok: true, children };
+}
