@@ -1,0 +1,88 @@
+import { createHash } from "node:crypto";
+import { quantitiesEqual } from "./quantity.js";
+
+/**
+ * Decides whether a server-side apply of `desired` would change the live object, without asking the
+ * server. Only the fields `desired` sets are compared (the server adds defaults and other managers'
+ * fields, which must not count as drift). Where the server normalises a value, equal meanings count
+ * as equal:
+ * - quantities compare by value ("1000m" equals "1", "1Gi" equals "1073741824");
+ * - a zero value the desired object sets (false, 0, "", {}, []) equals a field the server omitted.
+ * Fields the desired object stopped setting are not seen here: stamp desired objects with
+ * `withApplyHash` so that any change of the desired object itself shows up as a changed annotation.
+ */
+export function applyDifferences(desired: unknown, live: unknown, path = ""): string[] {
+  if (desired === undefined) return [];
+  if (live === undefined || live === null) return isZeroValue(desired) ? [] : [path || "."];
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live) || live.length !== desired.length) return [path || "."];
+    return desired.flatMap((element, index) => applyDifferences(element, live[index], `${path}[${index}]`));
+  }
+  if (isPlainObject(desired)) {
+    if (!isPlainObject(live)) return [path || "."];
+    return Object.entries(desired).flatMap(([field, value]) =>
+      applyDifferences(value, live[field], path ? `${path}.${field}` : field),
+    );
+  }
+  if (desired === live) return [];
+  if (
+    (typeof desired === "string" || typeof desired === "number") &&
+    (typeof live === "string" || typeof live === "number") &&
+    quantitiesEqual(desired, live)
+  ) {
+    return [];
+  }
+  return [path || "."];
+}
+
+/** True when applying `desired` over `live` (undefined: not there yet) would write something. */
+export function needsApply(desired: unknown, live: unknown): boolean {
+  return live === undefined || applyDifferences(desired, live).length > 0;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isZeroValue(value: unknown): boolean {
+  if (value === null || value === false || value === 0 || value === "") return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (isPlainObject(value))
+    return Object.values(value).every((field) => field === undefined || isZeroValue(field));
+  return false;
+}
+
+/** JSON with object keys sorted, so equal objects serialise identically. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (isPlainObject(value)) {
+    const fields = Object.keys(value)
+      .filter((key) => value[key] !== undefined)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
+    return `{${fields.join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** A short stable hash of an object's content. */
+export function contentHash(value: unknown): string {
+  return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 16);
+}
+
+/**
+ * Returns a copy of `desired` with annotation `annotationKey` set to the hash of its content, so a
+ * change to the desired object (including a field it no longer sets) always differs from the live
+ * object, while an unchanged desired object compares equal (Prometheus Operator's input hash).
+ */
+export function withApplyHash<T extends { metadata?: { annotations?: { [key: string]: string } } }>(
+  desired: T,
+  annotationKey: string,
+): T {
+  const copy = structuredClone(desired);
+  const annotations = { ...copy.metadata?.annotations };
+  delete annotations[annotationKey];
+  const unstamped = { ...copy, metadata: { ...copy.metadata, annotations } };
+  annotations[annotationKey] = contentHash(unstamped);
+  return { ...copy, metadata: { ...copy.metadata, annotations } };
+}

@@ -1,0 +1,217 @@
+import type { Logger } from "pino";
+import { ObservabilityServer, type HealthCheck } from "../observability/server.js";
+import type { OperatorMetrics } from "../observability/metrics.js";
+import { errorMessage } from "./errors.js";
+import type { Controller } from "./controller.js";
+import type { SharedInformer } from "./informer.js";
+import { LeaderElector, type LeaseClient } from "./leader-election.js";
+import type { KubeObject } from "./object.js";
+
+export interface LeaderElectionConfig {
+  client: LeaseClient;
+  namespace: string;
+  name: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface ManagerOptions {
+  logger: Logger;
+  metrics: OperatorMetrics;
+  /** Port for /metrics, /healthz and /readyz; omit to serve nothing (tests). 0 picks a free port. */
+  serverPort?: number;
+  serverHost?: string;
+  /** Omit to run controllers without election (a single replica, or tests). */
+  leaderElection?: LeaderElectionConfig;
+  /** How long shutdown waits for in-flight reconciles. Default 30 s. */
+  shutdownTimeoutMs?: number;
+}
+
+/** The part of an informer the manager drives; independent of the object type. */
+type InformerLifecycle = Pick<
+  SharedInformer<KubeObject>,
+  "start" | "stop" | "isRunning" | "hasSynced" | "waitForSync"
+>;
+
+interface RegisteredInformer {
+  name: string;
+  informer: InformerLifecycle;
+  startWithManager: boolean;
+}
+
+/**
+ * Runs the operator's parts in controller-runtime's order: caches on every replica; controllers only
+ * on the elected leader, once caches have synced; on shutdown (or lost leadership) controllers stop
+ * taking work and finish in-flight reconciles within a deadline, then the lease is released, then
+ * caches and the server stop.
+ */
+export class Manager {
+  private readonly informers: RegisteredInformer[] = [];
+  private readonly controllers: Controller[] = [];
+  private readonly logger: Logger;
+  private readonly elector: LeaderElector | undefined;
+  private server: ObservabilityServer | undefined;
+  private controllersRunning = false;
+  private stopping: Promise<void> | undefined;
+  private readonly stopped: Promise<void>;
+  private resolveStopped: () => void = () => {};
+  private readonly startAbort = new AbortController();
+  private boundPort: number | undefined;
+
+  constructor(private readonly options: ManagerOptions) {
+    this.logger = options.logger.child({ component: "manager" });
+    this.stopped = new Promise((resolve) => {
+      this.resolveStopped = resolve;
+    });
+    const election = options.leaderElection;
+    if (election) {
+      this.elector = new LeaderElector({
+        ...election,
+        logger: this.logger,
+        releaseOnStop: true,
+        onStartedLeading: () => this.startControllers(),
+        onStoppedLeading: () => {
+          // A replica that lost its lease may be partitioned; like controller-runtime, it exits
+          // rather than risk two leaders, and restarts as a candidate.
+          if (!this.stopping) void this.stop("leadership lost");
+        },
+      });
+    }
+  }
+
+  /**
+   * Registers an informer. Those with `startWithManager` (default) start with the manager and gate
+   * readiness and controllers on their sync. Others (e.g. kinds that come and go, such as KEDA's) are
+   * started and stopped by their owner and count for readiness only while running.
+   */
+  addInformer<T extends KubeObject>(
+    name: string,
+    informer: SharedInformer<T>,
+    options: { startWithManager?: boolean } = {},
+  ): void {
+    this.informers.push({
+      name,
+      informer,
+      startWithManager: options.startWithManager ?? true,
+    });
+  }
+
+  addController(controller: Controller): void {
+    this.controllers.push(controller);
+  }
+
+  /** Whether this replica currently runs the controllers. */
+  isLeader(): boolean {
+    return this.controllersRunning;
+  }
+
+  /** The port the observability server listens on, once started. */
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  /** Ready when every running informer has synced, leader or not. */
+  readinessFailures(): string[] {
+    return this.informers
+      .filter(({ informer, startWithManager }) => startWithManager || informer.isRunning())
+      .filter(({ informer }) => !informer.hasSynced())
+      .map(({ name }) => `${name} cache not synced`);
+  }
+
+  /** Starts everything; resolves once caches have synced and leader election (if any) is running. */
+  async start(): Promise<void> {
+    if (this.options.serverPort !== undefined) {
+      const readiness: HealthCheck[] = [
+        {
+          name: "caches",
+          check: () => {
+            const failures = this.readinessFailures();
+            return failures.length === 0 ? undefined : failures.join(", ");
+          },
+        },
+      ];
+      const liveness: HealthCheck[] = [
+        { name: "manager", check: () => (this.stopping ? "shutting down" : undefined) },
+      ];
+      this.server = new ObservabilityServer({
+        registry: this.options.metrics.registry,
+        readiness,
+        liveness,
+        port: this.options.serverPort,
+        host: this.options.serverHost,
+      });
+      this.boundPort = await this.server.start();
+      this.logger.info({ port: this.boundPort }, "serving /metrics, /healthz and /readyz");
+    }
+    const startup = this.informers.filter(({ startWithManager }) => startWithManager);
+    for (const { informer } of startup) informer.start();
+    await Promise.all(startup.map(({ informer }) => informer.waitForSync(this.startAbort.signal)));
+    this.logger.info({ informers: startup.map(({ name }) => name) }, "caches synced");
+    if (this.elector) {
+      this.logger.info({ identity: this.elector.identity }, "campaigning for leadership");
+      void this.elector.run();
+    } else {
+      this.startControllers();
+    }
+  }
+
+  /** Resolves when the manager has stopped. */
+  done(): Promise<void> {
+    return this.stopped;
+  }
+
+  /** Graceful shutdown; safe to call more than once. */
+  stop(reason = "requested"): Promise<void> {
+    this.stopping ??= this.shutdown(reason);
+    return this.stopping;
+  }
+
+  /** Stops on SIGTERM/SIGINT and sets the exit code; returns a function that removes the handlers. */
+  installSignalHandlers(): () => void {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      this.stop(signal).then(
+        () => {
+          process.exitCode ??= 0;
+        },
+        (error: unknown) => {
+          this.logger.error({ err: errorMessage(error) }, "shutdown failed");
+          process.exitCode = 1;
+        },
+      );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    return () => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    };
+  }
+
+  private startControllers(): void {
+    if (this.controllersRunning || this.stopping) return;
+    this.controllersRunning = true;
+    for (const controller of this.controllers) controller.start();
+    this.logger.info(
+      { controllers: this.controllers.map((controller) => controller.name) },
+      "controllers started",
+    );
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    this.logger.info({ reason }, "shutting down");
+    this.startAbort.abort();
+    const deadlineMs = this.options.shutdownTimeoutMs ?? 30_000;
+    if (this.controllersRunning) {
+      await Promise.all(this.controllers.map((controller) => controller.stop(deadlineMs)));
+      this.controllersRunning = false;
+    }
+    // Only after the controllers are quiet may another replica take over.
+    await this.elector?.stop();
+    await Promise.all(this.informers.map(({ informer }) => informer.stop()));
+    await this.server?.stop();
+    this.logger.info("stopped");
+    this.resolveStopped();
+  }
+}

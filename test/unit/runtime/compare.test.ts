@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest";
+import { applyDifferences, canonicalJson, needsApply, withApplyHash } from "../../../src/runtime/compare.js";
+import { parseQuantity, quantitiesEqual } from "../../../src/runtime/quantity.js";
+
+describe("quantities", () => {
+  it.each([
+    ["1000m", "1"],
+    ["1", 1],
+    ["0.5", "500m"],
+    ["1Gi", "1073741824"],
+    ["1k", "1000"],
+    ["1e3", "1k"],
+    ["1E", "1e18"],
+    ["2.5Gi", "2560Mi"],
+    ["100n", "0.0000001"],
+  ])("%s equals %s", (left, right) => {
+    expect(quantitiesEqual(left, right)).toBe(true);
+  });
+
+  it.each([
+    ["1", "2"],
+    ["1Gi", "1G"],
+    ["500m", "5"],
+    ["abc", "abc"],
+    ["1Gb", "1Gi"],
+  ])("%s differs from %s", (left, right) => {
+    expect(quantitiesEqual(left, right)).toBe(false);
+  });
+
+  it("rejects text that is not a quantity", () => {
+    expect(parseQuantity("10%")).toBeUndefined();
+    expect(parseQuantity("")).toBeUndefined();
+    expect(parseQuantity("-1.5")).toEqual({ numerator: -15n, denominator: 10n });
+  });
+});
+
+describe("applyDifferences / needsApply", () => {
+  const live = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name: "a",
+      namespace: "n",
+      resourceVersion: "42",
+      labels: { app: "x", extra: "by-someone-else" },
+    },
+    spec: {
+      replicas: 2,
+      progressDeadlineSeconds: 600,
+      template: {
+        spec: {
+          containers: [
+            {
+              name: "server",
+              image: "model:1",
+              resources: { limits: { cpu: "1", memory: "1Gi", "nvidia.com/gpu": "1" } },
+              terminationMessagePath: "/dev/termination-log",
+            },
+          ],
+          dnsPolicy: "ClusterFirst",
+        },
+      },
+    },
+    status: { replicas: 2 },
+  };
+
+  it("ignores fields the desired object does not set and server defaults", () => {
+    const desired = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "a", namespace: "n", labels: { app: "x" } },
+      spec: {
+        replicas: 2,
+        template: {
+          spec: {
+            containers: [
+              {
+                name: "server",
+                image: "model:1",
+                resources: { limits: { cpu: "1000m", memory: "1024Mi", "nvidia.com/gpu": 1 } },
+              },
+            ],
+          },
+        },
+      },
+    };
+    expect(applyDifferences(desired, live)).toEqual([]);
+    expect(needsApply(desired, live)).toBe(false);
+  });
+
+  it("reports each changed field by path", () => {
+    const desired = {
+      metadata: { labels: { app: "y" } },
+      spec: { replicas: 3, template: { spec: { containers: [{ name: "server", image: "model:2" }] } } },
+    };
+    expect(applyDifferences(desired, live)).toEqual([
+      "metadata.labels.app",
+      "spec.replicas",
+      "spec.template.spec.containers[0].image",
+    ]);
+  });
+
+  it("treats a different list length as a change", () => {
+    const desired = {
+      spec: { template: { spec: { containers: [{ name: "server" }, { name: "sidecar" }] } } },
+    };
+    expect(applyDifferences(desired, live)).toEqual(["spec.template.spec.containers"]);
+  });
+
+  it("treats a desired zero value as equal to a field the server omitted", () => {
+    const desired = {
+      spec: { paused: false, minReadySeconds: 0, template: { metadata: { annotations: {} } } },
+    };
+    expect(needsApply(desired, live)).toBe(false);
+    expect(needsApply({ spec: { paused: true } }, live)).toBe(true);
+  });
+
+  it("always needs an apply when there is no live object", () => {
+    expect(needsApply({ metadata: { name: "a" } }, undefined)).toBe(true);
+  });
+});
+
+describe("withApplyHash", () => {
+  it("stamps a hash that changes with the content, including removed fields", () => {
+    const key = "example.io/applied-hash";
+    const base = {
+      metadata: { name: "a", annotations: { keep: "me" } },
+      spec: { replicas: 2, paused: true },
+    };
+    const stamped = withApplyHash(base, key);
+    const again = withApplyHash(
+      { spec: { paused: true, replicas: 2 }, metadata: { annotations: { keep: "me" }, name: "a" } },
+      key,
+    );
+    expect(stamped.metadata.annotations[key]).toMatch(/^[0-9a-f]{16}$/);
+    expect(again.metadata.annotations[key]).toBe(stamped.metadata.annotations[key]);
+    expect(stamped.metadata.annotations.keep).toBe("me");
+    expect(base.metadata.annotations).toEqual({ keep: "me" });
+    const withoutPaused = withApplyHash(
+      { metadata: { name: "a", annotations: { keep: "me" } }, spec: { replicas: 2 } },
+      key,
+    );
+    expect(withoutPaused.metadata.annotations[key]).not.toBe(stamped.metadata.annotations[key]);
+    // A live object stamped with the old hash now differs even though every remaining field matches.
+    expect(needsApply(withoutPaused, stamped)).toBe(true);
+    expect(needsApply(stamped, stamped)).toBe(false);
+  });
+
+  it("serialises canonically regardless of key order", () => {
+    expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
+  });
+});

@@ -1,0 +1,295 @@
+import { describe, expect, it, vi } from "vitest";
+import { ManualClock } from "../../../src/runtime/clock.js";
+import {
+  Controller,
+  type ControllerMetrics,
+  type ReconcileOutcome,
+  type Reconciler,
+} from "../../../src/runtime/controller.js";
+import { TerminalError } from "../../../src/runtime/errors.js";
+import type { KubeObject, ObjectKey } from "../../../src/runtime/object.js";
+import { controllerOwnerReference } from "../../../src/runtime/ownerref.js";
+import { ExponentialFailureRateLimiter } from "../../../src/runtime/rate-limiter.js";
+import { FakeInformer } from "./fake-informer.js";
+
+function policy(name: string, generation: number, status = "pending"): KubeObject & { status: string } {
+  return {
+    apiVersion: "example.io/v1",
+    kind: "Widget",
+    metadata: {
+      namespace: "team",
+      name,
+      uid: `uid-${name}`,
+      generation,
+      resourceVersion: String(Math.random()),
+    },
+    status,
+  };
+}
+
+function recordingMetrics(): ControllerMetrics & {
+  outcomes: ReconcileOutcome[];
+  errors: number;
+  terminal: number;
+} {
+  const state = {
+    outcomes: [] as ReconcileOutcome[],
+    errors: 0,
+    terminal: 0,
+    reconciled(outcome: ReconcileOutcome) {
+      state.outcomes.push(outcome);
+    },
+    errored(terminal: boolean) {
+      state.errors++;
+      if (terminal) state.terminal++;
+    },
+    activeWorkers() {},
+    maxConcurrentReconciles() {},
+  };
+  return state;
+}
+
+function setup(reconciler: Reconciler, options: { resyncPeriodMs?: number; workers?: number } = {}) {
+  const clock = new ManualClock();
+  const metrics = recordingMetrics();
+  const controller = new Controller({
+    name: "widgets",
+    reconciler,
+    clock,
+    metrics,
+    rateLimiter: new ExponentialFailureRateLimiter(5, 1_000_000),
+    ...options,
+  });
+  const primary = new FakeInformer<KubeObject>();
+  controller.watchPrimary(primary);
+  return { clock, metrics, controller, primary };
+}
+
+describe("Controller", () => {
+  it("reconciles the key of a new object once, and forgets it on success", async () => {
+    const seen: ObjectKey[] = [];
+    const { controller, primary, metrics } = setup(async (key) => {
+      await Promise.resolve(); // reconcilers are asynchronous; yield once like a real one
+      seen.push(key);
+    });
+    controller.start();
+    primary.upsert(policy("a", 1));
+    await vi.waitFor(() => expect(metrics.outcomes).toEqual(["success"]));
+    expect(seen).toEqual([{ namespace: "team", name: "a" }]);
+    expect(controller.queue.numRequeues("team/a")).toBe(0);
+    await controller.stop();
+  });
+
+  it("ignores status-only updates but reconciles generation changes", async () => {
+    const seen: string[] = [];
+    const { controller, primary, metrics } = setup(async (key) => {
+      await Promise.resolve(); // reconcilers are asynchronous; yield once like a real one
+      seen.push(key.name);
+    });
+    controller.start();
+    primary.upsert(policy("a", 1));
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(1));
+    primary.upsert(policy("a", 1, "ready"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(controller.queue.len()).toBe(0);
+    expect(seen).toEqual(["a"]);
+    primary.upsert(policy("a", 2, "ready"));
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(2));
+    expect(seen).toEqual(["a", "a"]);
+    await controller.stop();
+  });
+
+  it("retries a failing reconcile with growing back-off until it succeeds", async () => {
+    let attempts = 0;
+    const { controller, primary, metrics, clock } = setup(async () => {
+      await Promise.resolve(); // reconcilers are asynchronous; yield once like a real one
+      attempts++;
+      if (attempts < 3) throw new Error("API server unavailable");
+    });
+    controller.start();
+    primary.upsert(policy("a", 1));
+    await vi.waitFor(() => expect(attempts).toBe(1));
+    expect(controller.queue.numRequeues("team/a")).toBe(1);
+    clock.advance(4);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(attempts).toBe(1);
+    clock.advance(1);
+    await vi.waitFor(() => expect(attempts).toBe(2));
+    clock.advance(9);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(attempts).toBe(2);
+    clock.advance(1);
+    await vi.waitFor(() => expect(metrics.outcomes).toEqual(["error", "error", "success"]));
+    expect(metrics.errors).toBe(2);
+    expect(controller.queue.numRequeues("team/a")).toBe(0);
+    await controller.stop();
+  });
+
+  it("records a terminal error and does not retry it", async () => {
+    let attempts = 0;
+    const { controller, primary, metrics, clock } = setup(async () => {
+      await Promise.resolve(); // reconcilers are asynchronous; yield once like a real one
+      attempts++;
+      throw new TerminalError("spec.maxReplicas below spec.minReplicas");
+    });
+    controller.start();
+    primary.upsert(policy("a", 1));
+    await vi.waitFor(() => expect(metrics.terminal).toBe(1));
+    clock.advance(3_600_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(attempts).toBe(1);
+    expect(metrics.outcomes).toEqual(["error"]);
+    expect(metrics.errors).toBe(1);
+    await controller.stop();
+  });
+
+  it("requeues after the requested delay", async () => {
+    let attempts = 0;
+    const { controller, primary, metrics, clock } = setup(async () => {
+      await Promise.resolve(); // reconcilers are asynchronous; yield once like a real one
+      attempts++;
+      return attempts === 1 ? { requeueAfterMs: 30_000 } : undefined;
+    });
+    controller.start();
+    primary.upsert(policy("a", 1));
+    await vi.waitFor(() => expect(metrics.outcomes).toEqual(["requeue_after"]));
+    clock.advance(29_999);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(attempts).toBe(1);
+    clock.advance(1);
+    await vi.waitFor(() => expect(metrics.outcomes).toEqual(["requeue_after", "success"]));
+    await controller.stop();
+  });
+
+  it("resyncs every known key periodically", async () => {
+    const seen: string[] = [];
+    const { controller, primary, metrics, clock } = setup(
+      async (key) => {
+        await Promise.resolve(); // reconcilers are asynchronous; yield once like a real one
+        seen.push(key.name);
+      },
+      { resyncPeriodMs: 60_000 },
+    );
+    primary.upsert(policy("a", 1));
+    primary.upsert(policy("b", 1));
+    controller.start();
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(2));
+    clock.advance(60_000);
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(4));
+    expect(seen.sort()).toEqual(["a", "a", "b", "b"]);
+    await controller.stop();
+  });
+
+  it("maps an owned object's events to its controller owner of the right kind", async () => {
+    const seen: string[] = [];
+    const { controller, primary, metrics } = setup(async (key) => {
+      await Promise.resolve(); // reconcilers are asynchronous; yield once like a real one
+      seen.push(`${key.namespace}/${key.name}`);
+    });
+    const children = new FakeInformer<KubeObject>();
+    controller.watchOwned(children, { apiVersion: "example.io/v1", kind: "Widget" });
+    controller.start();
+    const owner = policy("owner", 1);
+    primary.store.upsert(owner);
+    children.upsert({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: {
+        namespace: "team",
+        name: "owner-serving",
+        ownerReferences: [controllerOwnerReference(owner)],
+      },
+    });
+    children.upsert({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: {
+        namespace: "team",
+        name: "foreign",
+        ownerReferences: [
+          { apiVersion: "other.io/v1", kind: "Widget", name: "x", uid: "u", controller: true },
+        ],
+      },
+    });
+    children.upsert({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { namespace: "team", name: "orphan" },
+    });
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual(["team/owner"]);
+    await controller.stop();
+  });
+
+  it("never runs one key twice at once, even with several workers", async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let calls = 0;
+    let release: () => void = () => {};
+    const { controller, primary } = setup(
+      async () => {
+        calls++;
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        running--;
+      },
+      { workers: 4 },
+    );
+    controller.start();
+    primary.upsert(policy("a", 1));
+    await vi.waitFor(() => expect(calls).toBe(1));
+    primary.upsert(policy("a", 2));
+    primary.upsert(policy("a", 3));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toBe(1);
+    release();
+    await vi.waitFor(() => expect(calls).toBe(2));
+    release();
+    await vi.waitFor(() => expect(running).toBe(0));
+    expect(maxRunning).toBe(1);
+    await controller.stop();
+  });
+
+  it("on stop, finishes the in-flight reconcile and starts no new one", async () => {
+    const started: string[] = [];
+    let finished = false;
+    let release: () => void = () => {};
+    const { controller, primary } = setup(async (key) => {
+      started.push(key.name);
+      if (key.name === "a") {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        finished = true;
+      }
+    });
+    controller.start();
+    primary.upsert(policy("a", 1));
+    await vi.waitFor(() => expect(started).toEqual(["a"]));
+    primary.upsert(policy("b", 1));
+    const stopping = controller.stop(60_000);
+    release();
+    await stopping;
+    expect(finished).toBe(true);
+    expect(started).toEqual(["a"]);
+  });
+
+  it("stops waiting for a stuck reconcile at the deadline and aborts its signal", async () => {
+    let signal: AbortSignal | undefined;
+    const { controller, primary, clock } = setup(async (_key, context) => {
+      signal = context.signal;
+      await new Promise(() => {});
+    });
+    controller.start();
+    primary.upsert(policy("a", 1));
+    await vi.waitFor(() => expect(signal).toBeDefined());
+    const stopping = controller.stop(5_000);
+    clock.advance(5_000);
+    await stopping;
+    expect(signal?.aborted).toBe(true);
+  });
+});

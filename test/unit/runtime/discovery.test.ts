@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../../src/runtime/clock.js";
+import { DiscoveryWatcher } from "../../../src/runtime/discovery.js";
+import type { ResourceType } from "../../../src/runtime/rest.js";
+
+const scaledObjects: ResourceType = {
+  apiVersion: "keda.sh/v1alpha1",
+  kind: "ScaledObject",
+  plural: "scaledobjects",
+  namespaced: true,
+};
+
+async function settle(): Promise<void> {
+  for (let round = 0; round < 5; round++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe("DiscoveryWatcher", () => {
+  it("reports the first answer and each change, polling on its interval and on demand", async () => {
+    const clock = new ManualClock();
+    let installed = false;
+    let failing = false;
+    let lookups = 0;
+    const changes: boolean[] = [];
+    const watcher = new DiscoveryWatcher({
+      apiVersion: "keda.sh/v1alpha1",
+      kind: "ScaledObject",
+      intervalMs: 30_000,
+      clock,
+      lookup: () => {
+        lookups++;
+        if (failing) return Promise.reject(new Error("connection refused"));
+        return Promise.resolve(installed ? scaledObjects : undefined);
+      },
+      onChange: (served) => {
+        changes.push(served);
+      },
+    });
+    await watcher.start();
+    expect(changes).toEqual([false]);
+    installed = true;
+    clock.advance(29_999);
+    await settle();
+    expect(changes).toEqual([false]);
+    clock.advance(1);
+    await settle();
+    expect(changes).toEqual([false, true]);
+    // A failed poll keeps the last answer.
+    failing = true;
+    expect(await watcher.check()).toBe(true);
+    expect(changes).toEqual([false, true]);
+    failing = false;
+    installed = false;
+    expect(await watcher.check()).toBe(false);
+    expect(changes).toEqual([false, true, false]);
+    watcher.stop();
+    const before = lookups;
+    clock.advance(120_000);
+    await settle();
+    expect(lookups).toBe(before);
+  });
+});
