@@ -1,0 +1,215 @@
+import { readFileSync } from "node:fs";
+import type { V1Deployment, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import type { ScaledObject } from "../../../src/keda/types.js";
+import { DEFAULT_OPTIONS, simulate, type SimulationTarget } from "../../../src/simulate/simulate.js";
+import { parseCsvTrace, parseTrace } from "../../../src/simulate/trace.js";
+
+const trace = (name: string) =>
+  parseTrace(readFileSync(new URL(`../../../examples/traces/${name}`, import.meta.url), "utf8"), name);
+
+const deployment: V1Deployment = {
+  spec: {
+    selector: {},
+    template: {
+      spec: {
+        containers: [
+          {
+            name: "model",
+            resources: { requests: { cpu: "2", memory: "4Gi" }, limits: { "nvidia.com/gpu": "1" } },
+          },
+        ],
+      },
+    },
+  },
+};
+
+const realtimeHpa: V2HorizontalPodAutoscaler = {
+  spec: {
+    scaleTargetRef: { kind: "Deployment", name: "model" },
+    minReplicas: 2,
+    maxReplicas: 30,
+    metrics: [
+      {
+        type: "Resource",
+        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+      },
+      {
+        type: "Pods",
+        pods: {
+          metric: { name: "inference_queue_depth" },
+          target: { type: "AverageValue", averageValue: "10" },
+        },
+      },
+    ],
+  },
+};
+
+const hpaTarget: SimulationTarget = {
+  name: "realtime",
+  engine: "HPA",
+  deployment,
+  hpa: realtimeHpa,
+  modelLoadSeconds: 60,
+};
+
+function kedaTarget(
+  triggers: ScaledObject["spec"]["triggers"],
+  extra: Partial<ScaledObject["spec"]> = {},
+): SimulationTarget {
+  return {
+    name: "batch",
+    engine: "KEDA",
+    deployment,
+    modelLoadSeconds: 60,
+    scaledObject: {
+      apiVersion: "keda.sh/v1alpha1",
+      kind: "ScaledObject",
+      metadata: { name: "batch" },
+      spec: {
+        scaleTargetRef: { name: "model" },
+        pollingInterval: 15,
+        minReplicaCount: 0,
+        maxReplicaCount: 20,
+        triggers,
+        ...extra,
+      },
+    },
+  };
+}
+
+describe("step trace through an HPA", () => {
+  const result = simulate(hpaTarget, trace("step.csv"));
+
+  it("scales up at the first sync that sees the queue, and new pods serve only after scheduling + model load", () => {
+    // Before the step, 20 req/s keeps 2 replicas 100 % busy, so CPU (70 %) asks for ceil(100 / 70 * 2) = 3.
+    // At t=1800 the controllers still see the 20 req/s tick before it. During [1800, 1815) 120 req/s meet
+    // 3 x 10 req/s: the queue ends at 1800 - 450 = 1350, 450 per pod vs 10 -> wanted 135,
+    // clamped (no behavior) to max(2 * 3, 4) = 6.
+    expect(result.steps.find((step) => step.t === 1800)?.desiredReplicas).toBe(3);
+    const firstUp = result.events.find((event) => event.t >= 1800 && event.to > event.from);
+    expect(firstUp).toMatchObject({ t: 1815, from: 3, to: 6, by: "HPA" });
+    // Created at 1815, started at 1825 (10 s scheduling), Ready at 1885 (60 s load).
+    const at = (t: number) => result.steps.find((step) => step.t === t);
+    expect(at(1875)?.readyReplicas).toBe(3);
+    expect(at(1830)?.loadingReplicas).toBe(3);
+    expect(at(1890)?.readyReplicas).toBeGreaterThanOrEqual(6);
+  });
+
+  it("holds replicas for the 5 minute downscale window after the load drops", () => {
+    const firstDownAfterDrop = result.events.find((event) => event.t >= 5400 && event.to < event.from);
+    expect(firstDownAfterDrop?.t).toBeGreaterThanOrEqual(5700);
+    expect(result.steps.at(-1)?.desiredReplicas).toBeLessThan(result.summary.peakReplicas);
+  });
+
+  it("reports the shape the formatters rely on, and costs GPU-hours at the GPU price", () => {
+    expect(result.steps).toHaveLength(7200 / 15);
+    expect(result.summary.gpusPerReplica).toBe(1);
+    expect(result.summary.totalRequests).toBeCloseTo(20 * 3600 + 120 * 3600, 6);
+    expect(result.summary.cost).toBeCloseTo(result.summary.gpuHours * DEFAULT_OPTIONS.gpuPricePerHour, 9);
+    // Two warm replicas for two hours is the floor.
+    expect(result.summary.gpuHours).toBeGreaterThan(4);
+    expect(result.summary.servedRequests + result.summary.droppedRequests).toBeCloseTo(
+      result.summary.totalRequests - (result.steps.at(-1)?.queue ?? 0),
+      6,
+    );
+  });
+});
+
+describe("spike trace through KEDA from zero", () => {
+  const queueTrigger = [{ type: "rabbitmq", metadata: { value: "5", activationValue: "1" } }];
+
+  it("activates at the first poll that sees a backlog and the first pod is Ready one model load later", () => {
+    const result = simulate(kedaTarget(queueTrigger), trace("spike.csv"), {
+      ...DEFAULT_OPTIONS,
+      initialReplicas: 0,
+    });
+    // t=0: the queue is empty, inactive. t=15: 450 queued > 1 -> KEDA scales 0 -> 1; the HPA, now out of
+    // ScalingDisabled, reads 450 against AverageValue 5: ceil(450 / 5) = 90, clamped to max(2 * 1, 4) = 4.
+    expect(result.events.slice(0, 2)).toMatchObject([
+      { t: 15, from: 0, to: 1, by: "KEDA", reason: "activated" },
+      { t: 15, from: 1, to: 4, by: "HPA" },
+    ]);
+    const at = (t: number) => result.steps.find((step) => step.t === t);
+    // Ready at 15 + 10 + 60 = 85.
+    expect(at(75)?.readyReplicas).toBe(0);
+    // Nothing serves yet, so the backlog keeps growing and every sync doubles: 4 at 15, 8 at 30, 16 at 45,
+    // 20 (max) at 60 -- all still loading at 75. Only the four created at 15 are Ready at 90.
+    expect(at(75)?.loadingReplicas).toBe(20);
+    expect(result.events.slice(2, 5).map((event) => [event.t, event.to])).toEqual([
+      [30, 8],
+      [45, 16],
+      [60, 20],
+    ]);
+    expect(at(90)?.readyReplicas).toBe(4);
+    // Requests that arrived at t=0..15 waited past the 60 s timeout.
+    expect(result.summary.droppedRequests).toBeGreaterThan(0);
+  });
+
+  it("shows what a faster model load buys", () => {
+    const slow = simulate(kedaTarget(queueTrigger), trace("spike.csv"), {
+      ...DEFAULT_OPTIONS,
+      initialReplicas: 0,
+    });
+    const fast = simulate(kedaTarget(queueTrigger), trace("spike.csv"), {
+      ...DEFAULT_OPTIONS,
+      initialReplicas: 0,
+      modelLoadSeconds: 5,
+    });
+    expect(fast.summary.modelLoadSeconds).toBe(5);
+    expect(fast.summary.sloViolations).toBeLessThan(slow.summary.sloViolations);
+  });
+});
+
+describe("diurnal day through KEDA with scale to zero", () => {
+  const rpsTrigger = [
+    {
+      type: "prometheus",
+      metadata: { query: "sum(rate(http_requests_total[1m]))", threshold: "8", activationThreshold: "5" },
+    },
+  ];
+  const result = simulate(kedaTarget(rpsTrigger, { cooldownPeriod: 300 }), trace("diurnal.csv"));
+
+  it("sits at zero at night, follows the afternoon peak, and returns to zero", () => {
+    const at = (hour: number) => result.steps.find((step) => step.t === hour * 3600);
+    expect(at(3)?.desiredReplicas).toBe(0);
+    // About 200 req/s at the peak over 8 req/s per replica: 25 wanted, capped at 20.
+    expect(at(14)?.desiredReplicas).toBeGreaterThanOrEqual(15);
+    expect(at(23.5)?.desiredReplicas).toBe(0);
+    expect(result.summary.peakReplicas).toBeLessThanOrEqual(20);
+    // Each scale to zero came from KEDA, never from the HPA (whose minimum is 1).
+    expect(result.events.filter((event) => event.to === 0).every((event) => event.by === "KEDA")).toBe(true);
+  });
+});
+
+describe("inputs", () => {
+  it("counts rises of a recorded queue depth as arrivals", () => {
+    const queueOnly = parseCsvTrace("t,queue\n0,100\n60,50\n120,200\n");
+    // 100 at t=0, then +150 at t=120; the fall at 60 adds nothing.
+    expect(simulate(hpaTarget, queueOnly).summary.totalRequests).toBe(250);
+  });
+
+  it("refuses a metric it cannot map, before producing anything", () => {
+    const unknown: V2HorizontalPodAutoscaler = {
+      spec: {
+        scaleTargetRef: { kind: "Deployment", name: "model" },
+        maxReplicas: 3,
+        metrics: [
+          {
+            type: "External",
+            external: { metric: { name: "foo_total" }, target: { type: "Value", value: "3" } },
+          },
+        ],
+      },
+    };
+    expect(() => simulate({ ...hpaTarget, hpa: unknown }, trace("step.csv"))).toThrow(
+      /spec\.metrics\[0\]: cannot tell what metric "foo_total" measures/,
+    );
+    expect(
+      simulate({ ...hpaTarget, hpa: unknown }, trace("step.csv"), {
+        ...DEFAULT_OPTIONS,
+        signalOverrides: new Map([["foo_total", "rps"]]),
+      }).steps.length,
+    ).toBeGreaterThan(0);
+  });
+});
