@@ -33,3 +33,25 @@ export function celValidations<T>(
       : { rule: r.cel, message: r.message, fieldPath: r.field },
   );
 }
+
+/** The zod path of a rule's field: ".scaling.engine" -> ["scaling", "engine"]. */
+export function rulePath(field: string | undefined): string[] {
+  return (field ?? "").split(".").filter(Boolean);
+}
+
+/**
+ * A zod superRefine callback that checks the same rules the CRD gives the API server, reporting each
+ * broken rule on its field, so the CLI and the controller reject what admission would.
+ */
+export function refineRules<T>(
+  rules: readonly CrossFieldRule<T>[],
+): (
+  value: T,
+  ctx: { addIssue: (issue: { code: "custom"; message: string; path: string[] }) => void },
+) => void {
+  return (value, ctx) => {
+    for (const r of rules) {
+      if (!r.holds(value)) ctx.addIssue({ code: "custom", message: r.message, path: rulePath(r.field) });
+    }
+  };
+}

@@ -2,7 +2,7 @@
 // inferred from it, `npm run generate` turns it into the CRD's OpenAPI schema (descriptions, defaults, enums,
 // bounds, CEL rules), and the CLI and the controller validate with it.
 import { z } from "zod";
-import { celValidations, rule } from "./rules.js";
+import { celValidations, refineRules, rule } from "./rules.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -63,6 +63,14 @@ const intOrPercent = (description: string) =>
 // ---------------------------------------------------------------------------------------------------------
 // workload
 
+const ENV_RULES = [
+  rule<{ value?: string; secretKeyRef?: object; configMapKeyRef?: object }>(
+    "[has(self.value), has(self.secretKeyRef), has(self.configMapKeyRef)].filter(x, x).size() <= 1",
+    "set at most one of value, secretKeyRef and configMapKeyRef",
+    (env) => [env.value, env.secretKeyRef, env.configMapKeyRef].filter((x) => x !== undefined).length <= 1,
+  ),
+];
+
 const EnvVar = z
   .strictObject({
     name: z.string().min(1).describe("Name of the environment variable."),
@@ -83,16 +91,16 @@ const EnvVar = z
       .describe("Take the value from a ConfigMap key."),
   })
   .describe("An environment variable: a literal value or a reference to a Secret or ConfigMap key.")
-  .meta({
-    "x-kubernetes-validations": celValidations([
-      rule<{ value?: string; secretKeyRef?: object; configMapKeyRef?: object }>(
-        "[has(self.value), has(self.secretKeyRef), has(self.configMapKeyRef)].filter(x, x).size() <= 1",
-        "set at most one of value, secretKeyRef and configMapKeyRef",
-        (env) =>
-          [env.value, env.secretKeyRef, env.configMapKeyRef].filter((x) => x !== undefined).length <= 1,
-      ),
-    ]),
-  });
+  .meta({ "x-kubernetes-validations": celValidations(ENV_RULES) })
+  .superRefine(refineRules(ENV_RULES));
+
+const PORTS_RULES = [
+  rule<{ http: number; metrics: number }>(
+    "self.http != self.metrics",
+    "http and metrics must be different ports",
+    (p) => p.http !== p.metrics,
+  ),
+];
 
 const ResourceAmounts = z
   .strictObject({
@@ -124,15 +132,8 @@ export const WorkloadTemplateSchema = z
       })
       .prefault({})
       .describe("Container ports.")
-      .meta({
-        "x-kubernetes-validations": celValidations([
-          rule<{ http: number; metrics: number }>(
-            "self.http != self.metrics",
-            "http and metrics must be different ports",
-            (p) => p.http !== p.metrics,
-          ),
-        ]),
-      }),
+      .meta({ "x-kubernetes-validations": celValidations(PORTS_RULES) })
+      .superRefine(refineRules(PORTS_RULES)),
     model: z
       .strictObject({
         path: z
@@ -231,21 +232,22 @@ export const TargetRef = z
   })
   .describe("An existing workload to autoscale. It is never modified or deleted.");
 
+const WORKLOAD_RULES = [
+  rule<{ template?: object; targetRef?: object }>(
+    "has(self.template) != has(self.targetRef)",
+    "set exactly one of workload.template and workload.targetRef",
+    (w) => (w.template !== undefined) !== (w.targetRef !== undefined),
+  ),
+];
+
 const Workload = z
   .strictObject({
     template: WorkloadTemplateSchema.optional(),
     targetRef: TargetRef.optional(),
   })
   .describe("What to scale: a template the operator deploys, or a reference to an existing workload.")
-  .meta({
-    "x-kubernetes-validations": celValidations([
-      rule<{ template?: object; targetRef?: object }>(
-        "has(self.template) != has(self.targetRef)",
-        "set exactly one of workload.template and workload.targetRef",
-        (w) => (w.template !== undefined) !== (w.targetRef !== undefined),
-      ),
-    ]),
-  });
+  .meta({ "x-kubernetes-validations": celValidations(WORKLOAD_RULES) })
+  .superRefine(refineRules(WORKLOAD_RULES));
 
 // ---------------------------------------------------------------------------------------------------------
 // scaling
@@ -263,6 +265,14 @@ const Prometheus = z
   })
   .describe("Read the metric from Prometheus (a KEDA prometheus trigger).");
 
+const EXTERNAL_METRIC_RULES = [
+  rule<{ targetAverageValue?: unknown; targetValue?: unknown }>(
+    "has(self.targetAverageValue) != has(self.targetValue)",
+    "set exactly one of targetAverageValue and targetValue",
+    (m) => (m.targetAverageValue !== undefined) !== (m.targetValue !== undefined),
+  ),
+];
+
 const ExternalMetric = z
   .strictObject({
     metricName: z.string().min(1).describe("External metric name served by a metrics adapter."),
@@ -274,15 +284,8 @@ const ExternalMetric = z
     targetValue: positiveQuantity("Target for the metric's total (HPA Value).").optional(),
   })
   .describe("An HPA External metric.")
-  .meta({
-    "x-kubernetes-validations": celValidations([
-      rule<{ targetAverageValue?: unknown; targetValue?: unknown }>(
-        "has(self.targetAverageValue) != has(self.targetValue)",
-        "set exactly one of targetAverageValue and targetValue",
-        (m) => (m.targetAverageValue !== undefined) !== (m.targetValue !== undefined),
-      ),
-    ]),
-  });
+  .meta({ "x-kubernetes-validations": celValidations(EXTERNAL_METRIC_RULES) })
+  .superRefine(refineRules(EXTERNAL_METRIC_RULES));
 
 const utilization = (description: string) =>
   z.number().int().min(1, "must be at least 1: a target of 0 is invalid").max(1000).describe(description);
@@ -392,11 +395,7 @@ const Trigger = z
   })
   .describe("A KEDA trigger.")
   .meta({ "x-kubernetes-validations": celValidations(TRIGGER_RULES) })
-  .superRefine((trigger, ctx) => {
-    for (const r of TRIGGER_RULES) {
-      if (!r.holds(trigger)) ctx.addIssue({ code: "custom", message: r.message, path: ["metadata"] });
-    }
-  });
+  .superRefine(refineRules(TRIGGER_RULES));
 
 const ScalingPolicy = z
   .strictObject({
@@ -435,6 +434,19 @@ const ScalingRules = z
 
 export const BEHAVIOR_PRESETS = ["Realtime", "Batch", "Conservative"] as const;
 
+const BEHAVIOR_RULES = [
+  rule<{ preset?: string; scaleUp?: object; scaleDown?: object }>(
+    "!has(self.preset) || (!has(self.scaleUp) && !has(self.scaleDown))",
+    "set either preset or explicit scaleUp/scaleDown rules, not both",
+    (b) => b.preset === undefined || (b.scaleUp === undefined && b.scaleDown === undefined),
+  ),
+  rule<{ preset?: string; scaleUp?: object; scaleDown?: object }>(
+    "has(self.preset) || has(self.scaleUp) || has(self.scaleDown)",
+    "set preset, scaleUp or scaleDown",
+    (b) => b.preset !== undefined || b.scaleUp !== undefined || b.scaleDown !== undefined,
+  ),
+];
+
 const Behavior = z
   .strictObject({
     preset: z
@@ -448,20 +460,8 @@ const Behavior = z
     scaleDown: ScalingRules.optional(),
   })
   .describe("How fast to scale: a preset, or explicit scaleUp and scaleDown rules.")
-  .meta({
-    "x-kubernetes-validations": celValidations([
-      rule<{ preset?: string; scaleUp?: object; scaleDown?: object }>(
-        "!has(self.preset) || (!has(self.scaleUp) && !has(self.scaleDown))",
-        "set either preset or explicit scaleUp/scaleDown rules, not both",
-        (b) => b.preset === undefined || (b.scaleUp === undefined && b.scaleDown === undefined),
-      ),
-      rule<{ preset?: string; scaleUp?: object; scaleDown?: object }>(
-        "has(self.preset) || has(self.scaleUp) || has(self.scaleDown)",
-        "set preset, scaleUp or scaleDown",
-        (b) => b.preset !== undefined || b.scaleUp !== undefined || b.scaleDown !== undefined,
-      ),
-    ]),
-  });
+  .meta({ "x-kubernetes-validations": celValidations(BEHAVIOR_RULES) })
+  .superRefine(refineRules(BEHAVIOR_RULES));
 
 const ScaleToZero = z
   .strictObject({
@@ -521,6 +521,14 @@ const Scaling = z
 // ---------------------------------------------------------------------------------------------------------
 // the rest of the spec
 
+const AUTHENTICATION_RULES = [
+  rule<{ secretRef?: object; triggerAuthenticationRef?: string }>(
+    "has(self.secretRef) != has(self.triggerAuthenticationRef)",
+    "set exactly one of secretRef and triggerAuthenticationRef",
+    (a) => (a.secretRef !== undefined) !== (a.triggerAuthenticationRef !== undefined),
+  ),
+];
+
 const Authentication = z
   .strictObject({
     secretRef: z
@@ -551,15 +559,16 @@ const Authentication = z
       .describe("Use an existing TriggerAuthentication."),
   })
   .describe("Credentials for the triggers.")
-  .meta({
-    "x-kubernetes-validations": celValidations([
-      rule<{ secretRef?: object; triggerAuthenticationRef?: string }>(
-        "has(self.secretRef) != has(self.triggerAuthenticationRef)",
-        "set exactly one of secretRef and triggerAuthenticationRef",
-        (a) => (a.secretRef !== undefined) !== (a.triggerAuthenticationRef !== undefined),
-      ),
-    ]),
-  });
+  .meta({ "x-kubernetes-validations": celValidations(AUTHENTICATION_RULES) })
+  .superRefine(refineRules(AUTHENTICATION_RULES));
+
+const DISRUPTION_RULES = [
+  rule<{ minAvailable?: unknown; maxUnavailable?: unknown }>(
+    "has(self.minAvailable) != has(self.maxUnavailable)",
+    "set exactly one of minAvailable and maxUnavailable",
+    (d) => (d.minAvailable !== undefined) !== (d.maxUnavailable !== undefined),
+  ),
+];
 
 const Disruption = z
   .strictObject({
@@ -570,15 +579,8 @@ const Disruption = z
     "PodDisruptionBudget. Values that could block a node drain (e.g. minAvailable >= replicas.min) are " +
       "corrected and reported in the Ready condition.",
   )
-  .meta({
-    "x-kubernetes-validations": celValidations([
-      rule<{ minAvailable?: unknown; maxUnavailable?: unknown }>(
-        "has(self.minAvailable) != has(self.maxUnavailable)",
-        "set exactly one of minAvailable and maxUnavailable",
-        (d) => (d.minAvailable !== undefined) !== (d.maxUnavailable !== undefined),
-      ),
-    ]),
-  });
+  .meta({ "x-kubernetes-validations": celValidations(DISRUPTION_RULES) })
+  .superRefine(refineRules(DISRUPTION_RULES));
 
 const Placement = z
   .strictObject({
@@ -690,21 +692,22 @@ export const SPEC_RULES = [
   ),
 ];
 
+const REPLICAS_RULES = [
+  rule<ReplicasInput>(
+    "self.min <= self.max",
+    "replicas.min must not exceed replicas.max",
+    (r) => r.min <= r.max,
+  ),
+];
+
 const Replicas = z
   .strictObject({
     min: z.number().int().min(0).max(1000).default(1).describe("Fewest replicas; 0 scales to zero (KEDA)."),
     max: z.number().int().min(1).max(1000).describe("Most replicas."),
   })
   .describe("Replica bounds.")
-  .meta({
-    "x-kubernetes-validations": celValidations([
-      rule<ReplicasInput>(
-        "self.min <= self.max",
-        "replicas.min must not exceed replicas.max",
-        (r) => r.min <= r.max,
-      ),
-    ]),
-  });
+  .meta({ "x-kubernetes-validations": celValidations(REPLICAS_RULES) })
+  .superRefine(refineRules(REPLICAS_RULES));
 
 export const MLAutoscalePolicySpec = z
   .strictObject({
@@ -718,17 +721,7 @@ export const MLAutoscalePolicySpec = z
   })
   .describe("Desired autoscaling of one ML workload.")
   .meta({ "x-kubernetes-validations": celValidations(SPEC_RULES) })
-  .superRefine((spec, ctx) => {
-    for (const r of SPEC_RULES) {
-      if (!r.holds(spec)) {
-        ctx.addIssue({
-          code: "custom",
-          message: r.message,
-          path: (r.field ?? "").split(".").filter(Boolean),
-        });
-      }
-    }
-  });
+  .superRefine(refineRules(SPEC_RULES));
 
 // ---------------------------------------------------------------------------------------------------------
 // status
