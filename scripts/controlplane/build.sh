@@ -79,7 +79,9 @@ go_build() {
     mv "$scratch/$(go_binary_name "${missing[$i]}")" "$out_dir/${names[$i]}"
   done
   rmdir "$scratch"
-  built_seconds["$out_dir"]=$((SECONDS - started))
+  for name in "${names[@]}"; do
+    built_seconds["$out_dir/$name"]=$((SECONDS - started))
+  done
 }
 
 build_kubernetes() {
@@ -173,24 +175,25 @@ done
 
 echo
 echo "Control-plane binaries in $cache:"
+# report <label> <binary> <version arguments>...
 report() {
-  local label="$1" dir="$2"
+  local label="$1" binary="$2"
   shift 2
   local note="cached"
-  [[ -n "${built_seconds[$dir]:-}" ]] && note="built in ${built_seconds[$dir]}s"
-  printf '  %-24s %-40s %s\n' "$label" "$("$@" 2>&1 | head -n 1)" "($note)"
+  [[ -n "${built_seconds[$binary]:-}" ]] && note="built in ${built_seconds[$binary]}s"
+  printf '  %-24s %-40s %s\n' "$label" "$("$binary" "$@" 2>&1 | head -n 1)" "($note)"
 }
 for component in "${components[@]}"; do
   case "$component" in
   kubernetes)
-    report kube-apiserver "$KUBERNETES_DIR" "$KUBERNETES_DIR/kube-apiserver" --version
-    report kube-controller-manager "$KUBERNETES_DIR" "$KUBERNETES_DIR/kube-controller-manager" --version
-    report kube-scheduler "$KUBERNETES_DIR" "$KUBERNETES_DIR/kube-scheduler" --version
-    report kubectl "$KUBERNETES_DIR" "$KUBERNETES_DIR/kubectl" version --client=true
+    report kube-apiserver "$KUBERNETES_DIR/kube-apiserver" --version
+    report kube-controller-manager "$KUBERNETES_DIR/kube-controller-manager" --version
+    report kube-scheduler "$KUBERNETES_DIR/kube-scheduler" --version
+    report kubectl "$KUBERNETES_DIR/kubectl" version --client=true
     ;;
-  etcd) report etcd "$ETCD_DIR" "$ETCD_DIR/etcd" --version ;;
-  kwok) report kwok "$KWOK_DIR" "$KWOK_DIR/kwok" --version ;;
-  helm) report helm "$HELM_DIR" "$HELM_DIR/helm" version --short ;;
+  etcd) report etcd "$ETCD_DIR/etcd" --version ;;
+  kwok) report kwok "$KWOK_DIR/kwok" --version ;;
+  helm) report helm "$HELM_DIR/helm" version --short ;;
   keda) printf '  %-24s %-40s\n' "KEDA CRDs $KEDA_VERSION" "$(ls "$KEDA_DIR/crds" | wc -l) files in $KEDA_DIR/crds" ;;
   esac
 done
