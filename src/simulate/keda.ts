@@ -63,6 +63,8 @@ export interface TriggerModel {
   metricName: string;
   resource?: "cpu" | "memory";
   signal?: Signal;
+  /** A Prometheus query that sums over pods reports the total, not the per-pod average. */
+  aggregate: "average" | "sum";
   metricType: "AverageValue" | "Value" | "Utilization";
   target: number;
   activation: number;
@@ -99,6 +101,7 @@ export function describeTrigger(
       type: trigger.type,
       metricName: trigger.type,
       resource: trigger.type,
+      aggregate: "average",
       metricType: trigger.metricType ?? "Utilization",
       target,
       activation: 0,
@@ -127,6 +130,7 @@ export function describeTrigger(
     type: trigger.type,
     metricName,
     signal,
+    aggregate: /^\s*sum\s*\(/.test(metadata.query ?? "") ? "sum" : "average",
     metricType: trigger.metricType ?? "AverageValue",
     target,
     activation: numberAt(metadata, ACTIVATION_KEYS, field) ?? 0,

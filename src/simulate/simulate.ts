@@ -173,14 +173,26 @@ interface Observed {
   metricsDown: boolean;
 }
 
-function signalValue(signal: Signal, observed: Observed, ready: number, perPod: boolean): number {
+/**
+ * A signal as a metric reports it: per pod (Pods metrics), or for the whole workload. Queue and
+ * request rate total over the workload; GPU utilization is an average unless the query sums it.
+ */
+function signalValue(
+  signal: Signal,
+  observed: Observed,
+  ready: number,
+  perPod: boolean,
+  sumGpu = false,
+): number {
   switch (signal) {
     case "queue":
       return perPod ? observed.queue / Math.max(ready, 1) : observed.queue;
     case "rps":
       return perPod ? observed.rate / Math.max(ready, 1) : observed.rate;
-    case "gpu":
-      return ready === 0 ? 0 : observed.busy * observed.gpuAtFullLoad;
+    case "gpu": {
+      const perPodUtilization = ready === 0 ? 0 : observed.busy * observed.gpuAtFullLoad;
+      return sumGpu ? perPodUtilization * ready : perPodUtilization;
+    }
   }
 }
 
@@ -290,7 +302,13 @@ export function simulate(
           ? 0
           : observed.metricsDown
             ? undefined
-            : signalValue(trigger.signal ?? "queue", observed, before.ready, false),
+            : signalValue(
+                trigger.signal ?? "queue",
+                observed,
+                before.ready,
+                false,
+                trigger.aggregate === "sum",
+              ),
       );
       const poll = keda.poll(now, specReplicas, values);
       if (poll.scaleTo !== undefined) setReplicas(now, poll.scaleTo, "KEDA", poll.reason);
@@ -323,7 +341,7 @@ export function simulate(
             };
           const value = observed.metricsDown
             ? undefined
-            : signalValue(trigger.signal ?? "queue", observed, ready, false);
+            : signalValue(trigger.signal ?? "queue", observed, ready, false, trigger.aggregate === "sum");
           return keda.externalMetric(trigger.index, value, specReplicas);
         }
         const signal = metricSignal(metric, overrides).signal ?? "queue";

@@ -1,0 +1,287 @@
+// `mlautoscale simulate`: reads policies (or already rendered objects) and a trace, runs every
+// simulation, and only then prints, so bad input never leaves partial output behind.
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import type { V1Deployment, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import type { ScaledObject } from "../keda/types.js";
+import { loadPolicyFile, PolicyInputError, renderPolicy } from "../render/index.js";
+import { formatCsv, formatJson, formatTable, type RunParameters } from "./format.js";
+import { HpaSpecError } from "./hpa.js";
+import { ScaledObjectError } from "./keda.js";
+import { parseSignalOverrides } from "./signals.js";
+import {
+  DEFAULT_OPTIONS,
+  simulate,
+  SimulationInputError,
+  type SimulationOptions,
+  type SimulationResult,
+  type SimulationTarget,
+} from "./simulate.js";
+import { renderSvg } from "./svg.js";
+import { parseTrace, TraceError } from "./trace.js";
+
+export interface CommandIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export const SIMULATE_USAGE = `Usage: mlautoscale simulate -f POLICY.yaml --trace TRACE.csv [options]
+
+Replays a traffic trace through the HPA or KEDA objects a policy renders to, and reports replicas,
+queue, waits, SLO violations, GPU-hours and cost.
+  -f, --filename          policy file (MLAutoscalePolicy), or rendered HPA/ScaledObject + Deployment
+      --trace             trace file: CSV (t,rps[,queue][,gpu][,metrics_down]) or JSON
+  -o, --output            table (default), json, csv or svg
+      --compare           another policy file to run on the same trace; repeatable
+      --keda              installed (default) or absent: how the policy's engine is chosen
+      --service-rate      requests per second one ready replica serves (default ${DEFAULT_OPTIONS.serviceRatePerReplica})
+      --model-load        seconds from container start to Ready (default: the policy's model.loadSeconds)
+      --scheduling-delay  seconds from pod creation to container start (default ${DEFAULT_OPTIONS.schedulingDelaySeconds})
+      --slo               latency objective in seconds, wait plus service time (default ${DEFAULT_OPTIONS.latencySloSeconds})
+      --timeout           seconds a queued request waits before it is dropped (default ${DEFAULT_OPTIONS.requestTimeoutSeconds})
+      --gpu-price         price of one GPU-hour (default ${DEFAULT_OPTIONS.gpuPricePerHour})
+      --memory-utilization  memory use of a running pod, percent of its request (default ${DEFAULT_OPTIONS.memoryUtilizationPercent})
+      --initial-replicas  Ready replicas at the start (default: the autoscaler's minimum)
+      --signal NAME=KIND  what a metric or trigger measures: queue, rps or gpu; repeatable
+`;
+
+const OUTPUTS = ["table", "json", "csv", "svg"] as const;
+type Output = (typeof OUTPUTS)[number];
+
+class UsageError extends Error {}
+
+function numberFlag(
+  value: string | undefined,
+  flag: string,
+  check: (n: number) => boolean,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isFinite(parsed) || !check(parsed)) {
+    throw new UsageError(
+      `--${flag} must be ${check === isPositive ? "a number > 0" : "a number >= 0"}, not ${value}`,
+    );
+  }
+  return parsed;
+}
+const isPositive = (n: number) => n > 0;
+const isNonNegative = (n: number) => n >= 0;
+
+interface RenderedObjects {
+  hpa?: V2HorizontalPodAutoscaler;
+  scaledObject?: ScaledObject;
+  deployment?: V1Deployment;
+}
+
+/** A file of objects `mlautoscale render` printed (or any HPA/ScaledObject with its Deployment). */
+function renderedObjects(text: string, file: string): RenderedObjects | undefined {
+  let documents: unknown[];
+  try {
+    documents = parseAllDocuments(text).map((document) => document.toJS() as unknown);
+  } catch {
+    return undefined;
+  }
+  const objects = documents.flatMap((document) => {
+    if (typeof document !== "object" || document === null) return [];
+    const record = document as { kind?: unknown; items?: unknown };
+    if (record.kind === "List" && Array.isArray(record.items)) return record.items as unknown[];
+    return [document];
+  });
+  const kindOf = (object: unknown) =>
+    typeof object === "object" && object !== null ? (object as { kind?: unknown }).kind : undefined;
+  if (objects.length === 0 || objects.some((object) => kindOf(object) === "MLAutoscalePolicy"))
+    return undefined;
+  const found: RenderedObjects = {};
+  for (const object of objects) {
+    const kind = kindOf(object);
+    if (kind === "HorizontalPodAutoscaler") found.hpa = object as V2HorizontalPodAutoscaler;
+    else if (kind === "ScaledObject") found.scaledObject = object as ScaledObject;
+    else if (kind === "Deployment") found.deployment = object as V1Deployment;
+  }
+  if (!found.hpa && !found.scaledObject) {
+    throw new PolicyInputError([
+      `${file}: holds no MLAutoscalePolicy, HorizontalPodAutoscaler or ScaledObject`,
+    ]);
+  }
+  return found;
+}
+
+async function loadTargets(
+  file: string,
+  kedaInstalled: boolean,
+  modelLoad: number | undefined,
+): Promise<SimulationTarget[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new PolicyInputError([`${file}: ${error instanceof Error ? error.message : String(error)}`]);
+  }
+  const rendered = renderedObjects(text, file);
+  if (rendered) {
+    // Rendered objects carry no model load time: the flag, else the API's default of 60 s.
+    const name = rendered.scaledObject?.metadata.name ?? rendered.hpa?.metadata?.name ?? file;
+    return [
+      {
+        name,
+        engine: rendered.scaledObject ? "KEDA" : "HPA",
+        modelLoadSeconds: modelLoad ?? 60,
+        ...rendered,
+      },
+    ];
+  }
+  const policies = await loadPolicyFile(file);
+  return policies.map((policy) => {
+    const result = renderPolicy(policy, { kedaInstalled });
+    const target: SimulationTarget = {
+      name: policy.metadata.name,
+      engine: result.engine === "KEDA" ? "KEDA" : "HPA",
+      modelLoadSeconds: result.modelLoadSeconds,
+    };
+    if (result.deployment) target.deployment = result.deployment;
+    if (result.hpa) target.hpa = result.hpa;
+    if (result.scaledObject) target.scaledObject = result.scaledObject;
+    return target;
+  });
+}
+
+function describeError(error: unknown, file: string): string {
+  if (error instanceof PolicyInputError) return error.message;
+  if (error instanceof TraceError) return error.message;
+  if (
+    error instanceof HpaSpecError ||
+    error instanceof ScaledObjectError ||
+    error instanceof SimulationInputError
+  ) {
+    return `${file}: ${error.message}`;
+  }
+  return `${file}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+export async function runSimulateCommand(argv: string[], io: CommandIO): Promise<number> {
+  let output: Output;
+  let files: string[];
+  let traceFile: string;
+  let kedaInstalled: boolean;
+  let options: SimulationOptions;
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        filename: { type: "string", short: "f", multiple: true },
+        trace: { type: "string" },
+        output: { type: "string", short: "o", default: "table" },
+        compare: { type: "string", multiple: true },
+        keda: { type: "string", default: "installed" },
+        "service-rate": { type: "string" },
+        "model-load": { type: "string" },
+        "scheduling-delay": { type: "string" },
+        slo: { type: "string" },
+        timeout: { type: "string" },
+        "gpu-price": { type: "string" },
+        "memory-utilization": { type: "string" },
+        "initial-replicas": { type: "string" },
+        signal: { type: "string", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (values.help === true) {
+      io.stdout(SIMULATE_USAGE);
+      return 0;
+    }
+    files = [...(values.filename ?? []), ...(values.compare ?? [])];
+    if ((values.filename ?? []).length === 0) throw new UsageError("-f POLICY.yaml is required");
+    if (values.trace === undefined) throw new UsageError("--trace TRACE.csv is required");
+    traceFile = values.trace;
+    if (!(OUTPUTS as readonly string[]).includes(values.output)) {
+      throw new UsageError(`-o must be one of ${OUTPUTS.join(", ")}, not ${values.output}`);
+    }
+    output = values.output as Output;
+    if (values.keda !== "installed" && values.keda !== "absent") {
+      throw new UsageError(`--keda must be installed or absent, not ${values.keda}`);
+    }
+    kedaInstalled = values.keda === "installed";
+    const initialReplicas = numberFlag(values["initial-replicas"], "initial-replicas", isNonNegative);
+    if (initialReplicas !== undefined && !Number.isInteger(initialReplicas)) {
+      throw new UsageError(`--initial-replicas must be a whole number, not ${initialReplicas}`);
+    }
+    options = {
+      serviceRatePerReplica:
+        numberFlag(values["service-rate"], "service-rate", isPositive) ??
+        DEFAULT_OPTIONS.serviceRatePerReplica,
+      schedulingDelaySeconds:
+        numberFlag(values["scheduling-delay"], "scheduling-delay", isNonNegative) ??
+        DEFAULT_OPTIONS.schedulingDelaySeconds,
+      latencySloSeconds: numberFlag(values.slo, "slo", isPositive) ?? DEFAULT_OPTIONS.latencySloSeconds,
+      requestTimeoutSeconds:
+        numberFlag(values.timeout, "timeout", isPositive) ?? DEFAULT_OPTIONS.requestTimeoutSeconds,
+      gpuPricePerHour:
+        numberFlag(values["gpu-price"], "gpu-price", isNonNegative) ?? DEFAULT_OPTIONS.gpuPricePerHour,
+      memoryUtilizationPercent:
+        numberFlag(values["memory-utilization"], "memory-utilization", isNonNegative) ??
+        DEFAULT_OPTIONS.memoryUtilizationPercent,
+    };
+    const modelLoad = numberFlag(values["model-load"], "model-load", isNonNegative);
+    if (modelLoad !== undefined) options.modelLoadSeconds = modelLoad;
+    if (initialReplicas !== undefined) options.initialReplicas = initialReplicas;
+    try {
+      options.signalOverrides = parseSignalOverrides(values.signal ?? []);
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+  } catch (error) {
+    io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n\n${SIMULATE_USAGE}`);
+    return 2;
+  }
+
+  // Everything is read and simulated before anything is printed.
+  const problems: string[] = [];
+  let trace;
+  try {
+    trace = parseTrace(await readFile(traceFile, "utf8"), traceFile);
+  } catch (error) {
+    problems.push(
+      error instanceof TraceError
+        ? error.message
+        : `${traceFile}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const results: SimulationResult[] = [];
+  for (const file of files) {
+    try {
+      const targets = await loadTargets(file, kedaInstalled, options.modelLoadSeconds);
+      if (trace) for (const target of targets) results.push(simulate(target, trace, options));
+    } catch (error) {
+      problems.push(describeError(error, file));
+    }
+  }
+  if (problems.length > 0 || !trace) {
+    io.stderr(problems.map((problem) => `error: ${problem}\n`).join(""));
+    return 1;
+  }
+
+  const parameters: RunParameters = {
+    serviceRatePerReplica: options.serviceRatePerReplica,
+    schedulingDelaySeconds: options.schedulingDelaySeconds,
+    latencySloSeconds: options.latencySloSeconds,
+    requestTimeoutSeconds: options.requestTimeoutSeconds,
+    gpuPricePerHour: options.gpuPricePerHour,
+  };
+  switch (output) {
+    case "json":
+      io.stdout(formatJson(results, parameters));
+      break;
+    case "csv":
+      io.stdout(formatCsv(results));
+      break;
+    case "svg":
+      io.stdout(renderSvg(results, `mlautoscale simulate: ${traceFile}`));
+      break;
+    default:
+      io.stdout(formatTable(results));
+  }
+  return 0;
+}
