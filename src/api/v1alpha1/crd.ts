@@ -29,6 +29,12 @@ export function toStructural(node: JsonSchema): JsonSchema {
     for (const [key, value] of Object.entries(node)) {
       if (key !== "anyOf") out[key] = value;
     }
+    // maxLength applies to strings only, so it may stay on the node: the API server needs it to bound
+    // the cost of the field's CEL rules.
+    const stringBranch = (node["anyOf"] as unknown[]).find((b) => isRecord(b) && b["type"] === "string");
+    if (isRecord(stringBranch) && typeof stringBranch["maxLength"] === "number") {
+      out["maxLength"] = stringBranch["maxLength"];
+    }
     out["x-kubernetes-int-or-string"] = true;
     out["anyOf"] = [{ type: "integer" }, { type: "string" }];
     return out;

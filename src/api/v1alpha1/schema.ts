@@ -13,10 +13,12 @@ const URL_PATH = /^\/[^\s]*$/;
 const positiveInt = (description: string) => z.number().int().min(1).describe(description);
 
 const QUANTITY_MESSAGE = "must be a Kubernetes quantity such as 500m, 2 or 4Gi";
+/** Longest quantity string: the API server prices CEL rules by the longest input they may see. */
+const MAX_QUANTITY_LENGTH = 64;
 
 const quantity = (description: string) =>
   z
-    .union([z.number().int().min(0), z.string().regex(QUANTITY, QUANTITY_MESSAGE)])
+    .union([z.number().int().min(0), z.string().max(MAX_QUANTITY_LENGTH).regex(QUANTITY, QUANTITY_MESSAGE)])
     .describe(description)
     .meta({
       "x-kubernetes-validations": [
@@ -31,6 +33,7 @@ const positiveQuantity = (description: string) =>
       z.number().int().min(1, "must be greater than 0"),
       z
         .string()
+        .max(MAX_QUANTITY_LENGTH)
         .regex(QUANTITY, QUANTITY_MESSAGE)
         .refine((v) => Number.parseFloat(v) > 0, "must be greater than 0"),
     ])
@@ -48,7 +51,10 @@ const intOrPercent = (description: string) =>
   z
     .union([
       z.number().int().min(0),
-      z.string().regex(PERCENT, 'must be a whole number or a percentage such as "50%"'),
+      z
+        .string()
+        .regex(PERCENT, 'must be a whole number or a percentage such as "50%"')
+        .refine((v) => Number.parseInt(v, 10) <= 100, 'must be a percentage between "0%" and "100%"'),
     ])
     .describe(description)
     .meta({
@@ -116,6 +122,7 @@ export const WorkloadTemplateSchema = z
     args: z.array(z.string()).optional().describe("Arguments to the entrypoint."),
     env: z
       .array(EnvVar)
+      .max(128)
       .optional()
       .describe("Environment variables. MODEL_PATH is set from model.path.")
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
@@ -130,7 +137,9 @@ export const WorkloadTemplateSchema = z
           .default(8000)
           .describe("Port serving Prometheus metrics."),
       })
-      .prefault({})
+      // The full default rather than {}: the API server checks a default against the CEL rules without
+      // filling in the nested defaults first, and `self.http` on {} fails the CRD's creation.
+      .prefault({ http: 8080, metrics: 8000 })
       .describe("Container ports.")
       .meta({ "x-kubernetes-validations": celValidations(PORTS_RULES) })
       .superRefine(refineRules(PORTS_RULES)),
@@ -325,6 +334,7 @@ const Metrics = z
       .describe("Scale on GPU utilization: a KEDA prometheus trigger, or an HPA External metric."),
     external: z
       .array(ExternalMetric)
+      .max(16)
       .optional()
       .describe("HPA External metrics, e.g. requests_per_second.")
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["metricName"] }),
@@ -496,6 +506,7 @@ const Scaling = z
     metrics: Metrics.prefault({}),
     triggers: z
       .array(Trigger)
+      .max(16)
       .optional()
       .describe("KEDA event triggers (queues, streams, Prometheus).")
       .meta({ "x-kubernetes-list-type": "atomic" }),

@@ -150,6 +150,27 @@ describe("structural schema", () => {
     ]);
   });
 
+  it("bounds every list above a CEL rule and every string a quantity rule reads", () => {
+    // The API server refuses a CRD whose rules' estimated cost is unbounded: a rule inside a list runs once
+    // per item, and isQuantity() costs by string length.
+    const unbounded: string[] = [];
+    for (const { path } of validations) {
+      const listPaths = [...path.matchAll(/\[\]/g)].map((m) => path.slice(0, m.index));
+      for (const listPath of listPaths) {
+        const list = nodes.find((n) => n.path === listPath)?.node;
+        if (typeof list?.["maxItems"] !== "number") unbounded.push(`${listPath} (above ${path})`);
+      }
+    }
+    for (const { path, node } of nodes) {
+      if (node["x-kubernetes-int-or-string"] !== true || node["x-kubernetes-validations"] === undefined)
+        continue;
+      if (JSON.stringify(node["x-kubernetes-validations"]).includes("quantity")) {
+        if (typeof node["maxLength"] !== "number") unbounded.push(path);
+      }
+    }
+    expect([...new Set(unbounded)]).toEqual([]);
+  });
+
   it("declares defaults the API server applies", () => {
     const at = (path: string): JsonSchema | undefined => nodes.find((n) => n.path === path)?.node;
     expect(at(".spec.scaling.engine")?.["default"]).toBe("Auto");
