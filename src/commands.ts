@@ -1,10 +1,12 @@
 // The `mlautoscale` command's dispatch; src/cli.ts is its entry point.
 import { renderCrdYaml } from "./api/v1alpha1/index.js";
+import { runOperatorCommand } from "./main.js";
 import { runRenderCommand, type CommandIO } from "./render/command.js";
 
 const USAGE = `Usage: mlautoscale <command> [flags]
 
 Commands:
+  operator   run the operator (in-cluster config, or KUBECONFIG)
   render     print the objects the operator would apply for policy files
   crd        print the MLAutoscalePolicy CustomResourceDefinition
   help       show this help
@@ -15,6 +17,7 @@ Run 'mlautoscale <command> --help' for a command's flags.
 type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
 const commands: Record<string, Command> = {
+  operator: runOperatorCommand,
   render: runRenderCommand,
   crd: (_argv, io) => {
     io.stdout(renderCrdYaml());

@@ -8,7 +8,12 @@ export type EventType = "Normal" | "Warning";
 
 /** Records Kubernetes Events about objects (client-go `record.EventRecorder`). */
 export interface EventRecorder {
-  event(object: KubeObject | DeepReadonly<KubeObject>, type: EventType, reason: string, message: string): void;
+  event(
+    object: KubeObject | DeepReadonly<KubeObject>,
+    type: EventType,
+    reason: string,
+    message: string,
+  ): void;
 }
 
 /**
@@ -25,7 +30,12 @@ export class RestEventRecorder implements EventRecorder {
     private readonly instance = process.env["HOSTNAME"] ?? "",
   ) {}
 
-  event(object: KubeObject | DeepReadonly<KubeObject>, type: EventType, reason: string, message: string): void {
+  event(
+    object: KubeObject | DeepReadonly<KubeObject>,
+    type: EventType,
+    reason: string,
+    message: string,
+  ): void {
     const meta = object.metadata;
     const namespace = meta?.namespace ?? "default";
     const name = meta?.name ?? "";
@@ -53,10 +63,10 @@ export class RestEventRecorder implements EventRecorder {
       lastTimestamp: now,
       count: 1,
     };
-    this.rest.request("POST", `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { body }).catch(
-      (error: unknown) => {
+    this.rest
+      .request("POST", `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { body })
+      .catch((error: unknown) => {
         this.logger?.warn({ err: errorMessage(error), reason }, "could not record event");
-      },
-    );
+      });
   }
 }

@@ -1,0 +1,312 @@
+// Wires the MLAutoscalePolicy reconciler into the runtime: informers, watches, KEDA discovery, writes.
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1PodDisruptionBudget,
+  V1StatefulSet,
+  V2HorizontalPodAutoscaler,
+} from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { Gauge, type Registry } from "prom-client";
+import { API_VERSION, KIND } from "../../api/v1alpha1/index.js";
+import { KEDA_API_VERSION, type ScaledObject, type TriggerAuthentication } from "../../keda/types.js";
+import type { Applier } from "../../runtime/apply.js";
+import { withApplyHash } from "../../runtime/compare.js";
+import { Controller } from "../../runtime/controller.js";
+import { DiscoveryWatcher, restKindLookup } from "../../runtime/discovery.js";
+import { isConflict, isNotFound } from "../../runtime/errors.js";
+import type { EventRecorder } from "../../runtime/events.js";
+import { createInformer, type SharedInformer } from "../../runtime/informer.js";
+import type { Manager } from "../../runtime/manager.js";
+import { keyString, type DeepReadonly, type KubeObject, type ObjectKey } from "../../runtime/object.js";
+import type { OperatorMetrics } from "../../observability/metrics.js";
+import { controllerOf, groupOf } from "../../runtime/ownerref.js";
+import { objectPath, type KubeRestClient } from "../../runtime/rest.js";
+import { scaleTarget } from "./desired/metadata.js";
+import { parsePolicy } from "../../render/index.js";
+import { PolicyReconciler, type KedaCaches, type PolicyObject, type PolicyWriter } from "./reconciler.js";
+
+export const CONTROLLER_NAME = "mlautoscalepolicy";
+/** Hash of each child's desired state, so a field the policy stops setting still counts as a change. */
+export const SPEC_HASH_ANNOTATION = "mlautoscale.io/spec-hash";
+
+export interface PolicyControllerOptions {
+  manager: Manager;
+  rest: KubeRestClient;
+  applier: Applier;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  logger: Logger;
+  namespaces: readonly string[];
+  workers: number;
+  resyncPeriodMs: number;
+  kedaDiscoveryIntervalMs: number;
+}
+
+const RESOURCES = {
+  policies: { apiVersion: API_VERSION, kind: KIND },
+  deployments: { apiVersion: "apps/v1", kind: "Deployment", plural: "deployments", namespaced: true },
+  statefulSets: { apiVersion: "apps/v1", kind: "StatefulSet", plural: "statefulsets", namespaced: true },
+  hpas: {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    plural: "horizontalpodautoscalers",
+    namespaced: true,
+  },
+  pdbs: {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    plural: "poddisruptionbudgets",
+    namespaced: true,
+  },
+  scaledObjects: {
+    apiVersion: KEDA_API_VERSION,
+    kind: "ScaledObject",
+    plural: "scaledobjects",
+    namespaced: true,
+  },
+  triggerAuthentications: {
+    apiVersion: KEDA_API_VERSION,
+    kind: "TriggerAuthentication",
+    plural: "triggerauthentications",
+    namespaced: true,
+  },
+} as const;
+
+/** Writes through server-side apply, deletes with a UID precondition, scales through /scale. */
+export function restPolicyWriter(applier: Applier, rest: KubeRestClient): PolicyWriter {
+  return {
+    apply: async (desired: KubernetesObject, live) => {
+      const stamped = withApplyHash(desired, SPEC_HASH_ANNOTATION);
+      const outcome = await applier.applyIfChanged(stamped, live);
+      return outcome.written;
+    },
+    applyStatus: async (policy, status) => {
+      await applier.applyStatus({ ...policy, status });
+    },
+    delete: async (child, uid, propagation) => {
+      const path = objectPath(
+        {
+          apiVersion: child.apiVersion,
+          kind: child.kind,
+          plural: `${child.kind.toLowerCase()}s`,
+          namespaced: true,
+        },
+        child.namespace,
+        child.name,
+      );
+      try {
+        await rest.request("DELETE", path, {
+          body: {
+            apiVersion: "v1",
+            kind: "DeleteOptions",
+            propagationPolicy: propagation,
+            preconditions: { uid },
+          },
+        });
+      } catch (error) {
+        // Gone already, or the name now belongs to another object: nothing of ours to delete.
+        if (!isNotFound(error) && !isConflict(error)) throw error;
+      }
+    },
+    scale: async (child, replicas) => {
+      const path = `${objectPath(
+        {
+          apiVersion: child.apiVersion,
+          kind: child.kind,
+          plural: `${child.kind.toLowerCase()}s`,
+          namespaced: true,
+        },
+        child.namespace,
+        child.name,
+      )}/scale`;
+      await rest.request("PATCH", path, {
+        body: { spec: { replicas } },
+        contentType: "application/merge-patch+json",
+      });
+    },
+  };
+}
+
+/** Policies whose scale target is `target` in its namespace (template: the policy's Deployment). */
+function policiesTargeting(
+  policies: SharedInformer<PolicyObject>,
+  namespace: string,
+  target: { kind?: string; name?: string } | undefined,
+): ObjectKey[] {
+  if (target?.name === undefined) return [];
+  const keys: ObjectKey[] = [];
+  for (const raw of policies.store.list(namespace)) {
+    const parsed = parsePolicy(structuredClone(raw));
+    if (!parsed.ok) continue;
+    const policyTarget = scaleTarget(parsed.policy);
+    if (policyTarget.name === target.name && policyTarget.kind === (target.kind ?? "Deployment")) {
+      keys.push({ namespace, name: parsed.policy.metadata.name });
+    }
+  }
+  return keys;
+}
+
+/** The policy that controls `object`, if any. */
+function owningPolicy(object: DeepReadonly<KubeObject>): ObjectKey[] {
+  const owner = controllerOf(object);
+  if (owner?.kind !== KIND || groupOf(owner.apiVersion) !== groupOf(API_VERSION)) return [];
+  return [{ namespace: object.metadata?.namespace ?? "", name: owner.name }];
+}
+
+function unique(keys: ObjectKey[]): ObjectKey[] {
+  const seen = new Map(keys.map((k) => [keyString(k), k]));
+  return [...seen.values()];
+}
+
+/** Registers the informers, the controller and KEDA discovery with the manager. */
+export function setupPolicyController(options: PolicyControllerOptions): {
+  controller: Controller;
+  discovery: DiscoveryWatcher;
+} {
+  const { manager, rest, logger, namespaces } = options;
+  const informer = <T extends KubeObject>(
+    resource: (typeof RESOURCES)[keyof typeof RESOURCES],
+  ): SharedInformer<T> =>
+    createInformer<T>({ rest, resource, logger: logger.child({ informer: resource.kind }) }, namespaces);
+
+  const policies = informer<PolicyObject>(RESOURCES.policies);
+  const deployments = informer<V1Deployment>(RESOURCES.deployments);
+  const statefulSets = informer<V1StatefulSet>(RESOURCES.statefulSets);
+  const hpas = informer<V2HorizontalPodAutoscaler>(RESOURCES.hpas);
+  const pdbs = informer<V1PodDisruptionBudget>(RESOURCES.pdbs);
+  manager.addInformer("mlautoscalepolicies", policies);
+  manager.addInformer("deployments", deployments);
+  manager.addInformer("statefulsets", statefulSets);
+  manager.addInformer("horizontalpodautoscalers", hpas);
+  manager.addInformer("poddisruptionbudgets", pdbs);
+
+  let keda: (KedaCaches & { stop: () => Promise<void> }) | undefined;
+
+  const policyGauge = policyGauges(options.metrics.registry);
+  const reconciler = new PolicyReconciler({
+    caches: {
+      policies: policies.store,
+      deployments: deployments.store,
+      statefulSets: statefulSets.store,
+      hpas: hpas.store,
+      pdbs: pdbs.store,
+      keda: () => keda,
+    },
+    writer: restPolicyWriter(options.applier, rest),
+    events: options.events,
+    onObserved: policyGauge,
+  });
+
+  const controller = new Controller({
+    name: CONTROLLER_NAME,
+    reconciler: reconciler.reconcile,
+    workers: options.workers,
+    resyncPeriodMs: options.resyncPeriodMs,
+    logger,
+    metrics: options.metrics.controller(CONTROLLER_NAME),
+    queueMetrics: options.metrics.workQueue(CONTROLLER_NAME),
+  });
+  controller.watchPrimary(policies);
+  controller.watchMapped(deployments, (d) =>
+    unique([
+      ...owningPolicy(d),
+      ...policiesTargeting(policies, d.metadata?.namespace ?? "", {
+        kind: "Deployment",
+        ...(d.metadata?.name !== undefined && { name: d.metadata.name }),
+      }),
+    ]),
+  );
+  controller.watchMapped(statefulSets, (s) =>
+    policiesTargeting(policies, s.metadata?.namespace ?? "", {
+      kind: "StatefulSet",
+      ...(s.metadata?.name !== undefined && { name: s.metadata.name }),
+    }),
+  );
+  // HPAs: the policy's own, KEDA's for the policy's ScaledObject, and foreign ones on the same target.
+  controller.watchMapped(hpas, (h) =>
+    unique([
+      ...owningPolicy(h),
+      ...policiesTargeting(policies, h.metadata?.namespace ?? "", h.spec?.scaleTargetRef),
+    ]),
+  );
+  controller.watchMapped(pdbs, owningPolicy);
+  manager.addController(controller);
+
+  const enqueueAll = (): void => {
+    for (const key of policies.store.keys()) controller.queue.add(key);
+  };
+
+  const discovery = new DiscoveryWatcher({
+    lookup: restKindLookup(rest),
+    apiVersion: KEDA_API_VERSION,
+    kind: "ScaledObject",
+    intervalMs: options.kedaDiscoveryIntervalMs,
+    logger,
+    onChange: async (served) => {
+      if (served && keda === undefined) {
+        const scaledObjects = informer<ScaledObject>(RESOURCES.scaledObjects);
+        const triggerAuthentications = informer<TriggerAuthentication>(RESOURCES.triggerAuthentications);
+        manager.addInformer("scaledobjects", scaledObjects, { startWithManager: false });
+        manager.addInformer("triggerauthentications", triggerAuthentications, { startWithManager: false });
+        const unsubscribe = [
+          controller.watchMapped(scaledObjects, (so) =>
+            unique([
+              ...owningPolicy(so),
+              ...policiesTargeting(policies, so.metadata?.namespace ?? "", {
+                kind: so.spec.scaleTargetRef.kind ?? "Deployment",
+                name: so.spec.scaleTargetRef.name,
+              }),
+            ]),
+          ),
+          controller.watchMapped(triggerAuthentications, owningPolicy),
+        ];
+        scaledObjects.start();
+        triggerAuthentications.start();
+        await Promise.all([scaledObjects.waitForSync(), triggerAuthentications.waitForSync()]);
+        keda = {
+          scaledObjects: scaledObjects.store,
+          triggerAuthentications: triggerAuthentications.store,
+          stop: async () => {
+            for (const u of unsubscribe) u();
+            await Promise.all([scaledObjects.stop(), triggerAuthentications.stop()]);
+          },
+        };
+        logger.info("KEDA's CRDs are installed: ScaledObject and TriggerAuthentication caches running");
+        enqueueAll();
+      } else if (!served && keda !== undefined) {
+        const stopping = keda;
+        keda = undefined;
+        await stopping.stop();
+        logger.info("KEDA's CRDs are gone: policies fall back to the HPA where they can");
+        enqueueAll();
+      }
+    },
+  });
+  return { controller, discovery };
+}
+
+/** mlautoscale_policies{engine, ready}: how many policies use each engine, by Ready status. */
+function policyGauges(
+  registry: Registry,
+): (key: ObjectKey, engine: string | undefined, ready: string | undefined) => void {
+  const gauge = new Gauge({
+    name: "mlautoscale_policies",
+    help: "MLAutoscalePolicies by engine in use and Ready condition status",
+    labelNames: ["engine", "ready"] as const,
+    registers: [registry],
+  });
+  const last = new Map<string, { engine: string; ready: string }>();
+  return (key, engine, ready) => {
+    const id = keyString(key);
+    const previous = last.get(id);
+    if (previous !== undefined) gauge.dec(previous, 1);
+    if (ready === undefined) {
+      last.delete(id);
+      return;
+    }
+    const labels = { engine: engine ?? "None", ready };
+    gauge.inc(labels, 1);
+    last.set(id, labels);
+  };
+}

@@ -1,0 +1,492 @@
+// The one reconciler: policy key -> read the caches -> desired children -> apply -> prune -> status.
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1LabelSelector,
+  V1PodDisruptionBudget,
+  V1StatefulSet,
+  V2HorizontalPodAutoscaler,
+} from "@kubernetes/client-node";
+import {
+  ConditionType,
+  Reason,
+  type MLAutoscalePolicy,
+  type PolicyStatus,
+} from "../../api/v1alpha1/index.js";
+import type { ScaledObject, TriggerAuthentication } from "../../keda/types.js";
+import type { ReconcileContext, ReconcileResult } from "../../runtime/controller.js";
+import type { EventRecorder } from "../../runtime/events.js";
+import { mutableCopy, type DeepReadonly, type KubeObject, type ObjectKey } from "../../runtime/object.js";
+import { controllerOf } from "../../runtime/ownerref.js";
+import { OWNER_INDEX, type ReadonlyStore } from "../../runtime/store.js";
+import { canonicalJson } from "../../runtime/compare.js";
+import { parsePolicy } from "../../render/index.js";
+import { buildDesiredChildren, childObjects, type DesiredChildren } from "./desired/index.js";
+import { POLICY_LABEL, scaleTarget } from "./desired/metadata.js";
+import { computeStatus, type ObservedChildren, type ReconcileVerdict } from "./status.js";
+
+/** A policy as the cache holds it: validated by the CRD's schema, not yet by ours. */
+export interface PolicyObject extends KubeObject {
+  spec?: unknown;
+  status?: PolicyStatus;
+}
+
+export interface KedaCaches {
+  scaledObjects: ReadonlyStore<ScaledObject>;
+  triggerAuthentications: ReadonlyStore<TriggerAuthentication>;
+}
+
+/** Read-only views of the informer caches the reconciler needs. */
+export interface PolicyCaches {
+  policies: ReadonlyStore<PolicyObject>;
+  deployments: ReadonlyStore<V1Deployment>;
+  statefulSets: ReadonlyStore<V1StatefulSet>;
+  hpas: ReadonlyStore<V2HorizontalPodAutoscaler>;
+  pdbs: ReadonlyStore<V1PodDisruptionBudget>;
+  /** KEDA's caches while its CRDs are installed and synced; undefined otherwise. */
+  keda(): KedaCaches | undefined;
+}
+
+export interface ChildRef {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** The writes the reconciler makes; all of them go through here (one field manager). */
+export interface PolicyWriter {
+  /** Server-side applies `desired` unless `live` already matches; true when a request was sent. */
+  apply(desired: KubernetesObject, live: DeepReadonly<KubeObject> | undefined): Promise<boolean>;
+  applyStatus(policy: ChildRef, status: PolicyStatus): Promise<void>;
+  /** Deletes only the object with this UID. Orphan leaves its dependents (KEDA's HPA) in place. */
+  delete(child: ChildRef, uid: string, propagation: "Background" | "Orphan"): Promise<void>;
+  /** Sets replicas through the scale subresource. */
+  scale(child: ChildRef, replicas: number): Promise<void>;
+}
+
+export interface PolicyReconcilerOptions {
+  caches: PolicyCaches;
+  writer: PolicyWriter;
+  events: EventRecorder;
+  now?: () => Date;
+  /** Told after each reconcile, for the policy gauges; ready undefined when the policy is gone. */
+  onObserved?: (key: ObjectKey, engine: string | undefined, ready: string | undefined) => void;
+}
+
+/** How soon to look again while a hand-over between engines is under way. */
+const HANDOVER_REQUEUE_MS = 2_000;
+
+const API = {
+  deployment: { apiVersion: "apps/v1", kind: "Deployment" },
+  hpa: { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler" },
+  pdb: { apiVersion: "policy/v1", kind: "PodDisruptionBudget" },
+  scaledObject: { apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject" },
+  triggerAuthentication: { apiVersion: "keda.sh/v1alpha1", kind: "TriggerAuthentication" },
+} as const;
+
+type Live = DeepReadonly<KubeObject>;
+
+function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function controlledByUid(object: Live | undefined, uid: string): boolean {
+  return object !== undefined && controllerOf(object)?.uid === uid;
+}
+
+export class PolicyReconciler {
+  private readonly caches: PolicyCaches;
+  private readonly writer: PolicyWriter;
+  private readonly events: EventRecorder;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: PolicyReconcilerOptions) {
+    this.caches = options.caches;
+    this.writer = options.writer;
+    this.events = options.events;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  readonly reconcile = async (key: ObjectKey, context: ReconcileContext): Promise<ReconcileResult | void> => {
+    const raw = this.caches.policies.get(key.namespace, key.name);
+    if (raw === undefined) {
+      // Deleted: garbage collection removes the children through their owner references.
+      this.options.onObserved?.(key, undefined, undefined);
+      return;
+    }
+    if (raw.metadata?.deletionTimestamp !== undefined) return;
+
+    const parsed = parsePolicy(mutableCopy(raw));
+    if (!parsed.ok) {
+      const message = `invalid spec, children left as they are: ${parsed.problems.join("; ")}`;
+      await this.writeStatus(
+        raw,
+        undefined,
+        { kind: "failed", reason: Reason.InvalidSpec, message },
+        this.observe(raw, undefined),
+      );
+      return;
+    }
+    const policy = parsed.policy;
+    const outcome = await this.reconcileValid(policy, raw, context);
+    await this.writeStatus(raw, policy, outcome.verdict, this.observe(raw, policy));
+    return outcome.result;
+  };
+
+  private async reconcileValid(
+    policy: MLAutoscalePolicy,
+    raw: DeepReadonly<PolicyObject>,
+    context: ReconcileContext,
+  ): Promise<{ verdict: ReconcileVerdict; result?: ReconcileResult }> {
+    const engineInUse = raw.status?.engine;
+    if (policy.spec.paused) {
+      return {
+        verdict: {
+          kind: "failed",
+          reason: Reason.Paused,
+          message: "spec.paused is true: children are left as they are",
+          ...(engineInUse !== undefined && { engine: engineInUse }),
+        },
+      };
+    }
+
+    const namespace = policy.metadata.namespace ?? "";
+    const ref = policy.spec.workload.targetRef;
+    let targetSelector: V1LabelSelector | undefined;
+    if (ref !== undefined) {
+      const target =
+        ref.kind === "Deployment"
+          ? this.caches.deployments.get(namespace, ref.name)
+          : this.caches.statefulSets.get(namespace, ref.name);
+      if (target === undefined) {
+        return {
+          verdict: {
+            kind: "failed",
+            reason: Reason.TargetNotFound,
+            message: `${ref.kind} ${namespace}/${ref.name} not found`,
+          },
+        };
+      }
+      const selector = target.spec?.selector;
+      if (selector !== undefined) targetSelector = mutableCopy<V1LabelSelector>(selector);
+    }
+
+    const keda = this.caches.keda();
+    const desired = buildDesiredChildren(policy, {
+      kedaInstalled: keda !== undefined,
+      ...(targetSelector !== undefined && { targetSelector }),
+    });
+    if (!desired.ok) return { verdict: { kind: "failed", reason: desired.reason, message: desired.message } };
+    const children = desired.children;
+
+    const conflict = this.findConflict(policy, children, keda);
+    if (conflict !== undefined) {
+      return {
+        verdict: { kind: "failed", reason: Reason.Conflict, message: conflict, engine: children.engine },
+      };
+    }
+
+    let result: ReconcileResult | undefined;
+    try {
+      result = await this.applyChildren(policy, raw, children, keda, context);
+    } catch (error) {
+      // Bubble up after reporting: the controller retries with back-off.
+      const message = error instanceof Error ? error.message : String(error);
+      await this.writeStatus(
+        raw,
+        policy,
+        { kind: "failed", reason: Reason.ApplyFailed, message, engine: children.engine },
+        this.observe(raw, policy),
+      );
+      throw error;
+    }
+    return {
+      verdict: { kind: "applied", engine: children.engine, corrections: children.corrections },
+      ...(result !== undefined && { result }),
+    };
+  }
+
+  /**
+   * Another autoscaler on the same workload, or an object with a child's name that the policy does not
+   * own: the operator reports it and does not fight.
+   */
+  private findConflict(
+    policy: MLAutoscalePolicy,
+    children: DesiredChildren,
+    keda: KedaCaches | undefined,
+  ): string | undefined {
+    const namespace = policy.metadata.namespace ?? "";
+    const uid = policy.metadata.uid ?? "";
+    const target = scaleTarget(policy);
+    const ourScaledObject = keda?.scaledObjects.get(namespace, policy.metadata.name);
+    const ourScaledObjectUid = controlledByUid(ourScaledObject, uid)
+      ? ourScaledObject?.metadata?.uid
+      : undefined;
+
+    for (const hpa of this.caches.hpas.list(namespace)) {
+      const targetRef = hpa.spec?.scaleTargetRef;
+      if (targetRef?.kind !== target.kind || targetRef.name !== target.name) continue;
+      if (!this.isOurHpa(hpa, policy, ourScaledObjectUid)) {
+        return `HorizontalPodAutoscaler ${namespace}/${hpa.metadata?.name ?? ""} already scales ${target.kind} ${target.name}; remove it or point the policy elsewhere`;
+      }
+    }
+    for (const so of keda?.scaledObjects.list(namespace) ?? []) {
+      const targetRef = so.spec.scaleTargetRef;
+      if ((targetRef.kind ?? "Deployment") !== target.kind || targetRef.name !== target.name) continue;
+      if (!controlledByUid(so, uid)) {
+        return `ScaledObject ${namespace}/${so.metadata?.name ?? ""} already scales ${target.kind} ${target.name}; remove it or point the policy elsewhere`;
+      }
+    }
+    for (const child of childObjects(children)) {
+      const live = this.liveChild(child.kind ?? "", namespace, child.metadata?.name ?? "", keda);
+      if (live === undefined || controlledByUid(live, uid)) continue;
+      if (child.kind === API.hpa.kind && this.isOurHpa(live, policy, ourScaledObjectUid)) continue;
+      return `${child.kind ?? "object"} ${namespace}/${child.metadata?.name ?? ""} exists and is not owned by this policy`;
+    }
+    return undefined;
+  }
+
+  /**
+   * The policy's HPA in any of its hand-over states: owned by the policy, managed by KEDA for the
+   * policy's ScaledObject, or left without owner between the two, still labelled with the policy.
+   */
+  private isOurHpa(hpa: Live, policy: MLAutoscalePolicy, ourScaledObjectUid: string | undefined): boolean {
+    const controller = controllerOf(hpa);
+    if (controller?.uid === policy.metadata.uid) return true;
+    if (controller !== undefined && controller.uid === ourScaledObjectUid) return true;
+    return (
+      controller === undefined &&
+      hpa.metadata?.name === policy.metadata.name &&
+      hpa.metadata.labels?.[POLICY_LABEL] === policy.metadata.name
+    );
+  }
+
+  private liveChild(
+    kind: string,
+    namespace: string,
+    name: string,
+    keda: KedaCaches | undefined,
+  ): Live | undefined {
+    switch (kind) {
+      case API.deployment.kind:
+        return this.caches.deployments.get(namespace, name);
+      case API.hpa.kind:
+        return this.caches.hpas.get(namespace, name);
+      case API.pdb.kind:
+        return this.caches.pdbs.get(namespace, name);
+      case API.scaledObject.kind:
+        return keda?.scaledObjects.get(namespace, name);
+      case API.triggerAuthentication.kind:
+        return keda?.triggerAuthentications.get(namespace, name);
+      default:
+        return undefined;
+    }
+  }
+
+  private async applyChildren(
+    policy: MLAutoscalePolicy,
+    raw: DeepReadonly<PolicyObject>,
+    children: DesiredChildren,
+    keda: KedaCaches | undefined,
+    context: ReconcileContext,
+  ): Promise<ReconcileResult | undefined> {
+    const namespace = policy.metadata.namespace ?? "";
+    const name = policy.metadata.name;
+    const uid = policy.metadata.uid ?? "";
+    let result: ReconcileResult | undefined;
+
+    // KEDA -> HPA: the ScaledObject's HPA (same name) is kept, released by deleting the ScaledObject
+    // with orphan propagation, then adopted below on a later pass, so the workload is never without an
+    // autoscaler and the HPA keeps its scaling history. Without a KEDA HPA, ours is created first.
+    const ourScaledObject = keda?.scaledObjects.get(namespace, name);
+    const scaledObjectToRetire =
+      children.engine === "HPA" && controlledByUid(ourScaledObject, uid) ? ourScaledObject : undefined;
+    let skipHpa = false;
+    if (scaledObjectToRetire !== undefined) {
+      const kedaHpa = this.caches.hpas.get(namespace, name);
+      const soUid = scaledObjectToRetire.metadata?.uid ?? "";
+      if (kedaHpa !== undefined && controlledByUid(kedaHpa, soUid)) {
+        await this.writer.delete({ ...API.scaledObject, namespace, name }, soUid, "Orphan");
+        this.events.event(
+          raw,
+          "Normal",
+          "EngineHandover",
+          `ScaledObject ${name} removed; its HorizontalPodAutoscaler is kept and adopted by the policy`,
+        );
+        skipHpa = true;
+        result = { requeueAfterMs: HANDOVER_REQUEUE_MS };
+      }
+    }
+
+    for (const desired of childObjects(children)) {
+      if (context.signal.aborted) throw new Error("shutting down");
+      const kind = desired.kind ?? "";
+      if (skipHpa && kind === API.hpa.kind) continue;
+      const childName = desired.metadata?.name ?? "";
+      const live = this.liveChild(kind, namespace, childName, keda);
+      const written = await this.writer.apply(desired, live);
+      if (written && live === undefined) {
+        this.events.event(raw, "Normal", "Created", `created ${kind} ${childName}`);
+      }
+    }
+
+    if (scaledObjectToRetire !== undefined && !skipHpa) {
+      await this.writer.delete(
+        { ...API.scaledObject, namespace, name },
+        scaledObjectToRetire.metadata?.uid ?? "",
+        "Background",
+      );
+      this.events.event(
+        raw,
+        "Normal",
+        "EngineHandover",
+        `switched from KEDA to the HorizontalPodAutoscaler; ScaledObject ${name} deleted`,
+      );
+    }
+
+    // The HPA does not act on a workload at 0 replicas: after KEDA scaled it to zero, start it at min.
+    const deployment = this.caches.deployments.get(namespace, name);
+    if (
+      children.engine === "HPA" &&
+      children.deployment !== undefined &&
+      deployment !== undefined &&
+      controlledByUid(deployment, uid) &&
+      deployment.spec?.replicas === 0 &&
+      policy.spec.replicas.min > 0
+    ) {
+      await this.writer.scale({ ...API.deployment, namespace, name }, policy.spec.replicas.min);
+    }
+
+    await this.prune(policy, raw, children, keda);
+    return result;
+  }
+
+  /** Deletes children the policy owns that are no longer desired, and only those. */
+  private async prune(
+    policy: MLAutoscalePolicy,
+    raw: DeepReadonly<PolicyObject>,
+    children: DesiredChildren,
+    keda: KedaCaches | undefined,
+  ): Promise<void> {
+    const namespace = policy.metadata.namespace ?? "";
+    const uid = policy.metadata.uid ?? "";
+    const wanted = new Set(childObjects(children).map((o) => `${o.kind ?? ""}/${o.metadata?.name ?? ""}`));
+    const owned: Array<[ChildRef, Live]> = [];
+    const collect = (
+      api: { apiVersion: string; kind: string },
+      store: ReadonlyStore<KubeObject> | undefined,
+    ): void => {
+      for (const object of store?.byIndex(OWNER_INDEX, uid) ?? []) {
+        owned.push([{ ...api, namespace, name: object.metadata?.name ?? "" }, object]);
+      }
+    };
+    collect(API.deployment, this.caches.deployments);
+    collect(API.hpa, this.caches.hpas);
+    collect(API.pdb, this.caches.pdbs);
+    collect(API.scaledObject, keda?.scaledObjects);
+    collect(API.triggerAuthentication, keda?.triggerAuthentications);
+
+    for (const [ref, object] of owned) {
+      if (wanted.has(`${ref.kind}/${ref.name}`)) continue;
+      // HPA -> KEDA: the ScaledObject adopts the policy's HPA (transfer-hpa-ownership); deleting it
+      // would throw away the HPA controller's scaling history.
+      if (children.engine === "KEDA" && ref.kind === API.hpa.kind && ref.name === policy.metadata.name)
+        continue;
+      // The ScaledObject being retired is handled by the hand-over above.
+      if (
+        children.engine === "HPA" &&
+        ref.kind === API.scaledObject.kind &&
+        ref.name === policy.metadata.name
+      )
+        continue;
+      await this.writer.delete(ref, object.metadata?.uid ?? "", "Background");
+      this.events.event(
+        raw,
+        "Normal",
+        "Deleted",
+        `deleted ${ref.kind} ${ref.name}: no longer part of the policy`,
+      );
+    }
+  }
+
+  /** What the status reports on: the workload, the HPA doing the scaling, the ScaledObject. */
+  private observe(raw: DeepReadonly<PolicyObject>, policy: MLAutoscalePolicy | undefined): ObservedChildren {
+    const namespace = raw.metadata?.namespace ?? "";
+    const name = raw.metadata?.name ?? "";
+    const uid = raw.metadata?.uid ?? "";
+    const ref = policy?.spec.workload.targetRef;
+    const workload =
+      ref === undefined
+        ? this.caches.deployments.get(namespace, name)
+        : ref.kind === "Deployment"
+          ? this.caches.deployments.get(namespace, ref.name)
+          : this.caches.statefulSets.get(namespace, ref.name);
+    const keda = this.caches.keda();
+    const scaledObject = keda?.scaledObjects.get(namespace, name);
+    const hpa = this.caches.hpas.get(namespace, name);
+
+    const children: ObservedChildren["children"] = [];
+    const add = (api: { apiVersion: string; kind: string }, object: Live | undefined): void => {
+      if (controlledByUid(object, uid)) children.push({ ...api, name: object?.metadata?.name ?? "" });
+    };
+    add(API.deployment, ref === undefined ? workload : undefined);
+    add(API.hpa, hpa);
+    add(API.scaledObject, scaledObject);
+    add(API.triggerAuthentication, keda?.triggerAuthentications.get(namespace, name));
+    add(API.pdb, this.caches.pdbs.get(namespace, name));
+
+    const observed: ObservedChildren = { children };
+    if (workload !== undefined && (ref !== undefined || controlledByUid(workload, uid)))
+      observed.workload = workload;
+    if (hpa !== undefined) observed.hpa = hpa;
+    if (scaledObject !== undefined && controlledByUid(scaledObject, uid))
+      observed.scaledObject = scaledObject;
+    return observed;
+  }
+
+  private async writeStatus(
+    raw: DeepReadonly<PolicyObject>,
+    policy: MLAutoscalePolicy | undefined,
+    verdict: ReconcileVerdict,
+    observed: ObservedChildren,
+  ): Promise<void> {
+    const previous = raw.status;
+    const next = computeStatus({
+      generation: raw.metadata?.generation,
+      previous,
+      verdict,
+      observed,
+      minReplicas: policy?.spec.replicas.min ?? 1,
+      now: rfc3339(this.now()),
+    });
+    const key = { namespace: raw.metadata?.namespace ?? "", name: raw.metadata?.name ?? "" };
+    const ready = next.conditions?.find((c) => c.type === ConditionType.Ready);
+    this.options.onObserved?.(key, next.engine, ready?.status);
+    this.recordTransitions(raw, previous, next);
+    if (previous !== undefined && canonicalJson(previous) === canonicalJson(next)) return;
+    await this.writer.applyStatus({ apiVersion: raw.apiVersion ?? "", kind: raw.kind ?? "", ...key }, next);
+  }
+
+  /** One event per condition change: Warning when it turns False, Normal when Ready turns True. */
+  private recordTransitions(
+    raw: DeepReadonly<PolicyObject>,
+    previous: DeepReadonly<PolicyStatus> | undefined,
+    next: PolicyStatus,
+  ): void {
+    for (const condition of next.conditions ?? []) {
+      const before = previous?.conditions?.find((c) => c.type === condition.type);
+      if (before?.status === condition.status && before.reason === condition.reason) continue;
+      if (condition.status === "False" && condition.type !== ConditionType.Ready) {
+        this.events.event(raw, "Warning", condition.reason, condition.message);
+      } else if (condition.type === ConditionType.Ready && condition.status === "True") {
+        this.events.event(raw, "Normal", condition.reason, condition.message);
+      } else if (
+        condition.type === ConditionType.Reconciled &&
+        condition.reason === Reason.DisruptionBudgetCorrected
+      ) {
+        this.events.event(raw, "Warning", condition.reason, condition.message);
+      }
+    }
+  }
+}

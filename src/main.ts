@@ -1,0 +1,90 @@
+// `mlautoscale operator`: wiring only — config -> logger -> clients -> manager -> controller -> server.
+import { KubeConfig } from "@kubernetes/client-node";
+import { ConfigError, loadConfig, OPERATOR_USAGE, type OperatorConfig } from "./config.js";
+import { setupPolicyController } from "./controllers/mlautoscalepolicy/controller.js";
+import { createLogger } from "./observability/logger.js";
+import { OperatorMetrics } from "./observability/metrics.js";
+import { Applier } from "./runtime/apply.js";
+import { RestEventRecorder } from "./runtime/events.js";
+import { defaultIdentity, restLeaseClient } from "./runtime/leader-election.js";
+import { Manager } from "./runtime/manager.js";
+import { KubeRestClient } from "./runtime/rest.js";
+import type { CommandIO } from "./render/command.js";
+
+export const FIELD_MANAGER = "mlautoscale";
+
+function loadKubeConfig(config: OperatorConfig): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig !== undefined) kubeConfig.loadFromFile(config.kubeconfig);
+  else if (process.env["KUBERNETES_SERVICE_HOST"] !== undefined) kubeConfig.loadFromCluster();
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+export async function runOperatorCommand(argv: string[], io: CommandIO): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    io.stdout(OPERATOR_USAGE);
+    return 0;
+  }
+  let config: OperatorConfig;
+  try {
+    config = loadConfig(argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const kubeConfig = loadKubeConfig(config);
+  const rest = new KubeRestClient(kubeConfig);
+  const metrics = new OperatorMetrics();
+  const identity = defaultIdentity();
+  const manager = new Manager({
+    logger,
+    metrics,
+    serverPort: config.metricsPort,
+    serverHost: config.bindAddress,
+    shutdownTimeoutMs: config.shutdownTimeoutSeconds * 1000,
+    ...(config.leaderElect && {
+      leaderElection: {
+        client: restLeaseClient(rest),
+        namespace: config.leaderElectionNamespace ?? "default",
+        name: config.leaderElectionId,
+        identity,
+      },
+    }),
+  });
+  const { discovery } = setupPolicyController({
+    manager,
+    rest,
+    applier: new Applier(kubeConfig, { fieldManager: FIELD_MANAGER, rest }),
+    events: new RestEventRecorder(rest, "mlautoscale-operator", logger, identity),
+    metrics,
+    logger,
+    namespaces: config.namespaces,
+    workers: config.workers,
+    resyncPeriodMs: config.resyncSeconds * 1000,
+    kedaDiscoveryIntervalMs: config.kedaDiscoverySeconds * 1000,
+  });
+  logger.info(
+    {
+      namespaces: config.namespaces.length === 0 ? "all" : config.namespaces,
+      leaderElect: config.leaderElect,
+      identity,
+    },
+    "starting mlautoscale operator",
+  );
+  const removeSignalHandlers = manager.installSignalHandlers();
+  try {
+    // KEDA is looked up before the controllers start, so the first reconciles already know the engine.
+    await discovery.start();
+    await manager.start();
+    await manager.done();
+  } finally {
+    discovery.stop();
+    removeSignalHandlers();
+  }
+  return 0;
+}
