@@ -1,10 +1,5 @@
-import type {
-  KubeConfig} from "@kubernetes/client-node";
-import {
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubernetesObject,
-} from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { needsApply } from "./compare.js";
 import { isConflict, isNotFound } from "./errors.js";
 import { discoverResource, KubeRestClient, objectPath, type JsonObject, type ResourceType } from "./rest.js";

@@ -189,7 +189,6 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
       } catch (error) {
         if (signal.aborted) break;
         this.stats.failures++;
-        if (error instanceof KubeApiError && error.statusCode === 410) resourceVersion = undefined;
         this.logger?.warn(
           { resource: this.describe(), err: errorMessage(error), retryInMs: backoffMs },
           "list/watch failed; retrying",
@@ -308,7 +307,9 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
         watchAbort.signal,
       );
     } catch (error) {
-      if (!watchAbort.signal.aborted) throw error;
+      // The server refuses a too-old resourceVersion either up front (HTTP 410) or as an ERROR event.
+      if (error instanceof KubeApiError && error.statusCode === 410) outcome = "gone";
+      else if (!watchAbort.signal.aborted) throw error;
     } finally {
       silenceTimer?.cancel();
       signal.removeEventListener("abort", stopWatch);
