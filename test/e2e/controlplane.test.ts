@@ -6,9 +6,21 @@ import {
   type V1NodeSelectorRequirement,
   type V1Pod,
 } from "@kubernetes/client-node";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GPU_RESOURCE, GPU_TAINT } from "../../dev/controlplane/index.js";
-import { createTestNamespace, deleteTestNamespace, kubectl, testKubeConfig } from "../support/cluster.js";
+import {
+  createTestNamespace,
+  deleteTestNamespace,
+  kubectl,
+  testBinDir,
+  testKubeConfig,
+  testKubeconfigPath,
+} from "../support/cluster.js";
 
 const INSTANCE_TYPE = "node.kubernetes.io/instance-type";
 const WAIT = { timeout: 60_000, interval: 250 };
@@ -196,5 +208,34 @@ describe("e2e control plane", () => {
     await vi.waitFor(async () => {
       expect(await isGone(() => core.readNamespace({ name: doomed }))).toBe(true);
     }, WAIT);
+  });
+
+  it("installs a Helm chart that requires the server's Kubernetes version", async () => {
+    const chartDir = mkdtempSync(join(tmpdir(), "mlautoscale-chart-"));
+    try {
+      // kubeVersion makes Helm refuse the install unless the server reports 1.35 (set at build time).
+      writeFileSync(
+        join(chartDir, "Chart.yaml"),
+        'apiVersion: v2\nname: probe\nversion: 0.1.0\nkubeVersion: ">=1.35.0-0 <1.36.0-0"\n',
+      );
+      mkdirSync(join(chartDir, "templates"));
+      writeFileSync(
+        join(chartDir, "templates", "configmap.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n  kubeVersion: {{ .Capabilities.KubeVersion.Version | quote }}\n",
+      );
+      await promisify(execFile)(join(testBinDir(), "helm"), [
+        "install",
+        "probe",
+        chartDir,
+        `--namespace=${namespace}`,
+        `--kubeconfig=${testKubeconfigPath()}`,
+        "--wait",
+        "--timeout=60s",
+      ]);
+    } finally {
+      rmSync(chartDir, { recursive: true, force: true });
+    }
+    const configMap = await core.readNamespacedConfigMap({ namespace, name: "probe" });
+    expect(configMap.data?.kubeVersion).toBe("v1.35.4");
   });
 });
