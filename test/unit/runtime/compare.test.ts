@@ -123,12 +123,16 @@ describe("applyDifferences / needsApply", () => {
 describe("withApplyHash", () => {
   it("stamps a hash that changes with the content, including removed fields", () => {
     const key = "example.io/applied-hash";
-    const base = {
+    interface Stampable {
+      metadata: { name: string; annotations: Record<string, string> };
+      spec: Record<string, unknown>;
+    }
+    const base: Stampable = {
       metadata: { name: "a", annotations: { keep: "me" } },
       spec: { replicas: 2, paused: true },
     };
     const stamped = withApplyHash(base, key);
-    const again = withApplyHash(
+    const again = withApplyHash<Stampable>(
       { spec: { paused: true, replicas: 2 }, metadata: { annotations: { keep: "me" }, name: "a" } },
       key,
     );
@@ -136,7 +140,7 @@ describe("withApplyHash", () => {
     expect(again.metadata.annotations[key]).toBe(stamped.metadata.annotations[key]);
     expect(stamped.metadata.annotations.keep).toBe("me");
     expect(base.metadata.annotations).toEqual({ keep: "me" });
-    const withoutPaused = withApplyHash(
+    const withoutPaused = withApplyHash<Stampable>(
       { metadata: { name: "a", annotations: { keep: "me" } }, spec: { replicas: 2 } },
       key,
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deepFreeze, mutableCopy, type KubeObject } from "../../../src/runtime/object.js";
+import { deepFreeze, mutableCopy, type DeepReadonly, type KubeObject } from "../../../src/runtime/object.js";
 import { controllerOf, controllerOwnerReference, isControlledBy } from "../../../src/runtime/ownerref.js";
 import { OWNER_INDEX, Store } from "../../../src/runtime/store.js";
 
@@ -14,7 +14,7 @@ function child(
   namespace = "team",
   ownerObject?: KubeObject,
   labels?: Record<string, string>,
-): KubeObject {
+): DeepReadonly<KubeObject> {
   return deepFreeze<KubeObject>({
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -83,7 +83,7 @@ describe("Store", () => {
     expect(() => {
       labels.app = "changed";
     }).toThrow(TypeError);
-    const copy = mutableCopy(cached);
+    const copy = mutableCopy<KubeObject>(cached);
     if (copy.metadata?.labels) copy.metadata.labels.app = "changed";
     expect(store.get("team", "a")?.metadata?.labels?.app).toBe("llm");
   });
