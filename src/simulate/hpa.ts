@@ -165,6 +165,28 @@ interface PodGroups {
   missing: number[];
 }
 
+/** Pod classes as groupPods sees them; `Sample` marks a ready pod whose sample counts. */
+const enum PodClass {
+  Sample = 0,
+  Unready = 1,
+  Missing = 2,
+}
+
+function classify(pod: PodView, sample: number | undefined, isCpu: boolean, now: number): PodClass {
+  if (pod.phase === "Pending") return PodClass.Unready;
+  if (sample === undefined) return PodClass.Missing;
+  if (!isCpu) return PodClass.Sample;
+  let unready: boolean;
+  if (pod.startedAt + HPA_CONTROLLER_DEFAULTS.cpuInitializationPeriodSeconds > now) {
+    unready = !pod.ready || now < pod.readyTransitionAt + HPA_CONTROLLER_DEFAULTS.metricWindowSeconds;
+  } else {
+    unready =
+      !pod.ready &&
+      pod.startedAt + HPA_CONTROLLER_DEFAULTS.initialReadinessDelaySeconds > pod.readyTransitionAt;
+  }
+  return unready ? PodClass.Unready : PodClass.Sample;
+}
+
 /**
  * groupPods: Pending pods are unready; pods with no sample are missing; for CPU only, a pod is also
  * unready while it is not Ready, or while its sample predates one full window after readiness,
@@ -177,31 +199,14 @@ export function groupPods(
   now: number,
 ): PodGroups {
   const groups: PodGroups = { readyCount: 0, unready: [], missing: [] };
-  pods.forEach((pod, index) => {
-    if (pod.phase === "Pending") {
-      groups.unready.push(index);
-      return;
-    }
-    if (samples[index] === undefined) {
-      groups.missing.push(index);
-      return;
-    }
-    if (isCpu) {
-      let unready: boolean;
-      if (pod.startedAt + HPA_CONTROLLER_DEFAULTS.cpuInitializationPeriodSeconds > now) {
-        unready = !pod.ready || now < pod.readyTransitionAt + HPA_CONTROLLER_DEFAULTS.metricWindowSeconds;
-      } else {
-        unready =
-          !pod.ready &&
-          pod.startedAt + HPA_CONTROLLER_DEFAULTS.initialReadinessDelaySeconds > pod.readyTransitionAt;
-      }
-      if (unready) {
-        groups.unready.push(index);
-        return;
-      }
-    }
-    groups.readyCount++;
-  });
+  for (let index = 0; index < pods.length; index++) {
+    const pod = pods[index];
+    if (!pod) continue;
+    const podClass = classify(pod, samples[index], isCpu, now);
+    if (podClass === PodClass.Unready) groups.unready.push(index);
+    else if (podClass === PodClass.Missing) groups.missing.push(index);
+    else groups.readyCount++;
+  }
   return groups;
 }
 
@@ -233,6 +238,38 @@ function proposeWithFilledPods(
   return newReplicas;
 }
 
+/** Sums of the counted samples: first pass over ready pods only, second with the fills applied. */
+interface SampleTotals {
+  total: number;
+  count: number;
+  readyCount: number;
+  unready: number;
+  missing: number;
+}
+
+function sampleTotals(
+  pods: readonly PodView[],
+  samples: readonly (number | undefined)[],
+  isCpu: boolean,
+  now: number,
+): SampleTotals {
+  const totals: SampleTotals = { total: 0, count: 0, readyCount: 0, unready: 0, missing: 0 };
+  for (let index = 0; index < pods.length; index++) {
+    const pod = pods[index];
+    if (!pod) continue;
+    const sample = samples[index];
+    const podClass = classify(pod, sample, isCpu, now);
+    if (podClass === PodClass.Unready) totals.unready++;
+    else if (podClass === PodClass.Missing) totals.missing++;
+    else {
+      totals.total += sample ?? 0;
+      totals.count++;
+      totals.readyCount++;
+    }
+  }
+  return totals;
+}
+
 /** GetResourceReplicas for an Utilization target: samples and requests in milli-units per pod. */
 export function resourceUtilizationReplicas(args: {
   currentReplicas: number;
@@ -244,48 +281,30 @@ export function resourceUtilizationReplicas(args: {
   tolerances: Tolerances;
   now: number;
 }): ReplicaProposal {
-  const { pods, usageMilli, requestMilli, targetUtilization, currentReplicas, tolerances } = args;
+  const { pods, requestMilli, targetUtilization, currentReplicas, tolerances } = args;
   if (pods.length === 0) return { error: "no pods returned by selector while calculating replica count" };
   if (!(requestMilli > 0)) return { error: "missing request for resource" };
-  const groups = groupPods(pods, usageMilli, args.isCpu, args.now);
-  const unready = new Set(groups.unready);
-  const missing = new Set(groups.missing);
-  const samples = new Map<number, number>();
-  usageMilli.forEach((value, index) => {
-    if (value !== undefined && !unready.has(index) && !missing.has(index)) samples.set(index, value);
-  });
-  if (samples.size === 0)
+  const totals = sampleTotals(pods, args.usageMilli, args.isCpu, args.now);
+  if (totals.count === 0)
     return { error: "did not receive metrics for targeted pods (pods might be unready)" };
-  const ratioOf = (values: Map<number, number>): number => {
-    let usageTotal = 0;
-    let requestTotal = 0;
-    for (const value of values.values()) {
-      usageTotal += value;
-      requestTotal += requestMilli;
-    }
-    return Math.trunc((usageTotal * 100) / requestTotal) / targetUtilization;
-  };
-  const usageRatio = ratioOf(samples);
-  const scaleUpWithUnready = unready.size > 0 && usageRatio > 1;
-  if (!scaleUpWithUnready && missing.size === 0) {
+  // Every pod has the same request, so sum(requests) is the request times the number of samples.
+  const usageRatio = Math.trunc((totals.total * 100) / (requestMilli * totals.count)) / targetUtilization;
+  const scaleUpWithUnready = totals.unready > 0 && usageRatio > 1;
+  if (!scaleUpWithUnready && totals.missing === 0) {
     if (isWithinTolerance(usageRatio, tolerances)) return { replicas: currentReplicas };
-    return { replicas: Math.ceil(usageRatio * groups.readyCount) };
+    return { replicas: Math.ceil(usageRatio * totals.readyCount) };
   }
-  if (missing.size > 0) {
+  let total = totals.total;
+  let count = totals.count;
+  if (totals.missing > 0) {
     // Scale-down: a missing pod counts as using max(100 %, target); scale-up: as using nothing.
-    const fill =
-      usageRatio < 1
-        ? (requestMilli * Math.max(100, targetUtilization)) / 100
-        : usageRatio > 1
-          ? 0
-          : undefined;
-    if (fill !== undefined) for (const index of missing) samples.set(index, Math.trunc(fill));
+    if (usageRatio < 1)
+      total += totals.missing * Math.trunc((requestMilli * Math.max(100, targetUtilization)) / 100);
+    if (usageRatio !== 1) count += totals.missing;
   }
-  if (scaleUpWithUnready) for (const index of unready) samples.set(index, 0);
-  const newUsageRatio = ratioOf(samples);
-  return {
-    replicas: proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, samples.size, tolerances),
-  };
+  if (scaleUpWithUnready) count += totals.unready;
+  const newUsageRatio = Math.trunc((total * 100) / (requestMilli * count)) / targetUtilization;
+  return { replicas: proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, count, tolerances) };
 }
 
 /** calcPlainMetricReplicas: Pods metrics and Resource AverageValue targets, milli-units per pod. */
@@ -298,37 +317,26 @@ export function plainMetricReplicas(args: {
   tolerances: Tolerances;
   now: number;
 }): ReplicaProposal {
-  const { pods, valueMilli, targetMilli, currentReplicas, tolerances } = args;
+  const { pods, targetMilli, currentReplicas, tolerances } = args;
   if (pods.length === 0) return { error: "no pods returned by selector while calculating replica count" };
-  const groups = groupPods(pods, valueMilli, args.isCpu, args.now);
-  const unready = new Set(groups.unready);
-  const missing = new Set(groups.missing);
-  const samples = new Map<number, number>();
-  valueMilli.forEach((value, index) => {
-    if (value !== undefined && !unready.has(index) && !missing.has(index)) samples.set(index, value);
-  });
-  if (samples.size === 0)
+  const totals = sampleTotals(pods, args.valueMilli, args.isCpu, args.now);
+  if (totals.count === 0)
     return { error: "did not receive metrics for targeted pods (pods might be unready)" };
-  const ratioOf = (values: Map<number, number>): number => {
-    let total = 0;
-    for (const value of values.values()) total += value;
-    return Math.trunc(total / values.size) / targetMilli;
-  };
-  const usageRatio = ratioOf(samples);
-  const scaleUpWithUnready = unready.size > 0 && usageRatio > 1;
-  if (!scaleUpWithUnready && missing.size === 0) {
+  const usageRatio = Math.trunc(totals.total / totals.count) / targetMilli;
+  const scaleUpWithUnready = totals.unready > 0 && usageRatio > 1;
+  if (!scaleUpWithUnready && totals.missing === 0) {
     if (isWithinTolerance(usageRatio, tolerances)) return { replicas: currentReplicas };
-    return { replicas: Math.ceil(usageRatio * groups.readyCount) };
+    return { replicas: Math.ceil(usageRatio * totals.readyCount) };
   }
-  if (missing.size > 0) {
-    const fill = usageRatio < 1 ? targetMilli : 0;
-    for (const index of missing) samples.set(index, fill);
+  let total = totals.total;
+  let count = totals.count;
+  if (totals.missing > 0) {
+    if (usageRatio < 1) total += totals.missing * targetMilli;
+    count += totals.missing;
   }
-  if (scaleUpWithUnready) for (const index of unready) samples.set(index, 0);
-  const newUsageRatio = ratioOf(samples);
-  return {
-    replicas: proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, samples.size, tolerances),
-  };
+  if (scaleUpWithUnready) count += totals.unready;
+  const newUsageRatio = Math.trunc(total / count) / targetMilli;
+  return { replicas: proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, count, tolerances) };
 }
 
 /** External/Object with a Value target: ratio against the target, times the ready pods. */
@@ -668,7 +676,8 @@ export class HorizontalPodAutoscalerController {
     } else {
       if (reading.kind !== "total") return { metric: metric.label, error: "expected one total" };
       if (metric.kind === "value") {
-        const readyPodCount = input.pods.filter((pod) => pod.phase === "Running" && pod.ready).length;
+        let readyPodCount = 0;
+        for (const pod of input.pods) if (pod.phase === "Running" && pod.ready) readyPodCount++;
         proposal = {
           replicas: externalValueReplicas({
             currentReplicas,
@@ -700,10 +709,12 @@ export class HorizontalPodAutoscalerController {
     const cutoff = now - HPA_CONTROLLER_DEFAULTS.downscaleStabilizationSeconds;
     let stabilized = desired;
     let oldIndex = -1;
-    history.forEach((recommendation, index) => {
+    for (let index = 0; index < history.length; index++) {
+      const recommendation = history[index];
+      if (!recommendation) continue;
       if (recommendation.at < cutoff) oldIndex = index;
       else if (recommendation.value > stabilized) stabilized = recommendation.value;
-    });
+    }
     if (oldIndex >= 0) history[oldIndex] = { value: desired, at: now };
     else history.push({ value: desired, at: now });
     const scaleUpCap = Math.max(

@@ -3,7 +3,12 @@
 // replicas that are Ready. Pure: inputs in, a timeline and a summary out.
 import type { V1Deployment, V2HorizontalPodAutoscaler, V2MetricSpec } from "@kubernetes/client-node";
 import type { ScaledObject } from "../keda/types.js";
-import { HorizontalPodAutoscalerController, HPA_CONTROLLER_DEFAULTS, type MetricReading } from "./hpa.js";
+import {
+  HorizontalPodAutoscalerController,
+  HPA_CONTROLLER_DEFAULTS,
+  type MetricReading,
+  type PodView,
+} from "./hpa.js";
 import { ScaledObjectController } from "./keda.js";
 import { parseQuantity, toMilli } from "./quantity.js";
 import { signalFromText, type Signal } from "./signals.js";
@@ -224,10 +229,12 @@ export function simulate(
     : (target.hpa ?? failInput("hpa", "the HPA engine needs a HorizontalPodAutoscaler"));
   const hpa = new HorizontalPodAutoscalerController(hpaObject);
   // Every metric must map to a simulated signal before the run starts: no partial output.
+  const signalOfMetric = new Map<V2MetricSpec, Signal>();
   hpaObject.spec?.metrics?.forEach((metric, index) => {
     if (metric.type === "Resource" || metric.type === "ContainerResource") return;
     if (keda && metric.type === "External") return;
     const { name, signal } = metricSignal(metric, overrides);
+    if (signal) signalOfMetric.set(metric, signal);
     if (!signal)
       failInput(
         `spec.metrics[${index}]`,
@@ -290,6 +297,53 @@ export function simulate(
     workload.scaleTo(replicas, now);
   };
 
+  // The pods and ready count of the sync in progress; readMetric reads them.
+  let syncPods: readonly PodView[] = [];
+  let syncReady = 0;
+  const triggerByMetric = new Map(keda?.triggers.map((trigger) => [trigger.metricName, trigger]));
+  const readMetric = (metric: V2MetricSpec): MetricReading => {
+    const pods = syncPods;
+    const ready = syncReady;
+    if (metric.type === "Resource" || metric.type === "ContainerResource") {
+      const name = metric.resource?.name ?? metric.containerResource?.name;
+      const isCpu = name === "cpu";
+      const requestMilli = isCpu ? resources.cpuMilli : resources.memoryMilli;
+      const perPodRequest = requestMilli > 0 ? requestMilli : 1000;
+      const busyMilli = Math.round(observed.busy * perPodRequest);
+      const memoryMilli = Math.round((params.memoryUtilizationPercent / 100) * perPodRequest);
+      const valuesMilli: (number | undefined)[] = new Array<number | undefined>(pods.length);
+      for (let index = 0; index < pods.length; index++) {
+        const pod = pods[index];
+        if (!pod || pod.phase === "Pending") valuesMilli[index] = undefined;
+        else if (isCpu) valuesMilli[index] = pod.ready ? busyMilli : 0;
+        else valuesMilli[index] = memoryMilli;
+      }
+      return { kind: "perPod", valuesMilli, requestMilli };
+    }
+    if (observed.metricsDown && !keda) return { kind: "error", message: "metrics source unavailable" };
+    if (keda && metric.type === "External") {
+      const trigger = triggerByMetric.get(metric.external?.metric.name ?? "");
+      if (!trigger) {
+        return { kind: "error", message: `unknown external metric ${metric.external?.metric.name ?? ""}` };
+      }
+      const value = observed.metricsDown
+        ? undefined
+        : signalValue(trigger.signal ?? "queue", observed, ready, false, trigger.aggregate === "sum");
+      return keda.externalMetric(trigger.index, value, specReplicas);
+    }
+    const signal = signalOfMetric.get(metric) ?? "queue";
+    if (metric.type === "Pods") {
+      const perPod = toMilli(signalValue(signal, observed, ready, true));
+      const valuesMilli: (number | undefined)[] = new Array<number | undefined>(pods.length);
+      for (let index = 0; index < pods.length; index++) {
+        const pod = pods[index];
+        valuesMilli[index] = pod && pod.phase === "Running" && pod.ready ? perPod : undefined;
+      }
+      return { kind: "perPod", valuesMilli };
+    }
+    return { kind: "total", valueMilli: toMilli(signalValue(signal, observed, ready, false)) };
+  };
+
   for (let now = t0; now < trace.end; now += tick) {
     const traffic = cursor.arrivals(now, now + tick);
     observed.gpuAtFullLoad = traffic.gpuAtFullLoad;
@@ -314,51 +368,13 @@ export function simulate(
       if (poll.scaleTo !== undefined) setReplicas(now, poll.scaleTo, "KEDA", poll.reason);
     }
     if ((now - t0) % syncPeriod === 0) {
-      const pods = workload.views(now);
-      const ready = workload.counts(now).ready;
-      const readMetric = (metric: V2MetricSpec): MetricReading => {
-        if (metric.type === "Resource" || metric.type === "ContainerResource") {
-          const name = metric.resource?.name ?? metric.containerResource?.name;
-          const isCpu = name === "cpu";
-          const requestMilli = isCpu ? resources.cpuMilli : resources.memoryMilli;
-          const perPodRequest = requestMilli > 0 ? requestMilli : 1000;
-          const valuesMilli = pods.map((pod) => {
-            if (pod.phase === "Pending") return undefined;
-            if (isCpu) return pod.ready ? Math.round(observed.busy * perPodRequest) : 0;
-            return Math.round((params.memoryUtilizationPercent / 100) * perPodRequest);
-          });
-          return { kind: "perPod", valuesMilli, requestMilli };
-        }
-        if (observed.metricsDown && !keda) return { kind: "error", message: "metrics source unavailable" };
-        if (keda && metric.type === "External") {
-          const trigger = keda.triggers.find(
-            (candidate) => candidate.metricName === metric.external?.metric.name,
-          );
-          if (!trigger)
-            return {
-              kind: "error",
-              message: `unknown external metric ${metric.external?.metric.name ?? ""}`,
-            };
-          const value = observed.metricsDown
-            ? undefined
-            : signalValue(trigger.signal ?? "queue", observed, ready, false, trigger.aggregate === "sum");
-          return keda.externalMetric(trigger.index, value, specReplicas);
-        }
-        const signal = metricSignal(metric, overrides).signal ?? "queue";
-        if (metric.type === "Pods") {
-          const perPod = toMilli(signalValue(signal, observed, ready, true));
-          return {
-            kind: "perPod",
-            valuesMilli: pods.map((pod) => (pod.phase === "Running" && pod.ready ? perPod : undefined)),
-          };
-        }
-        return { kind: "total", valueMilli: toMilli(signalValue(signal, observed, ready, false)) };
-      };
+      syncPods = workload.views(now);
+      syncReady = workload.counts(now).ready;
       const decision = hpa.sync({
         now,
         specReplicas,
         statusReplicas: workload.pods.length,
-        pods,
+        pods: syncPods,
         readMetric,
       });
       if (decision.rescale) setReplicas(now, decision.desiredReplicas, "HPA", decision.reason);

@@ -43,6 +43,7 @@ export class Workload {
   private readonly cohortAmount: number[] = [];
   private head = 0;
   private queued = 0;
+  private readonly viewBuffer: PodView[] = [];
 
   constructor(readonly params: WorkloadParameters) {}
 
@@ -68,17 +69,21 @@ export class Workload {
     return { pending, loading, ready };
   }
 
-  views(now: number): PodView[] {
-    return this.pods.map((pod) =>
-      now < pod.startedAt
-        ? { phase: "Pending", ready: false, startedAt: pod.startedAt, readyTransitionAt: pod.startedAt }
-        : {
-            phase: "Running",
-            ready: now >= pod.readyAt,
-            startedAt: pod.startedAt,
-            readyTransitionAt: now >= pod.readyAt ? pod.readyAt : pod.startedAt,
-          },
-    );
+  /** The pods as the HPA sees them at `now`. The array and its entries are reused by the next call. */
+  views(now: number): readonly PodView[] {
+    const views = this.viewBuffer;
+    views.length = this.pods.length;
+    for (let index = 0; index < this.pods.length; index++) {
+      const pod = this.pods[index];
+      if (!pod) continue;
+      const view = (views[index] ??= { phase: "Pending", ready: false, startedAt: 0, readyTransitionAt: 0 });
+      const ready = now >= pod.readyAt;
+      view.phase = now < pod.startedAt ? "Pending" : "Running";
+      view.ready = ready;
+      view.startedAt = pod.startedAt;
+      view.readyTransitionAt = ready ? pod.readyAt : pod.startedAt;
+    }
+    return views;
   }
 
   /**
