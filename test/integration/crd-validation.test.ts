@@ -1,0 +1,218 @@
+// The MLAutoscalePolicy CRD and everything `render` produces, checked against a real kube-apiserver: the
+// invalid-policy table is rejected (or, for "reported" entries, stored) as it says, valid policies are
+// accepted with the same defaults zod fills in, and every rendered child passes the API server's validation.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ApiException, CustomObjectsApi, type KubernetesObject } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GROUP, PLURAL, VERSION, type MLAutoscalePolicy } from "../../src/api/v1alpha1/index.js";
+import { parsePolicy, PolicyInputError, renderPolicy } from "../../src/render/index.js";
+import {
+  INVALID_POLICIES,
+  validBasePolicy,
+  validKedaBasePolicy,
+  type JsonObject,
+} from "../fixtures/invalid-policies.js";
+import { createTestNamespace, deleteTestNamespace, kubectl, testKubeConfig } from "../support/cluster.js";
+
+const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
+
+function examplePolicies(): { file: string; value: JsonObject }[] {
+  return readdirSync(examplesDir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .flatMap((file) => {
+      const documents = parseAllDocuments(readFileSync(join(examplesDir, file), "utf8"));
+      if (!Array.isArray(documents)) throw new Error(`${file}: not a YAML stream`);
+      return documents.map((d) => ({ file, value: d.toJS() as JsonObject }));
+    });
+}
+
+function withNamespace(policy: JsonObject, namespace: string): JsonObject {
+  const metadata = policy["metadata"];
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    throw new Error("policy without metadata");
+  }
+  return { ...policy, metadata: { ...metadata, namespace } };
+}
+
+/** The message of the API server's Status, or the error's own text. */
+function serverMessage(error: unknown): string {
+  if (!(error instanceof ApiException)) return error instanceof Error ? error.message : String(error);
+  let body: unknown = error.body;
+  if (typeof error.body === "string") {
+    const text = error.body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  if (typeof body === "object" && body !== null && "message" in body && typeof body.message === "string") {
+    return body.message;
+  }
+  return `HTTP ${error.code}`;
+}
+
+type CreateOutcome =
+  { accepted: true; object: JsonObject } | { accepted: false; code: number; message: string };
+
+async function createPolicy(namespace: string, policy: JsonObject, dryRun: boolean): Promise<CreateOutcome> {
+  const api = testKubeConfig().makeApiClient(CustomObjectsApi);
+  try {
+    const created: unknown = await api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      body: withNamespace(policy, namespace),
+      fieldValidation: "Strict",
+      ...(dryRun && { dryRun: "All" }),
+    });
+    return { accepted: true, object: created as JsonObject };
+  } catch (error) {
+    if (error instanceof ApiException)
+      return { accepted: false, code: error.code, message: serverMessage(error) };
+    throw error;
+  }
+}
+
+describe("MLAutoscalePolicy admission", () => {
+  let namespace = "";
+  beforeAll(async () => {
+    namespace = await createTestNamespace("crd-validation");
+  });
+  afterAll(async () => {
+    await deleteTestNamespace(namespace);
+  });
+
+  const rejected = INVALID_POLICIES.filter((c) => c.admission === "rejected");
+  const reported = INVALID_POLICIES.filter((c) => c.admission === "reported");
+
+  it.each(rejected.map((c) => [c.name, c] as const))("rejects %s, naming the field", async (_name, c) => {
+    const outcome = await createPolicy(namespace, c.policy, true);
+    expect(outcome.accepted, "the API server accepted it").toBe(false);
+    if (outcome.accepted) return;
+    // 422 for schema and CEL failures; 400 for the strict decoding error of an unknown field.
+    expect([400, 422]).toContain(outcome.code);
+    expect(outcome.message).toContain(c.serverField ?? c.field);
+    expect(outcome.message).toContain(c.serverMessage ?? c.message);
+  });
+
+  it.each(reported.map((c) => [c.name, c] as const))(
+    "stores %s, which only the operator's validation reports",
+    async (_name, c) => {
+      const outcome = await createPolicy(namespace, c.policy, true);
+      expect(outcome.accepted ? "" : outcome.message).toBe("");
+      expect(parsePolicy(c.policy).ok).toBe(false);
+    },
+  );
+
+  const valid: [string, JsonObject][] = [
+    ["the base policy", validBasePolicy()],
+    ["the KEDA base policy", validKedaBasePolicy()],
+    ...examplePolicies().map(({ file, value }): [string, JsonObject] => [`examples/${file}`, value]),
+  ];
+
+  it.each(valid)("accepts %s and defaults it as zod does", async (_name, policy) => {
+    const outcome = await createPolicy(namespace, policy, false);
+    expect(outcome.accepted ? "" : outcome.message).toBe("");
+    if (!outcome.accepted) return;
+    const api = testKubeConfig().makeApiClient(CustomObjectsApi);
+    const metadata = outcome.object["metadata"] as { name: string };
+    const stored = (await api.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      name: metadata.name,
+    })) as JsonObject;
+    const parsed = parsePolicy(policy);
+    if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
+    // The API server applies the CRD's defaults; they must be the ones the controller assumes.
+    expect(stored["spec"]).toEqual(parsed.policy.spec);
+    // What the server stored parses to the same policy (no field the schema does not know).
+    const reparsed = parsePolicy(stored);
+    expect(reparsed.ok ? reparsed.policy.spec : reparsed.problems).toEqual(parsed.policy.spec);
+  });
+});
+
+describe("rendered children", () => {
+  let namespace = "";
+  beforeAll(async () => {
+    namespace = await createTestNamespace("render-validation");
+  });
+  afterAll(async () => {
+    await deleteTestNamespace(namespace);
+  });
+
+  /** The policy as the controller sees it: stored, defaulted, with a UID, so children carry owner refs. */
+  async function storedPolicy(value: JsonObject): Promise<MLAutoscalePolicy> {
+    const outcome = await createPolicy(namespace, value, false);
+    if (!outcome.accepted) throw new Error(outcome.message);
+    const parsed = parsePolicy(outcome.object);
+    if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
+    expect(parsed.policy.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+    return parsed.policy;
+  }
+
+  async function dryRunCreate(object: KubernetesObject): Promise<string> {
+    // --validate=strict: an unknown or misspelt field in a child is an error, not a dropped field.
+    const result = await kubectl(
+      ["create", "--dry-run=server", "--validate=strict", "-o", "name", "-f", "-"],
+      {
+        input: JSON.stringify(object),
+        namespace,
+      },
+    );
+    return result.code === 0 ? "" : result.stderr.trim();
+  }
+
+  const cases = examplePolicies().flatMap(({ file, value }) =>
+    [true, false].map((kedaInstalled) => [file, kedaInstalled ? "installed" : "absent", value] as const),
+  );
+
+  it.each(cases)("%s with KEDA %s: every child passes server-side validation", async (_file, keda, value) => {
+    const policy = await storedPolicy(namedFor(value, namespace, keda));
+    let objects: KubernetesObject[];
+    try {
+      objects = renderPolicy(policy, { kedaInstalled: keda === "installed" }).objects;
+    } catch (error) {
+      // Only a policy that needs KEDA fails to render without it.
+      expect(error).toBeInstanceOf(PolicyInputError);
+      expect(keda).toBe("absent");
+      expect((error as PolicyInputError).problems.join("\n")).toContain("KedaNotInstalled");
+      return;
+    }
+    expect(objects.length).toBeGreaterThanOrEqual(3);
+    for (const object of objects) {
+      expect(object.metadata?.namespace).toBe(namespace);
+      expect(object.metadata?.ownerReferences?.[0]?.uid).toBe(policy.metadata.uid);
+      expect(await dryRunCreate(object), `${object.kind} ${object.metadata?.name ?? ""}`).toBe("");
+    }
+  });
+
+  it("renders every kind the operator writes across the examples", () => {
+    const kinds = new Set<string>();
+    for (const { value } of examplePolicies()) {
+      const parsed = parsePolicy(value);
+      if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
+      for (const o of renderPolicy(parsed.policy, { kedaInstalled: true }).objects) kinds.add(o.kind ?? "");
+    }
+    expect([...kinds].sort()).toEqual([
+      "Deployment",
+      "HorizontalPodAutoscaler",
+      "PodDisruptionBudget",
+      "ScaledObject",
+      "TriggerAuthentication",
+    ]);
+  });
+});
+
+/** A copy of an example named per KEDA case, so both cases of one example can exist in one namespace. */
+function namedFor(value: JsonObject, namespace: string, keda: string): JsonObject {
+  const metadata = value["metadata"] as { name: string };
+  return withNamespace({ ...value, metadata: { ...metadata, name: `${metadata.name}-${keda}` } }, namespace);
+}
