@@ -40,7 +40,21 @@ module_version() {
 }
 
 build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-declare -A built_seconds=()
+declare -A built_seconds=() built_cpu_seconds=()
+
+# CPU seconds (user + system) used so far by this script's finished child processes, into the named
+# variable: unlike wall time, it does not depend on what else the machine is doing. `times` must run in
+# this shell (a subshell starts its own count at zero), hence the file rather than $(...).
+times_file="$(mktemp)"
+trap 'rm -f "$times_file"' EXIT
+children_cpu_seconds() {
+  times >"$times_file"
+  printf -v "$1" '%s' "$(tail -n 1 "$times_file" | awk '{
+    total = 0
+    for (i = 1; i <= NF; i++) { split($i, part, "m"); total += part[1] * 60 + part[2] }
+    printf "%d", total
+  }')"
+}
 
 # The file name go build gives a package's binary: its last path element, skipping a major version suffix.
 go_binary_name() {
@@ -67,9 +81,10 @@ go_build() {
   mkdir -p "$out_dir"
   # Build into a scratch folder and move into place, so an interrupted build never leaves a binary that
   # looks complete.
-  local scratch started i
+  local scratch started cpu_started i
   scratch="$(mktemp -d "$out_dir/.build.XXXXXX")"
   started=$SECONDS
+  children_cpu_seconds cpu_started
   echo "build.sh: building ${names[*]} into $out_dir"
   if ! (cd "$repo_root/$module_dir" && go build -trimpath -ldflags "$ldflags" -o "$scratch/" "${missing[@]}"); then
     rm -rf "$scratch"
@@ -79,8 +94,11 @@ go_build() {
     mv "$scratch/$(go_binary_name "${missing[$i]}")" "$out_dir/${names[$i]}"
   done
   rmdir "$scratch"
+  local cpu_now
+  children_cpu_seconds cpu_now
   for name in "${names[@]}"; do
     built_seconds["$out_dir/$name"]=$((SECONDS - started))
+    built_cpu_seconds["$out_dir/$name"]=$((cpu_now - cpu_started))
   done
 }
 
@@ -180,7 +198,8 @@ report() {
   local label="$1" binary="$2"
   shift 2
   local note="cached"
-  [[ -n "${built_seconds[$binary]:-}" ]] && note="built in ${built_seconds[$binary]}s"
+  [[ -n "${built_seconds[$binary]:-}" ]] &&
+    note="built in ${built_seconds[$binary]}s, ${built_cpu_seconds[$binary]} CPU-s"
   printf '  %-24s %-40s %s\n' "$label" "$("$binary" "$@" 2>&1 | head -n 1)" "($note)"
 }
 for component in "${components[@]}"; do
