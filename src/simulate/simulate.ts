@@ -12,6 +12,7 @@ import {
 import { ScaledObjectController } from "./keda.js";
 import { parseQuantity, toMilli } from "./quantity.js";
 import { signalFromText, type Signal } from "./signals.js";
+import { StepTable, type SimulationStep } from "./steps.js";
 import type { Trace } from "./trace.js";
 import { Workload, type WorkloadParameters } from "./workload.js";
 
@@ -48,27 +49,6 @@ export const DEFAULT_OPTIONS: SimulationOptions = {
   memoryUtilizationPercent: 60,
 };
 
-export interface SimulationStep {
-  t: number;
-  /** Arrivals per second during [t, t + tick). */
-  load: number;
-  desiredReplicas: number;
-  readyReplicas: number;
-  /** Pods loading the model (started, not Ready). */
-  loadingReplicas: number;
-  /** Pods waiting for a node. */
-  pendingReplicas: number;
-  /** Requests waiting at the end of the tick. */
-  queue: number;
-  /** Mean wait of the requests served in the tick, seconds. */
-  waitSeconds: number;
-  served: number;
-  dropped: number;
-  sloViolations: number;
-  /** Busy fraction of the ready replicas, 0..1. */
-  utilization: number;
-}
-
 export interface ScaleEvent {
   t: number;
   from: number;
@@ -102,9 +82,14 @@ export interface SimulationSummary {
   scaleDowns: number;
 }
 
+export type { SimulationStep } from "./steps.js";
+
 export interface SimulationResult {
   summary: SimulationSummary;
-  steps: SimulationStep[];
+  /** The timeline, column by column. */
+  table: StepTable;
+  /** The timeline as objects, built on first use. */
+  readonly steps: SimulationStep[];
   events: ScaleEvent[];
 }
 
@@ -145,12 +130,20 @@ export function replicaResources(deployment: V1Deployment | undefined): {
   return { gpus, cpuMilli, memoryMilli };
 }
 
+interface TraceWindow {
+  arrivals: number;
+  gpuAtFullLoad: number;
+  metricsDown: boolean;
+}
+
 /** Walks the trace forward: arrivals in [from, to) and the point in force at `from`. */
 class TraceCursor {
   private index = 0;
+  private readonly window: TraceWindow = { arrivals: 0, gpuAtFullLoad: 100, metricsDown: false };
   constructor(private readonly trace: Trace) {}
 
-  arrivals(from: number, to: number): { arrivals: number; gpuAtFullLoad: number; metricsDown: boolean } {
+  /** The returned object is reused by the next call. */
+  arrivals(from: number, to: number): Readonly<TraceWindow> {
     const points = this.trace.points;
     while (this.index + 1 < points.length && (points[this.index + 1]?.t ?? Infinity) <= from) this.index++;
     const current = points[this.index];
@@ -166,7 +159,10 @@ class TraceCursor {
         if (point.queue > previous) arrivals += point.queue - previous;
       }
     }
-    return { arrivals, gpuAtFullLoad: current?.gpu ?? 100, metricsDown: current?.metricsDown === true };
+    this.window.arrivals = arrivals;
+    this.window.gpuAtFullLoad = current?.gpu ?? 100;
+    this.window.metricsDown = current?.metricsDown === true;
+    return this.window;
   }
 }
 
@@ -276,7 +272,21 @@ export function simulate(
     metricsDown: first.metricsDown,
   };
 
-  const steps: SimulationStep[] = [];
+  const steps = new StepTable(Math.max(0, Math.ceil((trace.end - t0) / tick)));
+  const step: SimulationStep = {
+    t: 0,
+    load: 0,
+    desiredReplicas: 0,
+    readyReplicas: 0,
+    loadingReplicas: 0,
+    pendingReplicas: 0,
+    queue: 0,
+    waitSeconds: 0,
+    served: 0,
+    dropped: 0,
+    sloViolations: 0,
+    utilization: 0,
+  };
   const events: ScaleEvent[] = [];
   let totalRequests = 0;
   let served = 0;
@@ -348,7 +358,7 @@ export function simulate(
     const traffic = cursor.arrivals(now, now + tick);
     observed.gpuAtFullLoad = traffic.gpuAtFullLoad;
     observed.metricsDown = traffic.metricsDown;
-    const before = workload.counts(now);
+    const readyBefore = workload.counts(now).ready;
 
     if (keda && (now - t0) % keda.pollingIntervalSeconds === 0) {
       const values = keda.triggers.map((trigger) =>
@@ -359,7 +369,7 @@ export function simulate(
             : signalValue(
                 trigger.signal ?? "queue",
                 observed,
-                before.ready,
+                readyBefore,
                 false,
                 trigger.aggregate === "sum",
               ),
@@ -397,26 +407,29 @@ export function simulate(
     observed.queue = workload.queueDepth;
     observed.rate = traffic.arrivals / tick;
     observed.busy = result.capacity > 0 ? result.served / result.capacity : 0;
-    steps.push({
-      t: now,
-      load: traffic.arrivals / tick,
-      desiredReplicas: specReplicas,
-      readyReplicas: counts.ready,
-      loadingReplicas: counts.loading,
-      pendingReplicas: counts.pending,
-      queue: workload.queueDepth,
-      waitSeconds: result.served > 0 ? result.waitSum / result.served : 0,
-      served: result.served,
-      dropped: result.dropped,
-      sloViolations: result.violations,
-      utilization: observed.busy,
-    });
+    step.t = now;
+    step.load = traffic.arrivals / tick;
+    step.desiredReplicas = specReplicas;
+    step.readyReplicas = counts.ready;
+    step.loadingReplicas = counts.loading;
+    step.pendingReplicas = counts.pending;
+    step.queue = workload.queueDepth;
+    step.waitSeconds = result.served > 0 ? result.waitSum / result.served : 0;
+    step.served = result.served;
+    step.dropped = result.dropped;
+    step.sloViolations = result.violations;
+    step.utilization = observed.busy;
+    steps.push(step);
   }
 
   const durationSeconds = trace.end - t0;
   const gpuHours = gpuSeconds / 3600;
+  let materialized: SimulationStep[] | undefined;
   return {
-    steps,
+    table: steps,
+    get steps() {
+      return (materialized ??= steps.toArray());
+    },
     events,
     summary: {
       name: target.name,

@@ -37,6 +37,12 @@ export interface TrafficResult {
   capacity: number;
 }
 
+export interface PodCounts {
+  pending: number;
+  loading: number;
+  ready: number;
+}
+
 export class Workload {
   pods: Pod[] = [];
   private readonly cohortArrival: number[] = [];
@@ -44,6 +50,15 @@ export class Workload {
   private head = 0;
   private queued = 0;
   private readonly viewBuffer: PodView[] = [];
+  private readonly countBuffer: PodCounts = { pending: 0, loading: 0, ready: 0 };
+  private readonly trafficBuffer: TrafficResult = {
+    served: 0,
+    dropped: 0,
+    violations: 0,
+    waitSum: 0,
+    maxWait: 0,
+    capacity: 0,
+  };
 
   constructor(readonly params: WorkloadParameters) {}
 
@@ -57,16 +72,18 @@ export class Workload {
     return this.queued;
   }
 
-  counts(now: number): { pending: number; loading: number; ready: number } {
-    let pending = 0;
-    let loading = 0;
-    let ready = 0;
+  /** Pods by state at `now`. The returned object is reused by the next call. */
+  counts(now: number): Readonly<PodCounts> {
+    const counts = this.countBuffer;
+    counts.pending = 0;
+    counts.loading = 0;
+    counts.ready = 0;
     for (const pod of this.pods) {
-      if (now < pod.startedAt) pending++;
-      else if (now < pod.readyAt) loading++;
-      else ready++;
+      if (now < pod.startedAt) counts.pending++;
+      else if (now < pod.readyAt) counts.loading++;
+      else counts.ready++;
     }
-    return { pending, loading, ready };
+    return counts;
   }
 
   /** The pods as the HPA sees them at `now`. The array and its entries are reused by the next call. */
