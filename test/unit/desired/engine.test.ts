@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import type { MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
+import {
+  buildDesiredChildren,
+  chooseEngine,
+} from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
+import { hpaPolicy, kedaPolicy } from "./policies.js";
+
+const prometheus = { serverAddress: "http://prometheus.monitoring:9090" };
+
+/** Policies by what they ask of the autoscaler. */
+const scenarios: Record<string, (engine: string) => MLAutoscalePolicy> = {
+  "resource metrics only": (engine) => hpaPolicy({ "spec.scaling.engine": engine }),
+  "triggers with scale to zero": (engine) => kedaPolicy({ "spec.scaling.engine": engine }),
+  "triggers without scale to zero": (engine) =>
+    kedaPolicy({
+      "spec.scaling.engine": engine,
+      "spec.replicas.min": 1,
+      "spec.scaling.scaleToZero": undefined,
+    }),
+  "scale to zero on a Prometheus metric": (engine) =>
+    hpaPolicy({
+      "spec.scaling.engine": engine,
+      "spec.replicas.min": 0,
+      "spec.scaling.metrics": { gpuUtilization: { targetUtilization: 70, prometheus } },
+    }),
+  "a Prometheus metric without scale to zero": (engine) =>
+    hpaPolicy({
+      "spec.scaling.engine": engine,
+      "spec.scaling.metrics.queueDepth": { targetAverageValue: 10, prometheus },
+    }),
+  fallback: (engine) =>
+    kedaPolicy({
+      "spec.scaling.engine": engine,
+      "spec.scaling.fallback": { failureThreshold: 3, replicas: 2 },
+    }),
+};
+
+type Expected = "HPA" | "KEDA" | "KedaNotInstalled" | "invalid";
+
+// [scenario, engine, KEDA installed, KEDA absent]
+const table: [string, string, Expected, Expected][] = [
+  ["resource metrics only", "Auto", "HPA", "HPA"],
+  ["resource metrics only", "HPA", "HPA", "HPA"],
+  ["resource metrics only", "KEDA", "KEDA", "KedaNotInstalled"],
+  ["triggers with scale to zero", "Auto", "KEDA", "KedaNotInstalled"],
+  ["triggers with scale to zero", "KEDA", "KEDA", "KedaNotInstalled"],
+  ["triggers with scale to zero", "HPA", "invalid", "invalid"],
+  ["triggers without scale to zero", "Auto", "KEDA", "KedaNotInstalled"],
+  ["triggers without scale to zero", "KEDA", "KEDA", "KedaNotInstalled"],
+  ["scale to zero on a Prometheus metric", "Auto", "KEDA", "KedaNotInstalled"],
+  ["scale to zero on a Prometheus metric", "KEDA", "KEDA", "KedaNotInstalled"],
+  // A Prometheus metric is read by KEDA when it can be; without KEDA the HPA reads it as an External metric.
+  ["a Prometheus metric without scale to zero", "Auto", "KEDA", "HPA"],
+  ["a Prometheus metric without scale to zero", "HPA", "HPA", "HPA"],
+  ["a Prometheus metric without scale to zero", "KEDA", "KEDA", "KedaNotInstalled"],
+  ["fallback", "Auto", "KEDA", "KedaNotInstalled"],
+  ["fallback", "HPA", "invalid", "invalid"],
+];
+
+function outcome(scenario: string, engine: string, kedaInstalled: boolean): Expected {
+  const build = scenarios[scenario];
+  if (build === undefined) throw new Error(`no scenario ${scenario}`);
+  let policy: MLAutoscalePolicy;
+  try {
+    policy = build(engine);
+  } catch {
+    return "invalid";
+  }
+  const choice = chooseEngine(policy.spec, kedaInstalled);
+  return choice.engine ?? choice.reason;
+}
+
+describe("chooseEngine", () => {
+  it.each(table)(
+    "%s, engine %s: %s with KEDA installed, %s without",
+    (scenario, engine, installed, absent) => {
+      expect(outcome(scenario, engine, true)).toBe(installed);
+      expect(outcome(scenario, engine, false)).toBe(absent);
+    },
+  );
+
+  it("explains a missing KEDA with the fields that need it", () => {
+    const choice = chooseEngine(kedaPolicy().spec, false);
+    expect(choice.engine).toBeUndefined();
+    if (choice.engine !== undefined) return;
+    expect(choice.reason).toBe("KedaNotInstalled");
+    expect(choice.message).toContain("scaling.triggers");
+    const explicit = chooseEngine(hpaPolicy({ "spec.scaling.engine": "KEDA" }).spec, false);
+    expect(explicit.engine === undefined ? explicit.message : "").toContain("scaling.engine is KEDA");
+  });
+});
+
+describe("buildDesiredChildren per engine", () => {
+  it("builds an HPA and no KEDA objects for the HPA engine", () => {
+    const result = buildDesiredChildren(hpaPolicy(), { kedaInstalled: true });
+    if (!result.ok) throw new Error(result.message);
+    expect(result.children.engine).toBe("HPA");
+    expect(result.children.hpa).toBeDefined();
+    expect(result.children.scaledObject).toBeUndefined();
+    expect(result.children.triggerAuthentication).toBeUndefined();
+    expect(result.children.deployment).toBeDefined();
+    expect(result.children.pdb).toBeDefined();
+  });
+
+  it("builds a ScaledObject and its TriggerAuthentication, and no HPA, for KEDA", () => {
+    const result = buildDesiredChildren(kedaPolicy(), { kedaInstalled: true });
+    if (!result.ok) throw new Error(result.message);
+    expect(result.children.engine).toBe("KEDA");
+    expect(result.children.hpa).toBeUndefined();
+    expect(result.children.scaledObject).toBeDefined();
+    expect(result.children.triggerAuthentication).toBeDefined();
+  });
+
+  it("returns KedaNotInstalled, and builds nothing, when KEDA is needed and absent", () => {
+    const result = buildDesiredChildren(kedaPolicy(), { kedaInstalled: false });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.reason).toBe("KedaNotInstalled");
+  });
+});
