@@ -75,10 +75,9 @@ export function contentHash(value: unknown): string {
  * change to the desired object (including a field it no longer sets) always differs from the live
  * object, while an unchanged desired object compares equal (Prometheus Operator's input hash).
  */
-export function withApplyHash<T extends { metadata?: { annotations?: { [key: string]: string } } }>(
-  desired: T,
-  annotationKey: string,
-): T {
+export function withApplyHash<
+  T extends { metadata?: { annotations?: { [key: string]: string } } & { [field: string]: unknown } },
+>(desired: T, annotationKey: string): T {
   const copy = structuredClone(desired);
   const annotations = { ...copy.metadata?.annotations };
   delete annotations[annotationKey];
