@@ -87,7 +87,14 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 function killAllNow(): void {
   for (const managed of live) signal(managed.pid, "SIGKILL");
   live.clear();
-  for (const folder of cleanupFolders) rmSync(folder, { recursive: true, force: true });
+  for (const folder of cleanupFolders) {
+    try {
+      // A component killed a moment ago may still be writing into it: retry rather than fail.
+      rmSync(folder, { recursive: true, force: true, maxRetries: 5 });
+    } catch {
+      // Best effort on the way out; the folder is under the system temporary folder.
+    }
+  }
   cleanupFolders.clear();
 }
 
