@@ -201,8 +201,18 @@ export class PolicyReconciler {
       );
       throw error;
     }
+    const applied = childObjects(children).map((o) => ({
+      apiVersion: o.apiVersion ?? "",
+      kind: o.kind ?? "",
+      name: o.metadata?.name ?? "",
+    }));
     return {
-      verdict: { kind: "applied", engine: children.engine, corrections: children.corrections },
+      verdict: {
+        kind: "applied",
+        engine: children.engine,
+        corrections: children.corrections,
+        children: applied,
+      },
       ...(result !== undefined && { result }),
     };
   }

@@ -41,7 +41,7 @@ export function setCondition(
 
 /** What the reconcile concluded, before looking at the children's status. */
 export type ReconcileVerdict =
-  | { kind: "applied"; engine: Engine; corrections: string[] }
+  | { kind: "applied"; engine: Engine; corrections: string[]; children: ObservedChildren["children"] }
   | { kind: "failed"; reason: string; message: string; engine?: Engine };
 
 export interface ObservedChildren {
@@ -212,6 +212,8 @@ export function computeStatus(input: StatusInput): PolicyStatus {
   if (typeof lastScaleTime === "string") status.lastScaleTime = lastScaleTime;
   else if (lastScaleTime instanceof Date)
     status.lastScaleTime = lastScaleTime.toISOString().replace(".000Z", "Z");
-  status.children = observed.children.map((c) => ({ ...c }));
+  // After a successful apply the children are those just applied (the cache may not have seen them yet).
+  const children = verdict.kind === "applied" ? verdict.children : observed.children;
+  status.children = children.map((c) => ({ ...c }));
   return status;
 }

@@ -6,6 +6,7 @@ import type {
   V2HPAScalingRules,
 } from "@kubernetes/client-node";
 import type { BEHAVIOR_PRESETS, PolicySpec, ScalingRules } from "../../../api/v1alpha1/index.js";
+import { compareStrings } from "./metadata.js";
 
 type Preset = (typeof BEHAVIOR_PRESETS)[number];
 
@@ -61,7 +62,7 @@ export const PRESETS: Record<Preset, V2HorizontalPodAutoscalerBehavior> = {
 };
 
 function comparePolicies(a: V2HPAScalingPolicy, b: V2HPAScalingPolicy): number {
-  return a.type.localeCompare(b.type) || a.periodSeconds - b.periodSeconds || a.value - b.value;
+  return compareStrings(a.type, b.type) || a.periodSeconds - b.periodSeconds || a.value - b.value;
 }
 
 function rulesFrom(rules: ScalingRules): V2HPAScalingRules {

@@ -2,7 +2,7 @@
 import type { V2HorizontalPodAutoscaler, V2MetricSpec } from "@kubernetes/client-node";
 import type { MLAutoscalePolicy, PolicySpec } from "../../../api/v1alpha1/index.js";
 import { buildBehavior } from "./behavior.js";
-import { childMetadata, scaleTarget, sortKeys } from "./metadata.js";
+import { childMetadata, compareStrings, scaleTarget, sortKeys } from "./metadata.js";
 
 const quantity = (value: number | string): string => String(value);
 
@@ -62,7 +62,7 @@ export function buildHpaMetrics(spec: PolicySpec): V2MetricSpec[] {
       },
     });
   }
-  external.sort((a, b) => (a.external?.metric.name ?? "").localeCompare(b.external?.metric.name ?? ""));
+  external.sort((a, b) => compareStrings(a.external?.metric.name ?? "", b.external?.metric.name ?? ""));
   return [...metrics, ...external];
 }
 

@@ -49,8 +49,16 @@ export function childMetadata(policy: MLAutoscalePolicy, annotations?: Record<st
   return meta;
 }
 
+/**
+ * Orders strings by code point. localeCompare would depend on the process's locale, and the same policy
+ * must give the same bytes everywhere (the operator skips writes that change nothing).
+ */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function sortKeys<V>(record: Record<string, V>): Record<string, V> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => compareStrings(a, b)));
 }
 
 /** The workload the autoscaler and the PDB point at. */

@@ -10,7 +10,7 @@ import {
 } from "../../../keda/types.js";
 import { WELL_KNOWN_TRIGGER_KEYS } from "../../../api/v1alpha1/index.js";
 import { buildBehavior } from "./behavior.js";
-import { childMetadata, modelLoadSeconds, scaleTarget, sortKeys } from "./metadata.js";
+import { childMetadata, compareStrings, modelLoadSeconds, scaleTarget, sortKeys } from "./metadata.js";
 
 export const KEDA_DEFAULT_POLLING_SECONDS = 30;
 export const KEDA_DEFAULT_COOLDOWN_SECONDS = 300;
@@ -159,7 +159,7 @@ export function buildTriggerAuthentication(policy: MLAutoscalePolicy): TriggerAu
     spec: {
       secretTargetRef: secretRef.parameters
         .map((p) => ({ parameter: p.parameter, name: secretRef.name, key: p.key }))
-        .sort((a, b) => a.parameter.localeCompare(b.parameter)),
+        .sort((a, b) => compareStrings(a.parameter, b.parameter)),
     },
   };
 }

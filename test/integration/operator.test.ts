@@ -1,0 +1,463 @@
+// The operator against a real kube-apiserver: children, updates, drift, ownership, invalid input, engines,
+// conflicts, pausing and status. Each test has its own namespace and its own in-process operator.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import type { V1Deployment, V1PodDisruptionBudget, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
+import { KubeRestClient } from "../../src/runtime/rest.js";
+import { isNotFound } from "../../src/runtime/errors.js";
+import type { PolicyStatus } from "../../src/api/v1alpha1/index.js";
+import type { ScaledObject } from "../../src/keda/types.js";
+import { INVALID_POLICIES, validBasePolicy, type JsonObject } from "../fixtures/invalid-policies.js";
+import { createTestNamespace, kubectl, testKubeConfig } from "../support/cluster.js";
+import { eventually, startOperator, type InProcessOperator } from "../support/operator.js";
+
+let rest: KubeRestClient;
+const running: InProcessOperator[] = [];
+
+beforeAll(() => {
+  rest = new KubeRestClient(testKubeConfig());
+});
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((o) => o.stop()));
+});
+
+async function operatorFor(namespace: string, resyncPeriodMs?: number): Promise<InProcessOperator> {
+  const operator = await startOperator(testKubeConfig(), {
+    namespaces: [namespace],
+    ...(resyncPeriodMs !== undefined && { resyncPeriodMs }),
+  });
+  running.push(operator);
+  return operator;
+}
+
+type Policy = JsonObject & { status?: PolicyStatus; metadata: { uid?: string; generation?: number } };
+
+const paths = {
+  policy: (ns: string, name: string) =>
+    `/apis/mlautoscale.io/v1alpha1/namespaces/${ns}/mlautoscalepolicies/${name}`,
+  deployment: (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
+  hpa: (ns: string, name: string) => `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/${name}`,
+  pdb: (ns: string, name: string) => `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/${name}`,
+  scaledObject: (ns: string, name: string) => `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects/${name}`,
+  triggerAuthentication: (ns: string, name: string) =>
+    `/apis/keda.sh/v1alpha1/namespaces/${ns}/triggerauthentications/${name}`,
+};
+
+async function get<T>(path: string): Promise<T | undefined> {
+  try {
+    return await rest.request<T>("GET", path);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+async function apply(namespace: string, object: JsonObject): Promise<void> {
+  const result = await kubectl(["apply", "--server-side", "--field-manager=test-user", "-f", "-"], {
+    namespace,
+    input: stringify(object),
+  });
+  expect(result.stderr).toBe("");
+  expect(result.code).toBe(0);
+}
+
+function policyNamed(name: string, change: (spec: JsonObject) => void = () => {}): JsonObject {
+  const policy = validBasePolicy();
+  (policy["metadata"] as JsonObject)["name"] = name;
+  change(policy["spec"] as JsonObject);
+  return policy;
+}
+
+function condition(policy: Policy | undefined, type: string) {
+  return policy?.status?.conditions?.find((c) => c.type === type);
+}
+
+async function waitForCondition(
+  namespace: string,
+  name: string,
+  type: string,
+  status: string,
+  reason?: string,
+): Promise<Policy> {
+  return eventually(
+    async () => {
+      const policy = await get<Policy>(paths.policy(namespace, name));
+      const c = condition(policy, type);
+      const generationSeen = policy?.status?.observedGeneration === policy?.metadata.generation;
+      return c?.status === status && (reason === undefined || c.reason === reason) && generationSeen
+        ? policy
+        : undefined;
+    },
+    `${namespace}/${name} ${type}=${status}${reason ? ` (${reason})` : ""}`,
+  );
+}
+
+/** Plays the deployment controller, which the integration profile does not run. */
+async function markDeploymentAvailable(namespace: string, name: string, replicas: number): Promise<void> {
+  await rest.request("PATCH", `${paths.deployment(namespace, name)}/status`, {
+    contentType: "application/merge-patch+json",
+    body: {
+      status: { replicas, readyReplicas: replicas, availableReplicas: replicas, updatedReplicas: replicas },
+    },
+  });
+}
+
+/** Writes so far to the kinds the operator touches, from the API server's own counters. */
+async function operatorWrites(): Promise<number> {
+  const { stdout: text } = await kubectl(["get", "--raw", "/metrics"]);
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
+    if (!/verb="(APPLY|PATCH|POST|PUT|DELETE)"/.test(line)) continue;
+    if (
+      !/resource="(deployments|horizontalpodautoscalers|poddisruptionbudgets|scaledobjects|triggerauthentications|mlautoscalepolicies|events)"/.test(
+        line,
+      )
+    ) {
+      continue;
+    }
+    total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}
+
+describe("operator reconciles a template policy", () => {
+  it("creates owned children with the intended spec and reports Ready once the workload is available", async () => {
+    const ns = await createTestNamespace("create");
+    await operatorFor(ns);
+    await apply(ns, policyNamed("svc"));
+    const policy = await waitForCondition(ns, "svc", "Reconciled", "True", "ReconcileSucceeded");
+    const uid = policy.metadata.uid;
+
+    const deployment = await get<V1Deployment>(paths.deployment(ns, "svc"));
+    const hpa = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
+    const pdb = await get<V1PodDisruptionBudget>(paths.pdb(ns, "svc"));
+    for (const child of [deployment, hpa, pdb]) {
+      expect(child?.metadata?.ownerReferences).toEqual([
+        expect.objectContaining({
+          kind: "MLAutoscalePolicy",
+          name: "svc",
+          uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        }),
+      ]);
+      expect(child?.metadata?.labels?.["mlautoscale.io/policy"]).toBe("svc");
+    }
+    const container = deployment?.spec?.template.spec?.containers[0];
+    expect(container?.image).toBe("registry.example.com/ml/model-server:1.0.0");
+    expect(container?.resources?.limits?.["nvidia.com/gpu"]).toBe("1");
+    expect(container?.env).toContainEqual({ name: "MODEL_PATH", value: "/models/base" });
+    expect(container?.startupProbe?.failureThreshold).toBe(25); // 2 x 60 s / 5 s + 1
+    expect(hpa?.spec?.minReplicas).toBe(1);
+    expect(hpa?.spec?.maxReplicas).toBe(10);
+    expect(hpa?.spec?.metrics?.[0]?.resource).toEqual({
+      name: "cpu",
+      target: { type: "Utilization", averageUtilization: 70 },
+    });
+    expect(pdb?.spec?.maxUnavailable).toBe(1);
+    expect(policy.status?.engine).toBe("HPA");
+    expect(policy.status?.children?.map((c) => c.kind).sort()).toEqual([
+      "Deployment",
+      "HorizontalPodAutoscaler",
+      "PodDisruptionBudget",
+    ]);
+    expect(condition(policy, "Ready")?.status).toBe("False");
+
+    await markDeploymentAvailable(ns, "svc", 1);
+    const ready = await waitForCondition(ns, "svc", "Ready", "True", "Available");
+    expect(ready.status?.readyReplicas).toBe(1);
+    expect(condition(ready, "Ready")?.observedGeneration).toBe(ready.metadata.generation);
+  });
+
+  it("follows updates, recreates deleted children, restores owned fields and keeps others' fields", async () => {
+    const ns = await createTestNamespace("update");
+    await operatorFor(ns);
+    await apply(ns, policyNamed("svc"));
+    await waitForCondition(ns, "svc", "Reconciled", "True");
+
+    // update -> children follow
+    await apply(
+      ns,
+      policyNamed("svc", (spec) => {
+        (spec["replicas"] as JsonObject)["max"] = 7;
+        ((spec["workload"] as JsonObject)["template"] as JsonObject)["image"] =
+          "registry.example.com/ml/model-server:2.0.0";
+      }),
+    );
+    await eventually(async () => {
+      const hpa = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
+      const deployment = await get<V1Deployment>(paths.deployment(ns, "svc"));
+      return hpa?.spec?.maxReplicas === 7 &&
+        deployment?.spec?.template.spec?.containers[0]?.image === "registry.example.com/ml/model-server:2.0.0"
+        ? true
+        : undefined;
+    }, "children to follow the update");
+
+    // delete a child -> recreated
+    const before = await get<V1PodDisruptionBudget>(paths.pdb(ns, "svc"));
+    await rest.request("DELETE", paths.pdb(ns, "svc"));
+    const recreated = await eventually(async () => {
+      const pdb = await get<V1PodDisruptionBudget>(paths.pdb(ns, "svc"));
+      return pdb !== undefined && pdb.metadata?.uid !== before?.metadata?.uid ? pdb : undefined;
+    }, "the PDB to be recreated");
+    expect(recreated.spec?.maxUnavailable).toBe(1);
+
+    // someone changes a field the operator owns -> restored; a label the operator does not own -> kept
+    await kubectl(["patch", "hpa", "svc", "--type=merge", "-p", '{"spec":{"maxReplicas":50}}'], {
+      namespace: ns,
+    });
+    await kubectl(["label", "deployment", "svc", "team=vision"], { namespace: ns });
+    await eventually(async () => {
+      const hpa = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
+      return hpa?.spec?.maxReplicas === 7 ? true : undefined;
+    }, "maxReplicas to be restored");
+    await apply(
+      ns,
+      policyNamed("svc", (spec) => {
+        (spec["replicas"] as JsonObject)["max"] = 8;
+      }),
+    );
+    await eventually(async () => {
+      const hpa = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
+      return hpa?.spec?.maxReplicas === 8 ? true : undefined;
+    }, "the next update");
+    const deployment = await get<V1Deployment>(paths.deployment(ns, "svc"));
+    expect(deployment?.metadata?.labels?.["team"]).toBe("vision");
+  });
+
+  it("makes no writes in a steady state, across resyncs", async () => {
+    const ns = await createTestNamespace("steady");
+    await operatorFor(ns, 1_000);
+    await apply(ns, policyNamed("svc"));
+    await markDeploymentAvailable(ns, "svc", 1).catch(() => undefined);
+    await eventually(async () => (await get(paths.deployment(ns, "svc"))) ?? undefined, "the Deployment");
+    await markDeploymentAvailable(ns, "svc", 1);
+    await waitForCondition(ns, "svc", "Ready", "True");
+    // Let in-flight events settle, then count over several resync periods.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const before = await operatorWrites();
+    // The counter sees the operator's writes: creating the children and the status took several.
+    expect(before).toBeGreaterThan(4);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect(await operatorWrites()).toBe(before);
+  });
+
+  it("reports an invalid update as InvalidSpec and leaves the children as they were", async () => {
+    const ns = await createTestNamespace("invalid");
+    await operatorFor(ns);
+    await apply(ns, policyNamed("svc"));
+    await waitForCondition(ns, "svc", "Reconciled", "True");
+    const deploymentBefore = await get<V1Deployment>(paths.deployment(ns, "svc"));
+    const hpaBefore = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
+
+    // The CRD accepts this URL; the operator's validation does not.
+    await apply(
+      ns,
+      policyNamed("svc", (spec) => {
+        (spec["scaling"] as JsonObject)["metrics"] = {
+          gpuUtilization: { targetUtilization: 70, prometheus: { serverAddress: "ftp://prometheus:9090" } },
+        };
+        (spec["replicas"] as JsonObject)["max"] = 3;
+      }),
+    );
+    const policy = await waitForCondition(ns, "svc", "Reconciled", "False", "InvalidSpec");
+    expect(condition(policy, "Reconciled")?.message).toContain(
+      "spec.scaling.metrics.gpuUtilization.prometheus.serverAddress",
+    );
+    expect(condition(policy, "Ready")?.status).toBe("False");
+    const deploymentAfter = await get<V1Deployment>(paths.deployment(ns, "svc"));
+    const hpaAfter = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
+    expect(deploymentAfter?.metadata?.resourceVersion).toBe(deploymentBefore?.metadata?.resourceVersion);
+    expect(hpaAfter?.metadata?.resourceVersion).toBe(hpaBefore?.metadata?.resourceVersion);
+    expect(hpaAfter?.spec?.maxReplicas).toBe(10);
+  });
+
+  it("reports every invalid policy the API server accepts, naming its field", async () => {
+    const ns = await createTestNamespace("reported");
+    await operatorFor(ns);
+    const reported = INVALID_POLICIES.filter((c) => c.admission === "reported");
+    expect(reported.length).toBeGreaterThan(0);
+    for (const [index, entry] of reported.entries()) {
+      const policy = structuredClone(entry.policy);
+      const name = `reported-${index}`;
+      (policy["metadata"] as JsonObject)["name"] = name;
+      await apply(ns, policy);
+      const stored = await waitForCondition(ns, name, "Reconciled", "False", "InvalidSpec");
+      expect(condition(stored, "Reconciled")?.message).toContain(entry.field);
+      expect(await get(paths.deployment(ns, name))).toBeUndefined();
+    }
+  });
+
+  it("writes nothing while paused and reports Paused", async () => {
+    const ns = await createTestNamespace("paused");
+    await operatorFor(ns);
+    await apply(ns, policyNamed("svc"));
+    await waitForCondition(ns, "svc", "Reconciled", "True");
+    await apply(
+      ns,
+      policyNamed("svc", (spec) => {
+        spec["paused"] = true;
+        (spec["replicas"] as JsonObject)["max"] = 4;
+      }),
+    );
+    await waitForCondition(ns, "svc", "Reconciled", "False", "Paused");
+    await rest.request("DELETE", paths.pdb(ns, "svc"));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect((await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc")))?.spec?.maxReplicas).toBe(10);
+    expect(await get(paths.pdb(ns, "svc"))).toBeUndefined();
+
+    await apply(
+      ns,
+      policyNamed("svc", (spec) => {
+        (spec["replicas"] as JsonObject)["max"] = 4;
+      }),
+    );
+    await waitForCondition(ns, "svc", "Reconciled", "True");
+    expect((await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc")))?.spec?.maxReplicas).toBe(4);
+    expect(await get(paths.pdb(ns, "svc"))).toBeDefined();
+  });
+});
+
+describe("operator with existing workloads and other autoscalers", () => {
+  const existingDeployment = (name: string): JsonObject => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "server", image: "registry.example.com/ml/existing:1.0.0" }] },
+      },
+    },
+  });
+
+  it("attaches to a targetRef workload without modifying it, and reports a missing target", async () => {
+    const ns = await createTestNamespace("target");
+    await operatorFor(ns);
+    const policy = policyNamed("attach", (spec) => {
+      spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
+    });
+    await apply(ns, policy);
+    await waitForCondition(ns, "attach", "Reconciled", "False", "TargetNotFound");
+
+    await apply(ns, existingDeployment("existing"));
+    const target = await get<V1Deployment>(paths.deployment(ns, "existing"));
+    await waitForCondition(ns, "attach", "Reconciled", "True");
+    const hpa = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "attach"));
+    expect(hpa?.spec?.scaleTargetRef).toEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      name: "existing",
+    });
+    const pdb = await get<V1PodDisruptionBudget>(paths.pdb(ns, "attach"));
+    expect(pdb?.spec?.selector).toEqual({ matchLabels: { app: "existing" } });
+    expect(await get(paths.deployment(ns, "attach"))).toBeUndefined();
+    const after = await get<V1Deployment>(paths.deployment(ns, "existing"));
+    expect(after?.metadata?.resourceVersion).toBe(target?.metadata?.resourceVersion);
+    expect(after?.metadata?.ownerReferences).toBeUndefined();
+  });
+
+  it("reports a foreign HPA on the same target as Conflict and does not fight it", async () => {
+    const ns = await createTestNamespace("conflict");
+    await apply(ns, existingDeployment("existing"));
+    await apply(ns, {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "hand-written" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "existing" },
+        minReplicas: 1,
+        maxReplicas: 3,
+      },
+    });
+    await operatorFor(ns);
+    await apply(
+      ns,
+      policyNamed("attach", (spec) => {
+        spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
+      }),
+    );
+    const policy = await waitForCondition(ns, "attach", "Reconciled", "False", "Conflict");
+    expect(condition(policy, "Reconciled")?.message).toContain("HorizontalPodAutoscaler");
+    expect(condition(policy, "Reconciled")?.message).toContain("hand-written");
+    expect(await get(paths.hpa(ns, "attach"))).toBeUndefined();
+    const foreign = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "hand-written"));
+    expect(foreign?.spec?.maxReplicas).toBe(3);
+
+    // Removing the foreign HPA resolves the conflict.
+    await rest.request("DELETE", paths.hpa(ns, "hand-written"));
+    await waitForCondition(ns, "attach", "Reconciled", "True");
+    expect(await get(paths.hpa(ns, "attach"))).toBeDefined();
+  });
+
+  it("never takes over an object with a child's name that it does not own", async () => {
+    const ns = await createTestNamespace("squat");
+    const squatter = existingDeployment("svc");
+    await apply(ns, squatter);
+    await operatorFor(ns);
+    await apply(ns, policyNamed("svc"));
+    const policy = await waitForCondition(ns, "svc", "Reconciled", "False", "Conflict");
+    expect(condition(policy, "Reconciled")?.message).toContain("Deployment");
+    const deployment = await get<V1Deployment>(paths.deployment(ns, "svc"));
+    expect(deployment?.spec?.template.spec?.containers[0]?.image).toBe(
+      "registry.example.com/ml/existing:1.0.0",
+    );
+    expect(deployment?.metadata?.ownerReferences).toBeUndefined();
+  });
+});
+
+describe("engine hand-over", () => {
+  it("switches HPA -> KEDA -> HPA without dropping replicas and without two autoscalers", async () => {
+    const ns = await createTestNamespace("handover");
+    await operatorFor(ns);
+    await apply(ns, policyNamed("svc"));
+    await waitForCondition(ns, "svc", "Reconciled", "True");
+    await rest.request("PATCH", `${paths.deployment(ns, "svc")}/scale`, {
+      contentType: "application/merge-patch+json",
+      body: { spec: { replicas: 3 } },
+    });
+    const hpaBefore = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
+
+    // HPA -> KEDA: a trigger makes Auto pick KEDA. The ScaledObject adopts the existing HPA by name.
+    const withTrigger = policyNamed("svc", (spec) => {
+      (spec["scaling"] as JsonObject)["triggers"] = [
+        {
+          type: "kafka",
+          metadata: {
+            bootstrapServers: "kafka:9092",
+            consumerGroup: "ml",
+            topic: "jobs",
+            lagThreshold: "10",
+          },
+        },
+      ];
+    });
+    await apply(ns, withTrigger);
+    const keda = await waitForCondition(ns, "svc", "Reconciled", "True");
+    expect(keda.status?.engine).toBe("KEDA");
+    const so = await get<ScaledObject>(paths.scaledObject(ns, "svc"));
+    expect(so?.metadata.annotations?.["scaledobject.keda.sh/transfer-hpa-ownership"]).toBe("true");
+    expect(so?.spec.advanced?.horizontalPodAutoscalerConfig?.name).toBe("svc");
+    const hpaDuring = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
+    expect(hpaDuring?.metadata?.uid).toBe(hpaBefore?.metadata?.uid);
+    expect((await get<V1Deployment>(paths.deployment(ns, "svc")))?.spec?.replicas).toBe(3);
+
+    // KEDA -> HPA: without a KEDA-managed HPA in between, the policy's HPA is applied before the
+    // ScaledObject is deleted.
+    await apply(ns, policyNamed("svc"));
+    const back = await eventually(async () => {
+      const policy = await get<Policy>(paths.policy(ns, "svc"));
+      const soGone = (await get(paths.scaledObject(ns, "svc"))) === undefined;
+      return policy?.status?.engine === "HPA" && soGone ? policy : undefined;
+    }, "the switch back to the HPA");
+    expect(condition(back, "Reconciled")?.status).toBe("True");
+    const hpaAfter = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
+    expect(hpaAfter?.spec?.maxReplicas).toBe(10);
+    expect(hpaAfter?.metadata?.ownerReferences?.[0]?.kind).toBe("MLAutoscalePolicy");
+    expect((await get<V1Deployment>(paths.deployment(ns, "svc")))?.spec?.replicas).toBe(3);
+  });
+});
