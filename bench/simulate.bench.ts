@@ -111,7 +111,7 @@ const elapsedMs = performance.now() - started;
 const cpu = process.cpuUsage(cpuBefore);
 const heapAfter = process.memoryUsage().heapUsed;
 
-const steps = results.reduce((total, result) => total + result.steps.length, 0);
+const steps = results.reduce((total, result) => total + result.table.length, 0);
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 console.log(`policies:             ${POLICIES} (${POLICIES / 2} HPA, ${POLICIES / 2} KEDA)`);
 console.log(`trace:                ${trace.points.length} points, 24 h at ${STEP_SECONDS} s`);

@@ -715,8 +715,11 @@ export class HorizontalPodAutoscalerController {
       if (recommendation.at < cutoff) oldIndex = index;
       else if (recommendation.value > stabilized) stabilized = recommendation.value;
     }
-    if (oldIndex >= 0) history[oldIndex] = { value: desired, at: now };
-    else history.push({ value: desired, at: now });
+    const oldRecord = oldIndex >= 0 ? history[oldIndex] : undefined;
+    if (oldRecord) {
+      oldRecord.value = desired;
+      oldRecord.at = now;
+    } else history.push({ value: desired, at: now });
     const scaleUpCap = Math.max(
       HPA_CONTROLLER_DEFAULTS.scaleUpLimitFactor * currentReplicas,
       HPA_CONTROLLER_DEFAULTS.scaleUpLimitMinimum,
@@ -748,8 +751,11 @@ export class HorizontalPodAutoscalerController {
     let stabilized = currentReplicas;
     if (stabilized < upRecommendation) stabilized = upRecommendation;
     if (stabilized > downRecommendation) stabilized = downRecommendation;
-    if (oldIndex >= 0) history[oldIndex] = { value: desired, at: now };
-    else history.push({ value: desired, at: now });
+    const oldRecord = oldIndex >= 0 ? history[oldIndex] : undefined;
+    if (oldRecord) {
+      oldRecord.value = desired;
+      oldRecord.at = now;
+    } else history.push({ value: desired, at: now });
 
     if (stabilized > currentReplicas) {
       let limit = scaleUpLimit(currentReplicas, this.upEvents, this.downEvents, behavior.scaleUp, now);
@@ -771,9 +777,14 @@ export class HorizontalPodAutoscalerController {
     if (!this.behavior) return;
     const rules = next > previous ? this.behavior.scaleUp : this.behavior.scaleDown;
     const events = next > previous ? this.upEvents : this.downEvents;
-    const longestPeriod = Math.max(0, ...rules.policies.map((policy) => policy.periodSeconds));
-    const kept = events.filter((event) => event.at > now - longestPeriod);
-    events.length = 0;
-    events.push(...kept, { value: Math.abs(next - previous), at: now });
+    let longestPeriod = 0;
+    for (const policy of rules.policies) longestPeriod = Math.max(longestPeriod, policy.periodSeconds);
+    // Reuse an outdated record, as the controller does, so the list stays as short as the longest period.
+    const change = Math.abs(next - previous);
+    const outdated = events.find((event) => event.at <= now - longestPeriod);
+    if (outdated) {
+      outdated.value = change;
+      outdated.at = now;
+    } else events.push({ value: change, at: now });
   }
 }

@@ -8,6 +8,7 @@ import {
   HPA_CONTROLLER_DEFAULTS,
   type MetricReading,
   type PodView,
+  type SyncInput,
 } from "./hpa.js";
 import { ScaledObjectController } from "./keda.js";
 import { parseQuantity, toMilli } from "./quantity.js";
@@ -311,6 +312,10 @@ export function simulate(
   let syncPods: readonly PodView[] = [];
   let syncReady = 0;
   const triggerByMetric = new Map(keda?.triggers.map((trigger) => [trigger.metricName, trigger]));
+  // Sample buffers reused from sync to sync: the HPA reads them before the next sync fills them.
+  const cpuBuffer: (number | undefined)[] = [];
+  const memoryBuffer: (number | undefined)[] = [];
+  const podMetricBuffers = new Map<V2MetricSpec, (number | undefined)[]>();
   const readMetric = (metric: V2MetricSpec): MetricReading => {
     const pods = syncPods;
     const ready = syncReady;
@@ -321,7 +326,8 @@ export function simulate(
       const perPodRequest = requestMilli > 0 ? requestMilli : 1000;
       const busyMilli = Math.round(observed.busy * perPodRequest);
       const memoryMilli = Math.round((params.memoryUtilizationPercent / 100) * perPodRequest);
-      const valuesMilli: (number | undefined)[] = new Array<number | undefined>(pods.length);
+      const valuesMilli = isCpu ? cpuBuffer : memoryBuffer;
+      valuesMilli.length = pods.length;
       for (let index = 0; index < pods.length; index++) {
         const pod = pods[index];
         if (!pod || pod.phase === "Pending") valuesMilli[index] = undefined;
@@ -344,7 +350,9 @@ export function simulate(
     const signal = signalOfMetric.get(metric) ?? "queue";
     if (metric.type === "Pods") {
       const perPod = toMilli(signalValue(signal, observed, ready, true));
-      const valuesMilli: (number | undefined)[] = new Array<number | undefined>(pods.length);
+      const valuesMilli = podMetricBuffers.get(metric) ?? [];
+      podMetricBuffers.set(metric, valuesMilli);
+      valuesMilli.length = pods.length;
       for (let index = 0; index < pods.length; index++) {
         const pod = pods[index];
         valuesMilli[index] = pod && pod.phase === "Running" && pod.ready ? perPod : undefined;
@@ -354,6 +362,9 @@ export function simulate(
     return { kind: "total", valueMilli: toMilli(signalValue(signal, observed, ready, false)) };
   };
 
+  const triggerValues: (number | undefined)[] = [];
+  const syncInput: SyncInput = { now: t0, specReplicas, statusReplicas: 0, pods: syncPods, readMetric };
+
   for (let now = t0; now < trace.end; now += tick) {
     const traffic = cursor.arrivals(now, now + tick);
     observed.gpuAtFullLoad = traffic.gpuAtFullLoad;
@@ -361,8 +372,10 @@ export function simulate(
     const readyBefore = workload.counts(now).ready;
 
     if (keda && (now - t0) % keda.pollingIntervalSeconds === 0) {
-      const values = keda.triggers.map((trigger) =>
-        trigger.resource
+      for (let index = 0; index < keda.triggers.length; index++) {
+        const trigger = keda.triggers[index];
+        if (!trigger) continue;
+        triggerValues[index] = trigger.resource
           ? 0
           : observed.metricsDown
             ? undefined
@@ -372,21 +385,19 @@ export function simulate(
                 readyBefore,
                 false,
                 trigger.aggregate === "sum",
-              ),
-      );
-      const poll = keda.poll(now, specReplicas, values);
+              );
+      }
+      const poll = keda.poll(now, specReplicas, triggerValues);
       if (poll.scaleTo !== undefined) setReplicas(now, poll.scaleTo, "KEDA", poll.reason);
     }
     if ((now - t0) % syncPeriod === 0) {
       syncPods = workload.views(now);
       syncReady = workload.counts(now).ready;
-      const decision = hpa.sync({
-        now,
-        specReplicas,
-        statusReplicas: workload.pods.length,
-        pods: syncPods,
-        readMetric,
-      });
+      syncInput.now = now;
+      syncInput.specReplicas = specReplicas;
+      syncInput.statusReplicas = workload.pods.length;
+      syncInput.pods = syncPods;
+      const decision = hpa.sync(syncInput);
       if (decision.rescale) setReplicas(now, decision.desiredReplicas, "HPA", decision.reason);
     }
 

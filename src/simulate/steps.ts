@@ -55,7 +55,20 @@ export class StepTable {
   push(step: Readonly<SimulationStep>): void {
     if (this.rows >= this.capacity) throw new RangeError(`step table is full (${this.capacity} rows)`);
     const row = this.rows++;
-    for (const field of STEP_FIELDS) this.columns[field][row] = step[field];
+    // Spelled out field by field: this runs once per simulated tick.
+    const c = this.columns;
+    c.t[row] = step.t;
+    c.load[row] = step.load;
+    c.desiredReplicas[row] = step.desiredReplicas;
+    c.readyReplicas[row] = step.readyReplicas;
+    c.loadingReplicas[row] = step.loadingReplicas;
+    c.pendingReplicas[row] = step.pendingReplicas;
+    c.queue[row] = step.queue;
+    c.waitSeconds[row] = step.waitSeconds;
+    c.served[row] = step.served;
+    c.dropped[row] = step.dropped;
+    c.sloViolations[row] = step.sloViolations;
+    c.utilization[row] = step.utilization;
   }
 
   column(field: keyof SimulationStep): Float64Array {
