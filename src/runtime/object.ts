@@ -20,7 +20,6 @@ export interface ObjectMeta {
   labels?: { [key: string]: string };
   annotations?: { [key: string]: string };
   ownerReferences?: OwnerReference[];
-  deletionTimestamp?: unknown;
 }
 
 export interface KubeObject {
