@@ -1,0 +1,160 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runSimulateCommand } from "../../../src/simulate/command.js";
+
+const examples = new URL("../../../examples/", import.meta.url).pathname;
+const realtime = join(examples, "1-realtime-inference.yaml");
+const batch = join(examples, "2-batch-rabbitmq.yaml");
+const stepTrace = join(examples, "traces/step.csv");
+const scratch = mkdtempSync(join(tmpdir(), "mlautoscale-simulate-"));
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await runSimulateCommand(argv, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+  });
+  return { code, stdout, stderr };
+}
+
+describe("mlautoscale simulate", () => {
+  it("prints a summary table and the scale events by default", async () => {
+    const { code, stdout, stderr } = await run("-f", realtime, "--trace", stepTrace);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\s+resnet50-inference/);
+    expect(stdout).toMatch(/engine\s+HPA/);
+    expect(stdout).toMatch(/model load\s+90s/);
+    expect(stdout).toMatch(/GPU-hours\s+\d+\.\d\d/);
+    expect(stdout).toContain("scale events");
+  });
+
+  it("prints the documented JSON shape", async () => {
+    const { code, stdout } = await run(
+      "-f",
+      realtime,
+      "--trace",
+      stepTrace,
+      "-o",
+      "json",
+      "--gpu-price",
+      "4",
+    );
+    expect(code).toBe(0);
+    const document = JSON.parse(stdout) as {
+      policy: string;
+      engine: string;
+      parameters: { gpuPricePerHour: number; modelLoadSeconds: number };
+      summary: { gpuHours: number; cost: number };
+      events: unknown[];
+      steps: Record<string, number>[];
+    };
+    expect(document.policy).toBe("resnet50-inference");
+    expect(document.parameters).toMatchObject({ gpuPricePerHour: 4, modelLoadSeconds: 90 });
+    expect(document.steps).toHaveLength(480);
+    expect(Object.keys(document.steps[0] ?? {})).toEqual(
+      expect.arrayContaining(["t", "load", "desiredReplicas", "readyReplicas", "queue"]),
+    );
+    expect(document.summary.cost).toBeCloseTo(document.summary.gpuHours * 4, 2);
+  });
+
+  it("compares policies side by side on one trace", async () => {
+    const table = await run("-f", realtime, "--compare", batch, "--trace", stepTrace);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split("\n")[0]).toMatch(/resnet50-inference\s+batch-embeddings/);
+    const json = await run("-f", realtime, "--compare", batch, "--trace", stepTrace, "-o", "json");
+    const document = JSON.parse(json.stdout) as { results: { policy: string; engine: string }[] };
+    expect(document.results.map((result) => [result.policy, result.engine])).toEqual([
+      ["resnet50-inference", "HPA"],
+      ["batch-embeddings", "KEDA"],
+    ]);
+  });
+
+  it("writes CSV with a policy column when comparing, and a standalone SVG", async () => {
+    const csv = await run("-f", realtime, "--compare", batch, "--trace", stepTrace, "-o", "csv");
+    const lines = csv.stdout.trim().split("\n");
+    expect(lines[0]).toBe(
+      "policy,t,load,desired_replicas,ready_replicas,loading_replicas,pending_replicas,queue,wait_seconds,served,dropped,slo_violations,utilization",
+    );
+    expect(lines).toHaveLength(1 + 2 * 480);
+    const svg = await run("-f", realtime, "--trace", stepTrace, "-o", "svg");
+    expect(svg.stdout.startsWith("<svg xmlns=")).toBe(true);
+    expect(svg.stdout.trim().endsWith("</svg>")).toBe(true);
+    expect(svg.stdout).toContain("resnet50-inference (HPA)");
+  });
+
+  it("simulates already rendered objects too", async () => {
+    const file = join(scratch, "rendered.yaml");
+    writeFileSync(
+      file,
+      [
+        "apiVersion: autoscaling/v2",
+        "kind: HorizontalPodAutoscaler",
+        "metadata: { name: web }",
+        "spec:",
+        "  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: web }",
+        "  minReplicas: 1",
+        "  maxReplicas: 4",
+        "  metrics:",
+        "    - type: Resource",
+        "      resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } }",
+        "---",
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata: { name: web }",
+        "spec:",
+        "  selector: { matchLabels: { app: web } }",
+        "  template:",
+        "    spec:",
+        "      containers:",
+        "        - name: web",
+        "          resources: { requests: { cpu: 500m, nvidia.com/gpu: 2 } }",
+        "",
+      ].join("\n"),
+    );
+    const { code, stdout } = await run("-f", file, "--trace", stepTrace, "-o", "json", "--model-load", "20");
+    expect(code).toBe(0);
+    const document = JSON.parse(stdout) as {
+      summary: { gpusPerReplica: number; peakReplicas: number; modelLoadSeconds: number };
+    };
+    expect(document.summary).toMatchObject({ gpusPerReplica: 2, peakReplicas: 4, modelLoadSeconds: 20 });
+  });
+
+  it("reports a malformed trace with its line and prints nothing else", async () => {
+    const file = join(scratch, "bad.csv");
+    writeFileSync(file, "t,rps\n0,10\n15,lots\n");
+    const { code, stdout, stderr } = await run("-f", realtime, "--trace", file);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`error: ${file}: line 3: rps must be a non-negative number, got "lots"\n`);
+  });
+
+  it("reports a malformed policy with its field and prints nothing else", async () => {
+    const file = join(scratch, "bad-policy.yaml");
+    writeFileSync(
+      file,
+      "apiVersion: mlautoscale.io/v1alpha1\nkind: MLAutoscalePolicy\nmetadata: { name: broken }\nspec:\n  replicas: { min: 1, max: -3 }\n",
+    );
+    const { code, stdout, stderr } = await run("-f", realtime, "--compare", file, "--trace", stepTrace);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(file);
+    expect(stderr).toContain("replicas");
+  });
+
+  it("rejects bad flags with usage", async () => {
+    expect((await run("--trace", stepTrace)).code).toBe(2);
+    expect((await run("-f", realtime)).code).toBe(2);
+    const badOutput = await run("-f", realtime, "--trace", stepTrace, "-o", "xml");
+    expect(badOutput.code).toBe(2);
+    expect(badOutput.stderr).toMatch(/-o must be one of table, json, csv, svg/);
+    expect((await run("-f", realtime, "--trace", stepTrace, "--service-rate", "0")).stderr).toMatch(
+      /--service-rate must be a number > 0/,
+    );
+    expect((await run("-f", realtime, "--trace", stepTrace, "--signal", "x=cpu")).code).toBe(2);
+    expect((await run("--help")).stdout).toContain("Usage: mlautoscale simulate");
+  });
+});
