@@ -255,7 +255,8 @@ export async function runSimulateCommand(argv: string[], io: CommandIO): Promise
       const targets = await loadTargets(file, kedaInstalled, options.modelLoadSeconds);
       if (trace) for (const target of targets) results.push(simulate(target, trace, options));
     } catch (error) {
-      problems.push(describeError(error, file));
+      if (error instanceof PolicyInputError) problems.push(...error.problems);
+      else problems.push(describeError(error, file));
     }
   }
   if (problems.length > 0 || !trace) {
