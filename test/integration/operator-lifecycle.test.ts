@@ -1,0 +1,244 @@
+// The operator as a process: leader election between two replicas, SIGTERM, KEDA appearing while it
+// runs, and the API server restarting under it.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { KubeConfig } from "@kubernetes/client-node";
+import type { V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
+import { startControlPlane, type ControlPlane } from "../../dev/controlplane/index.js";
+import { KubeRestClient } from "../../src/runtime/rest.js";
+import { isNotFound } from "../../src/runtime/errors.js";
+import type { PolicyStatus } from "../../src/api/v1alpha1/index.js";
+import { validBasePolicy, validKedaBasePolicy, type JsonObject } from "../fixtures/invalid-policies.js";
+import { createTestNamespace, kubectl, testKubeConfig, testKubeconfigPath } from "../support/cluster.js";
+import {
+  eventually,
+  spawnOperator,
+  startOperator,
+  type InProcessOperator,
+  type OperatorProcess,
+} from "../support/operator.js";
+
+type Policy = { metadata: { generation?: number }; status?: PolicyStatus };
+interface Lease {
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number };
+}
+
+const processes: OperatorProcess[] = [];
+afterEach(async () => {
+  for (const p of processes.splice(0)) {
+    p.kill("SIGKILL");
+    await p.exited();
+  }
+});
+
+async function getJson<T>(rest: KubeRestClient, path: string): Promise<T | undefined> {
+  try {
+    return await rest.request<T>("GET", path);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+function policy(name: string, max = 10): JsonObject {
+  const p = validBasePolicy();
+  (p["metadata"] as JsonObject)["name"] = name;
+  ((p["spec"] as JsonObject)["replicas"] as JsonObject)["max"] = max;
+  return p;
+}
+
+function reconciled(p: Policy | undefined): boolean {
+  const c = p?.status?.conditions?.find((x) => x.type === "Reconciled");
+  return c?.status === "True" && p?.status?.observedGeneration === p?.metadata.generation;
+}
+
+describe("operator processes", () => {
+  let rest: KubeRestClient;
+  beforeAll(() => {
+    rest = new KubeRestClient(testKubeConfig());
+  });
+
+  const operatorArgs = (ns: string): string[] => [
+    `--kubeconfig=${testKubeconfigPath()}`,
+    `--namespaces=${ns}`,
+    `--leader-election-namespace=${ns}`,
+    "--leader-election-id=mlautoscale-test",
+    "--metrics-port=0",
+    "--bind-address=127.0.0.1",
+    "--log-level=info",
+  ];
+
+  it("elects one leader; the other replica takes over after the leader is killed", async () => {
+    const ns = await createTestNamespace("leader");
+    const first = spawnOperator(operatorArgs(ns));
+    const second = spawnOperator(operatorArgs(ns));
+    processes.push(first, second);
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/mlautoscale-test`;
+    const holder = await eventually(
+      async () => (await getJson<Lease>(rest, leasePath))?.spec?.holderIdentity || undefined,
+      "a leader",
+    );
+    await eventually(
+      () => (/controllers started/.test(first.output() + second.output()) ? true : undefined),
+      "controllers to start",
+    );
+    const [leader, follower] = /controllers started/.test(first.output()) ? [first, second] : [second, first];
+    expect(leader.output()).toContain(holder);
+    expect(follower.output()).not.toMatch(/controllers started/);
+
+    const policyPath = `/apis/mlautoscale.io/v1alpha1/namespaces/${ns}/mlautoscalepolicies/svc`;
+    await kubectl(["apply", "-f", "-"], { namespace: ns, input: stringify(policy("svc")) });
+    await eventually(
+      async () => (reconciled(await getJson<Policy>(rest, policyPath)) ? true : undefined),
+      "the leader to reconcile",
+    );
+
+    leader.kill("SIGKILL");
+    await leader.exited();
+    // The follower takes the lease once it has not been renewed for a lease duration (15 s).
+    await follower.waitForOutput(/controllers started/, 40_000);
+    const newHolder = await eventually(async () => {
+      const h = (await getJson<Lease>(rest, leasePath))?.spec?.holderIdentity;
+      return h !== undefined && h !== holder ? h : undefined;
+    }, "the lease to change hands");
+    expect(follower.output()).toContain(newHolder);
+
+    await kubectl(["apply", "-f", "-"], { namespace: ns, input: stringify(policy("svc", 6)) });
+    await eventually(async () => {
+      const hpa = await getJson<V2HorizontalPodAutoscaler>(
+        rest,
+        `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/svc`,
+      );
+      return hpa?.spec?.maxReplicas === 6 ? true : undefined;
+    }, "the new leader to reconcile");
+  });
+
+  it("on SIGTERM finishes its work, releases the lease and exits 0", async () => {
+    const ns = await createTestNamespace("sigterm");
+    const operator = spawnOperator(operatorArgs(ns));
+    processes.push(operator);
+    await operator.waitForOutput(/controllers started/);
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/mlautoscale-test`;
+    expect((await getJson<Lease>(rest, leasePath))?.spec?.holderIdentity).toBeTruthy();
+    await kubectl(["apply", "-f", "-"], { namespace: ns, input: stringify(policy("svc")) });
+
+    operator.kill("SIGTERM");
+    expect(await operator.exited()).toBe(0);
+    expect(operator.output()).toMatch(/shutting down/);
+    // Released: the next replica need not wait for the lease to expire.
+    expect((await getJson<Lease>(rest, leasePath))?.spec?.holderIdentity ?? "").toBe("");
+  });
+});
+
+describe("operator on a control plane of its own", () => {
+  let controlPlane: ControlPlane;
+  let kubeConfig: KubeConfig;
+  let rest: KubeRestClient;
+  let operator: InProcessOperator | undefined;
+  const kedaCrds: string[] = [];
+
+  const run = async (args: string[], input?: string): Promise<string> => {
+    const { execFile } = await import("node:child_process");
+    return new Promise((resolve, reject) => {
+      const child = execFile(
+        `${controlPlane.binDir}/kubectl`,
+        [`--kubeconfig=${controlPlane.kubeconfigPath}`, ...args],
+        { maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      );
+      child.stdin?.end(input ?? "");
+    });
+  };
+
+  beforeAll(async () => {
+    controlPlane = await startControlPlane({ profile: "integration" });
+    kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
+    rest = new KubeRestClient(kubeConfig);
+    // Start without KEDA: keep its CRDs to install them again while the operator runs.
+    for (const name of ["scaledobjects.keda.sh", "triggerauthentications.keda.sh"]) {
+      const crd = JSON.parse(await run(["get", "crd", name, "-o", "json"])) as {
+        metadata: Record<string, unknown>;
+        status?: unknown;
+      };
+      crd.metadata = { name: crd.metadata["name"], labels: crd.metadata["labels"] ?? {} };
+      delete crd.status;
+      kedaCrds.push(JSON.stringify(crd));
+      await run(["delete", "crd", name, "--wait=true"]);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await operator?.stop();
+    await controlPlane?.stop();
+  });
+
+  it("reports KedaNotInstalled, then switches to KEDA when its CRDs are installed while running", async () => {
+    await run(["create", "namespace", "keda-later"]);
+    operator = await startOperator(kubeConfig, { namespaces: ["keda-later"], kedaDiscoveryIntervalMs: 500 });
+    const keda = validKedaBasePolicy();
+    await run(["apply", "-n", "keda-later", "-f", "-"], stringify(keda));
+    const policyPath =
+      "/apis/mlautoscale.io/v1alpha1/namespaces/keda-later/mlautoscalepolicies/keda-base-policy";
+    await eventually(async () => {
+      const c = (await getJson<Policy>(rest, policyPath))?.status?.conditions?.find(
+        (x) => x.type === "Reconciled",
+      );
+      return c?.status === "False" && c.reason === "KedaNotInstalled" ? true : undefined;
+    }, "KedaNotInstalled");
+
+    for (const crd of kedaCrds) await run(["create", "-f", "-"], crd);
+    await run([
+      "wait",
+      "--for=condition=Established",
+      "crd/scaledobjects.keda.sh",
+      "crd/triggerauthentications.keda.sh",
+    ]);
+    const converged = await eventually(
+      async () => {
+        const p = await getJson<Policy>(rest, policyPath);
+        return reconciled(p) && p?.status?.engine === "KEDA" ? p : undefined;
+      },
+      "the policy to use KEDA",
+      60_000,
+    );
+    expect(converged.status?.children?.map((c) => c.kind)).toContain("ScaledObject");
+    expect(
+      await getJson(rest, "/apis/keda.sh/v1alpha1/namespaces/keda-later/scaledobjects/keda-base-policy"),
+    ).toBeDefined();
+  });
+
+  it("converges after the API server restarts under it", async () => {
+    await run(["create", "namespace", "restart"]);
+    await operator?.stop();
+    operator = await startOperator(kubeConfig, { namespaces: ["restart"] });
+    await run(["apply", "-n", "restart", "-f", "-"], stringify(policy("before")));
+    const path = (name: string): string =>
+      `/apis/mlautoscale.io/v1alpha1/namespaces/restart/mlautoscalepolicies/${name}`;
+    await eventually(
+      async () => (reconciled(await getJson<Policy>(rest, path("before"))) ? true : undefined),
+      "the first policy",
+    );
+
+    await controlPlane.restartApiServer();
+    await run(["apply", "-n", "restart", "-f", "-"], stringify(policy("after")));
+    await run(["apply", "-n", "restart", "-f", "-"], stringify(policy("before", 4)));
+    await eventually(
+      async () => (reconciled(await getJson<Policy>(rest, path("after"))) ? true : undefined),
+      "the new policy",
+      60_000,
+    );
+    await eventually(
+      async () => {
+        const hpa = await getJson<V2HorizontalPodAutoscaler>(
+          rest,
+          "/apis/autoscaling/v2/namespaces/restart/horizontalpodautoscalers/before",
+        );
+        return hpa?.spec?.maxReplicas === 4 ? true : undefined;
+      },
+      "the updated policy",
+      60_000,
+    );
+  });
+});
