@@ -75,13 +75,12 @@ export function contentHash(value: unknown): string {
  * change to the desired object (including a field it no longer sets) always differs from the live
  * object, while an unchanged desired object compares equal (Prometheus Operator's input hash).
  */
-export function withApplyHash<
-  T extends { metadata?: { annotations?: { [key: string]: string } } & { [field: string]: unknown } },
->(desired: T, annotationKey: string): T {
+export function withApplyHash<T extends { metadata?: object }>(desired: T, annotationKey: string): T {
   const copy = structuredClone(desired);
-  const annotations = { ...copy.metadata?.annotations };
+  const metadata: { annotations?: { [key: string]: string } } = { ...copy.metadata };
+  const annotations = { ...metadata.annotations };
   delete annotations[annotationKey];
-  const unstamped = { ...copy, metadata: { ...copy.metadata, annotations } };
+  const unstamped = { ...copy, metadata: { ...metadata, annotations } };
   annotations[annotationKey] = contentHash(unstamped);
-  return { ...copy, metadata: { ...copy.metadata, annotations } };
+  return { ...copy, metadata: { ...metadata, annotations } };
 }

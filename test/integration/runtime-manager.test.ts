@@ -49,7 +49,7 @@ function replica(namespace: string, identity: string, reconciled: string[]) {
       reconciled.push(`${identity}:${key.name}`);
       const source = sources.store.get(key.namespace, key.name);
       if (!source) return;
-      const desired: ConfigMap & { apiVersion: string; kind: string } = {
+      const desired: V1ConfigMap = {
         apiVersion: "v1",
         kind: "ConfigMap",
         metadata: {
