@@ -1,0 +1,212 @@
+// `mlautoscale render` end to end through the CLI's dispatch, with captured output.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments, stringify } from "yaml";
+import { afterAll, describe, expect, it } from "vitest";
+import { renderCrdYaml } from "../../../src/api/v1alpha1/index.js";
+import { main } from "../../../src/commands.js";
+import { validBasePolicy, validKedaBasePolicy, withChanges } from "../../fixtures/invalid-policies.js";
+
+const example = (file: string): string =>
+  fileURLToPath(new URL(`../../../examples/${file}`, import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "mlautoscale-render-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function writePolicyFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const yamlOf = (...documents: object[]): string => documents.map((d) => `---\n${stringify(d)}`).join("");
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+  });
+  return { code, stdout, stderr };
+}
+
+function kindsAndNames(yamlText: string): string[] {
+  const documents = parseAllDocuments(yamlText);
+  if (!Array.isArray(documents)) throw new Error("not a YAML stream");
+  return documents.map((d) => {
+    const o = d.toJS() as { kind: string; metadata: { name: string } };
+    return `${o.kind}/${o.metadata.name}`;
+  });
+}
+
+describe("render: success", () => {
+  it("prints every child of a policy as YAML, and the corrections on stderr", async () => {
+    const { code, stdout, stderr } = await run("render", "-f", example("1-realtime-inference.yaml"));
+    expect(code).toBe(0);
+    expect(kindsAndNames(stdout)).toEqual([
+      "Deployment/resnet50-inference",
+      "HorizontalPodAutoscaler/resnet50-inference",
+      "PodDisruptionBudget/resnet50-inference",
+    ]);
+    expect(stderr).toContain("note: ");
+    expect(stderr).toContain("corrected: minAvailable 2");
+  });
+
+  it("renders every policy of a multi-document file and of several files, in order", async () => {
+    const multi = writePolicyFile(
+      "multi.yaml",
+      yamlOf(
+        withChanges(validBasePolicy(), { "metadata.name": "first" }),
+        withChanges(validKedaBasePolicy(), { "metadata.name": "second" }),
+      ) + "---\n",
+    );
+    const { code, stdout, stderr } = await run("render", "-f", multi, "-f", example("3-training-sqs.yaml"));
+    expect(stderr).not.toContain("error");
+    expect(code).toBe(0);
+    expect(kindsAndNames(stdout)).toEqual([
+      "Deployment/first",
+      "HorizontalPodAutoscaler/first",
+      "PodDisruptionBudget/first",
+      "Deployment/second",
+      "TriggerAuthentication/second",
+      "ScaledObject/second",
+      "PodDisruptionBudget/second",
+      "Deployment/finetune-workers",
+      "ScaledObject/finetune-workers",
+      "PodDisruptionBudget/finetune-workers",
+    ]);
+  });
+
+  it("prints a JSON List with -o json", async () => {
+    const { code, stdout } = await run("render", "-f", example("4-hybrid-external.yaml"), "-o", "json");
+    expect(code).toBe(0);
+    const list = JSON.parse(stdout) as { apiVersion: string; kind: string; items: { kind: string }[] };
+    expect(list.apiVersion).toBe("v1");
+    expect(list.kind).toBe("List");
+    expect(list.items.map((i) => i.kind)).toEqual([
+      "Deployment",
+      "HorizontalPodAutoscaler",
+      "PodDisruptionBudget",
+    ]);
+  });
+
+  it("reads JSON policy files", async () => {
+    const file = writePolicyFile("policy.json", JSON.stringify(validBasePolicy()));
+    const { code, stdout } = await run("render", "-f", file);
+    expect(code).toBe(0);
+    expect(kindsAndNames(stdout)).toHaveLength(3);
+  });
+
+  it("renders an HPA policy the same with KEDA absent", async () => {
+    const installed = await run("render", "-f", example("4-hybrid-external.yaml"));
+    const absent = await run("render", "-f", example("4-hybrid-external.yaml"), "--keda", "absent");
+    expect(absent.code).toBe(0);
+    expect(absent.stdout).toBe(installed.stdout);
+  });
+});
+
+describe("render: failures print no partial output", () => {
+  it("fails a KEDA policy with KedaNotInstalled when KEDA is absent, even after a good file", async () => {
+    const kedaFile = example("2-batch-rabbitmq.yaml");
+    const { code, stdout, stderr } = await run(
+      "render",
+      "-f",
+      example("1-realtime-inference.yaml"),
+      "-f",
+      kedaFile,
+      "--keda",
+      "absent",
+    );
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(`error: ${kedaFile}: batch-embeddings: KedaNotInstalled:`);
+  });
+
+  it("names the file and document of unparsable YAML", async () => {
+    const file = writePolicyFile(
+      "broken.yaml",
+      yamlOf(validBasePolicy()) + "---\nspec:\n  replicas: [1, 2\n  scaling: {\n",
+    );
+    const { code, stdout, stderr } = await run("render", "-f", file);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toMatch(new RegExp(`^error: ${file}: document 2: `, "m"));
+  });
+
+  it("names the file, document, policy and path of an unknown field", async () => {
+    const file = writePolicyFile(
+      "unknown.yaml",
+      yamlOf(
+        validBasePolicy(),
+        withChanges(validBasePolicy(), { "metadata.name": "typo", "spec.replica": 3 }),
+      ),
+    );
+    const { code, stdout, stderr } = await run("render", "-f", file);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`error: ${file}: document 2 (typo): spec.replica: unknown field\n`);
+  });
+
+  it("lists every rule violation with its field path", async () => {
+    const file = writePolicyFile(
+      "rules.yaml",
+      yamlOf(
+        withChanges(validBasePolicy(), { "spec.replicas": { min: 5, max: 2 } }),
+        withChanges(validKedaBasePolicy(), { "spec.scaling.triggers.0.metadata.queueName": undefined }),
+      ),
+    );
+    const { code, stdout, stderr } = await run("render", "-f", file, "-o", "json");
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr.trim().split("\n")).toEqual([
+      `error: ${file}: document 1 (base-policy): spec.replicas: replicas.min must not exceed replicas.max`,
+      `error: ${file}: document 2 (keda-base-policy): spec.scaling.triggers[0].metadata: rabbitmq triggers need metadata queueName, mode, value`,
+    ]);
+  });
+
+  it("names a file that cannot be read", async () => {
+    const missing = join(dir, "missing.yaml");
+    const { code, stdout, stderr } = await run("render", "-f", missing);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(`error: ${missing}: `);
+  });
+
+  it("refuses a file without policies", async () => {
+    const file = writePolicyFile("empty.yaml", "---\n");
+    const { code, stdout, stderr } = await run("render", "-f", file);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain("no MLAutoscalePolicy found");
+  });
+});
+
+describe("flags and commands", () => {
+  it.each([
+    [["render"], "-f POLICY.yaml is required"],
+    [["render", "-f", "x.yaml", "-o", "table"], "-o must be yaml or json"],
+    [["render", "-f", "x.yaml", "--keda", "maybe"], "--keda must be installed or absent"],
+    [["render", "--frobnicate"], "error: "],
+    [["deploy"], 'unknown command "deploy"'],
+  ])("%j is a usage error", async (argv, message) => {
+    const { code, stdout, stderr } = await run(...argv);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(message);
+  });
+
+  it("prints help", async () => {
+    const { code, stdout } = await run("render", "--help");
+    expect(code).toBe(0);
+    expect(stdout).toContain("Usage: mlautoscale render");
+    expect((await run("help")).code).toBe(0);
+  });
+
+  it("prints the CRD", async () => {
+    const { code, stdout } = await run("crd");
+    expect(code).toBe(0);
+    expect(stdout).toBe(renderCrdYaml());
+  });
+});
