@@ -317,13 +317,16 @@ export class PolicyReconciler {
       const kedaHpa = this.caches.hpas.get(namespace, name);
       const soUid = scaledObjectToRetire.metadata?.uid ?? "";
       if (kedaHpa !== undefined && controlledByUid(kedaHpa, soUid)) {
-        await this.writer.delete({ ...API.scaledObject, namespace, name }, soUid, "Orphan");
-        this.events.event(
-          raw,
-          "Normal",
-          "EngineHandover",
-          `ScaledObject ${name} removed; its HorizontalPodAutoscaler is kept and adopted by the policy`,
-        );
+        // Until garbage collection has released the HPA from the deleted ScaledObject, leave it alone.
+        if (scaledObjectToRetire.metadata?.deletionTimestamp === undefined) {
+          await this.writer.delete({ ...API.scaledObject, namespace, name }, soUid, "Orphan");
+          this.events.event(
+            raw,
+            "Normal",
+            "EngineHandover",
+            `ScaledObject ${name} removed; its HorizontalPodAutoscaler is kept and adopted by the policy`,
+          );
+        }
         skipHpa = true;
         result = { requeueAfterMs: HANDOVER_REQUEUE_MS };
       }
