@@ -1,0 +1,147 @@
+// What the demo (`npm start`) and the end-to-end tests do to run the four examples together on the local
+// control plane: room for them on the fake nodes, and an order of applying them that packs them.
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import { repoRoot } from "./controlplane/binaries.js";
+import { fakeNode } from "./controlplane/nodes.js";
+import { waitFor } from "./controlplane/net.js";
+
+export const EXAMPLES_DIR = join(repoRoot, "examples");
+
+/**
+ * The harness's four nodes hold 16 GPU-node CPUs; the examples' minimum replicas ask for 19 (the training
+ * worker alone takes a whole p3.2xlarge). These two nodes, one per zone, make room for all of them.
+ */
+export const DEMO_NODES = [
+  { name: "gpu-p3-b", instanceType: "p3.2xlarge", zone: "zone-b", cpu: "8", memory: "61Gi", gpus: 4 },
+  { name: "gpu-g4dn-c", instanceType: "g4dn.xlarge", zone: "zone-a", cpu: "4", memory: "16Gi", gpus: 4 },
+] as const;
+
+/** Creates the demo nodes (KWOK manages every node) and waits for them to be Ready. */
+export async function addDemoNodes(kubeConfig: KubeConfig, timeoutMs = 60_000): Promise<void> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  for (const spec of DEMO_NODES) await core.createNode({ body: fakeNode(spec) });
+  for (const { name } of DEMO_NODES) {
+    await waitFor(
+      `node ${name} to be Ready`,
+      async () => {
+        const node = await core.readNode({ name });
+        const ready = node.status?.conditions?.find((condition) => condition.type === "Ready");
+        return ready?.status === "True" ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
+  }
+}
+
+export async function removeDemoNodes(kubeConfig: KubeConfig): Promise<void> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  for (const { name } of DEMO_NODES) await core.deleteNode({ name }).catch(() => undefined);
+}
+
+export interface ExamplePolicy {
+  file: string;
+  name: string;
+  /** CPU one replica requests, in millicores. */
+  cpuMillis: number;
+}
+
+/** "8" -> 8000, "500m" -> 500, "1.5" -> 1500. */
+export function cpuMillis(quantity: string | number | undefined): number {
+  if (quantity === undefined) return 0;
+  const text = String(quantity);
+  return text.endsWith("m") ? Number(text.slice(0, -1)) : Math.round(Number(text) * 1000);
+}
+
+interface PolicyDocument {
+  kind?: string;
+  metadata?: { name?: string };
+  spec?: { workload?: { template?: { resources?: { requests?: { cpu?: string | number } } } } };
+}
+
+/** The policies of examples/*.yaml, largest CPU request per replica first. */
+export function examplePolicies(dir = EXAMPLES_DIR): ExamplePolicy[] {
+  const policies: ExamplePolicy[] = [];
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith(".yaml"))
+    .sort()) {
+    for (const document of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
+      const policy = document.toJS() as PolicyDocument | null;
+      if (policy?.kind !== "MLAutoscalePolicy" || policy.metadata?.name === undefined) continue;
+      policies.push({
+        file: join(dir, file),
+        name: policy.metadata.name,
+        cpuMillis: cpuMillis(policy.spec?.workload?.template?.resources?.requests?.cpu),
+      });
+    }
+  }
+  return policies.sort((a, b) => b.cpuMillis - a.cpuMillis);
+}
+
+export type Kubectl = (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** The pinned kubectl with a kubeconfig. */
+export function kubectlWith(kubectlPath: string, kubeconfigPath: string): Kubectl {
+  return (args) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(kubectlPath, [`--kubeconfig=${kubeconfigPath}`, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+      child.once("error", reject);
+      child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+}
+
+async function mustSucceed(kubectl: Kubectl, args: string[]): Promise<string> {
+  const result = await kubectl(args);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/**
+ * Applies the examples into `namespace`: first the policy with the largest CPU request per replica, once
+ * its pods are bound to nodes, then the whole folder (`kubectl apply -f examples/`). The scheduler spreads
+ * pods over the emptiest nodes, so applied all at once the small pods would leave no node empty enough for
+ * the training worker that needs a whole one; largest first is first-fit decreasing.
+ */
+export async function applyExamples(
+  kubectl: Kubectl,
+  namespace: string,
+  options: { dir?: string; timeoutMs?: number; log?: (line: string) => void } = {},
+): Promise<ExamplePolicy[]> {
+  const log = options.log ?? (() => undefined);
+  const policies = examplePolicies(options.dir);
+  const [largest] = policies;
+  if (largest !== undefined) {
+    log(`applying ${largest.name} first: ${largest.cpuMillis / 1000} CPU per replica`);
+    await mustSucceed(kubectl, ["apply", "-n", namespace, "-f", largest.file]);
+    await waitFor(
+      `the pods of ${largest.name} to be bound to nodes`,
+      async () => {
+        const out = await mustSucceed(kubectl, [
+          "get",
+          "pods",
+          "-n",
+          namespace,
+          "-l",
+          `mlautoscale.io/policy=${largest.name}`,
+          "-o",
+          "json",
+        ]);
+        const pods = (JSON.parse(out) as { items: { spec?: { nodeName?: string } }[] }).items;
+        return pods.length > 0 && pods.every((pod) => pod.spec?.nodeName) ? true : undefined;
+      },
+      { timeoutMs: options.timeoutMs ?? 120_000, intervalMs: 250 },
+    );
+  }
+  log(`kubectl apply -n ${namespace} -f ${options.dir ?? EXAMPLES_DIR}`);
+  await mustSucceed(kubectl, ["apply", "-n", namespace, "-f", options.dir ?? EXAMPLES_DIR]);
+  return policies;
+}
