@@ -247,13 +247,21 @@ interface SampleTotals {
   missing: number;
 }
 
+// One scratch record: the calculators run one at a time and read it before the next call.
+const scratchTotals: SampleTotals = { total: 0, count: 0, readyCount: 0, unready: 0, missing: 0 };
+
 function sampleTotals(
   pods: readonly PodView[],
   samples: readonly (number | undefined)[],
   isCpu: boolean,
   now: number,
 ): SampleTotals {
-  const totals: SampleTotals = { total: 0, count: 0, readyCount: 0, unready: 0, missing: 0 };
+  const totals = scratchTotals;
+  totals.total = 0;
+  totals.count = 0;
+  totals.readyCount = 0;
+  totals.unready = 0;
+  totals.missing = 0;
   for (let index = 0; index < pods.length; index++) {
     const pod = pods[index];
     if (!pod) continue;
@@ -270,29 +278,30 @@ function sampleTotals(
   return totals;
 }
 
-/** GetResourceReplicas for an Utilization target: samples and requests in milli-units per pod. */
-export function resourceUtilizationReplicas(args: {
-  currentReplicas: number;
-  targetUtilization: number;
-  pods: readonly PodView[];
-  usageMilli: readonly (number | undefined)[];
-  requestMilli: number;
-  isCpu: boolean;
-  tolerances: Tolerances;
-  now: number;
-}): ReplicaProposal {
-  const { pods, requestMilli, targetUtilization, currentReplicas, tolerances } = args;
-  if (pods.length === 0) return { error: "no pods returned by selector while calculating replica count" };
-  if (!(requestMilli > 0)) return { error: "missing request for resource" };
-  const totals = sampleTotals(pods, args.usageMilli, args.isCpu, args.now);
-  if (totals.count === 0)
-    return { error: "did not receive metrics for targeted pods (pods might be unready)" };
+const NO_PODS = "no pods returned by selector while calculating replica count";
+const NO_SAMPLES = "did not receive metrics for targeted pods (pods might be unready)";
+
+/** Replicas, or the error message; positional so the sync loop allocates nothing. */
+function resourceReplicasOrError(
+  currentReplicas: number,
+  targetUtilization: number,
+  pods: readonly PodView[],
+  usageMilli: readonly (number | undefined)[],
+  requestMilli: number,
+  isCpu: boolean,
+  tolerances: Tolerances,
+  now: number,
+): number | string {
+  if (pods.length === 0) return NO_PODS;
+  if (!(requestMilli > 0)) return "missing request for resource";
+  const totals = sampleTotals(pods, usageMilli, isCpu, now);
+  if (totals.count === 0) return NO_SAMPLES;
   // Every pod has the same request, so sum(requests) is the request times the number of samples.
   const usageRatio = Math.trunc((totals.total * 100) / (requestMilli * totals.count)) / targetUtilization;
   const scaleUpWithUnready = totals.unready > 0 && usageRatio > 1;
   if (!scaleUpWithUnready && totals.missing === 0) {
-    if (isWithinTolerance(usageRatio, tolerances)) return { replicas: currentReplicas };
-    return { replicas: Math.ceil(usageRatio * totals.readyCount) };
+    if (isWithinTolerance(usageRatio, tolerances)) return currentReplicas;
+    return Math.ceil(usageRatio * totals.readyCount);
   }
   let total = totals.total;
   let count = totals.count;
@@ -304,7 +313,65 @@ export function resourceUtilizationReplicas(args: {
   }
   if (scaleUpWithUnready) count += totals.unready;
   const newUsageRatio = Math.trunc((total * 100) / (requestMilli * count)) / targetUtilization;
-  return { replicas: proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, count, tolerances) };
+  return proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, count, tolerances);
+}
+
+function plainReplicasOrError(
+  currentReplicas: number,
+  targetMilli: number,
+  pods: readonly PodView[],
+  valueMilli: readonly (number | undefined)[],
+  isCpu: boolean,
+  tolerances: Tolerances,
+  now: number,
+): number | string {
+  if (pods.length === 0) return NO_PODS;
+  const totals = sampleTotals(pods, valueMilli, isCpu, now);
+  if (totals.count === 0) return NO_SAMPLES;
+  const usageRatio = Math.trunc(totals.total / totals.count) / targetMilli;
+  const scaleUpWithUnready = totals.unready > 0 && usageRatio > 1;
+  if (!scaleUpWithUnready && totals.missing === 0) {
+    if (isWithinTolerance(usageRatio, tolerances)) return currentReplicas;
+    return Math.ceil(usageRatio * totals.readyCount);
+  }
+  let total = totals.total;
+  let count = totals.count;
+  if (totals.missing > 0) {
+    if (usageRatio < 1) total += totals.missing * targetMilli;
+    count += totals.missing;
+  }
+  if (scaleUpWithUnready) count += totals.unready;
+  const newUsageRatio = Math.trunc(total / count) / targetMilli;
+  return proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, count, tolerances);
+}
+
+function asProposal(result: number | string): ReplicaProposal {
+  return typeof result === "number" ? { replicas: result } : { error: result };
+}
+
+/** GetResourceReplicas for an Utilization target: samples and requests in milli-units per pod. */
+export function resourceUtilizationReplicas(args: {
+  currentReplicas: number;
+  targetUtilization: number;
+  pods: readonly PodView[];
+  usageMilli: readonly (number | undefined)[];
+  requestMilli: number;
+  isCpu: boolean;
+  tolerances: Tolerances;
+  now: number;
+}): ReplicaProposal {
+  return asProposal(
+    resourceReplicasOrError(
+      args.currentReplicas,
+      args.targetUtilization,
+      args.pods,
+      args.usageMilli,
+      args.requestMilli,
+      args.isCpu,
+      args.tolerances,
+      args.now,
+    ),
+  );
 }
 
 /** calcPlainMetricReplicas: Pods metrics and Resource AverageValue targets, milli-units per pod. */
@@ -317,26 +384,17 @@ export function plainMetricReplicas(args: {
   tolerances: Tolerances;
   now: number;
 }): ReplicaProposal {
-  const { pods, targetMilli, currentReplicas, tolerances } = args;
-  if (pods.length === 0) return { error: "no pods returned by selector while calculating replica count" };
-  const totals = sampleTotals(pods, args.valueMilli, args.isCpu, args.now);
-  if (totals.count === 0)
-    return { error: "did not receive metrics for targeted pods (pods might be unready)" };
-  const usageRatio = Math.trunc(totals.total / totals.count) / targetMilli;
-  const scaleUpWithUnready = totals.unready > 0 && usageRatio > 1;
-  if (!scaleUpWithUnready && totals.missing === 0) {
-    if (isWithinTolerance(usageRatio, tolerances)) return { replicas: currentReplicas };
-    return { replicas: Math.ceil(usageRatio * totals.readyCount) };
-  }
-  let total = totals.total;
-  let count = totals.count;
-  if (totals.missing > 0) {
-    if (usageRatio < 1) total += totals.missing * targetMilli;
-    count += totals.missing;
-  }
-  if (scaleUpWithUnready) count += totals.unready;
-  const newUsageRatio = Math.trunc(total / count) / targetMilli;
-  return { replicas: proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, count, tolerances) };
+  return asProposal(
+    plainReplicasOrError(
+      args.currentReplicas,
+      args.targetMilli,
+      args.pods,
+      args.valueMilli,
+      args.isCpu,
+      args.tolerances,
+      args.now,
+    ),
+  );
 }
 
 /** External/Object with a Value target: ratio against the target, times the ready pods. */
@@ -649,58 +707,54 @@ export class HorizontalPodAutoscalerController {
     const reading = input.readMetric(metric.spec, index);
     if (reading.kind === "error") return { metric: metric.label, error: reading.message };
     const currentReplicas = input.specReplicas;
-    let proposal: ReplicaProposal;
+    let result: number | string;
     if (metric.kind === "utilization" || metric.kind === "podAverage") {
       if (reading.kind !== "perPod") return { metric: metric.label, error: "expected per-pod samples" };
-      proposal =
+      result =
         metric.kind === "utilization"
-          ? resourceUtilizationReplicas({
+          ? resourceReplicasOrError(
               currentReplicas,
-              targetUtilization: metric.target,
-              pods: input.pods,
-              usageMilli: reading.valuesMilli,
-              requestMilli: reading.requestMilli ?? 0,
-              isCpu: metric.isCpu,
-              tolerances: this.tolerances,
-              now: input.now,
-            })
-          : plainMetricReplicas({
+              metric.target,
+              input.pods,
+              reading.valuesMilli,
+              reading.requestMilli ?? 0,
+              metric.isCpu,
+              this.tolerances,
+              input.now,
+            )
+          : plainReplicasOrError(
               currentReplicas,
-              targetMilli: metric.target,
-              pods: input.pods,
-              valueMilli: reading.valuesMilli,
-              isCpu: metric.isCpu,
-              tolerances: this.tolerances,
-              now: input.now,
-            });
+              metric.target,
+              input.pods,
+              reading.valuesMilli,
+              metric.isCpu,
+              this.tolerances,
+              input.now,
+            );
     } else {
       if (reading.kind !== "total") return { metric: metric.label, error: "expected one total" };
       if (metric.kind === "value") {
         let readyPodCount = 0;
         for (const pod of input.pods) if (pod.phase === "Running" && pod.ready) readyPodCount++;
-        proposal = {
-          replicas: externalValueReplicas({
-            currentReplicas,
-            usageMilli: reading.valueMilli,
-            targetMilli: metric.target,
-            readyPodCount,
-            tolerances: this.tolerances,
-          }),
-        };
+        result = externalValueReplicas({
+          currentReplicas,
+          usageMilli: reading.valueMilli,
+          targetMilli: metric.target,
+          readyPodCount,
+          tolerances: this.tolerances,
+        });
       } else {
-        proposal = {
-          replicas: externalAverageValueReplicas({
-            statusReplicas: input.statusReplicas,
-            usageMilli: reading.valueMilli,
-            targetMilli: metric.target,
-            tolerances: this.tolerances,
-          }),
-        };
+        result = externalAverageValueReplicas({
+          statusReplicas: input.statusReplicas,
+          usageMilli: reading.valueMilli,
+          targetMilli: metric.target,
+          tolerances: this.tolerances,
+        });
       }
     }
-    return proposal.replicas === undefined
-      ? { metric: metric.label, error: proposal.error }
-      : { metric: metric.label, replicas: proposal.replicas };
+    return typeof result === "number"
+      ? { metric: metric.label, replicas: result }
+      : { metric: metric.label, error: result };
   }
 
   /** No behavior: 5 minute downscale stabilization, then clamp to [min, min(max, max(2x, 4))]. */

@@ -136,58 +136,67 @@ export class Workload {
 
   /**
    * Runs the queue over [now, now + dt): drops requests past the timeout, adds this tick's arrivals
-   * (taken to arrive at mid-tick), and serves FIFO with the capacity of the ready pods.
+   * (taken to arrive at mid-tick), and serves FIFO with the capacity of the ready pods. The returned
+   * object is reused by the next call.
    */
-  serve(now: number, dt: number, arrivals: number): TrafficResult {
+  serve(now: number, dt: number, arrivals: number): Readonly<TrafficResult> {
     const { params } = this;
     const serviceTime = 1 / params.serviceRatePerReplica;
-    const result: TrafficResult = {
-      served: 0,
-      dropped: 0,
-      violations: 0,
-      waitSum: 0,
-      maxWait: 0,
-      capacity: 0,
-    };
+    const arrivalsAt = this.cohortArrival;
+    const amounts = this.cohortAmount;
+    let head = this.head;
+    let queued = this.queued;
+    let served = 0;
+    let dropped = 0;
+    let violations = 0;
+    let waitSum = 0;
+    let maxWait = 0;
     const deadline = now - params.requestTimeoutSeconds;
-    while (this.head < this.cohortArrival.length && (this.cohortArrival[this.head] ?? 0) < deadline) {
-      const amount = this.cohortAmount[this.head] ?? 0;
-      result.dropped += amount;
-      result.violations += amount;
-      this.queued -= amount;
-      this.head++;
+    while (head < arrivalsAt.length && (arrivalsAt[head] ?? 0) < deadline) {
+      const amount = amounts[head] ?? 0;
+      dropped += amount;
+      violations += amount;
+      queued -= amount;
+      head++;
     }
     if (arrivals > 0) {
-      this.cohortArrival.push(now + dt / 2);
-      this.cohortAmount.push(arrivals);
-      this.queued += arrivals;
+      arrivalsAt.push(now + dt / 2);
+      amounts.push(arrivals);
+      queued += arrivals;
     }
     const capacity = this.readySeconds(now, now + dt) * params.serviceRatePerReplica;
-    result.capacity = capacity;
     let remaining = capacity;
-    while (remaining > 1e-12 && this.head < this.cohortArrival.length) {
-      const arrival = this.cohortArrival[this.head] ?? now;
-      const amount = this.cohortAmount[this.head] ?? 0;
+    while (remaining > 1e-12 && head < arrivalsAt.length) {
+      const arrival = arrivalsAt[head] ?? now;
+      const amount = amounts[head] ?? 0;
       const take = Math.min(amount, remaining);
       // Served at the point of the tick where the capacity used so far reaches this cohort.
       const servedAt = now + (dt * (capacity - remaining + take / 2)) / capacity;
       const wait = Math.max(0, servedAt - arrival);
-      result.served += take;
-      result.waitSum += wait * take;
-      if (wait > result.maxWait) result.maxWait = wait;
-      if (wait + serviceTime > params.latencySloSeconds) result.violations += take;
+      served += take;
+      waitSum += wait * take;
+      if (wait > maxWait) maxWait = wait;
+      if (wait + serviceTime > params.latencySloSeconds) violations += take;
       remaining -= take;
-      this.queued -= take;
-      if (take >= amount - 1e-12) this.head++;
-      else this.cohortAmount[this.head] = amount - take;
+      queued -= take;
+      if (take >= amount - 1e-12) head++;
+      else amounts[head] = amount - take;
     }
-    if (this.queued < 1e-9) this.queued = 0;
+    this.queued = queued < 1e-9 ? 0 : queued;
     // Compact the deque now and then so memory stays bounded by the timeout window.
-    if (this.head > 1024 && this.head * 2 > this.cohortArrival.length) {
-      this.cohortArrival.splice(0, this.head);
-      this.cohortAmount.splice(0, this.head);
-      this.head = 0;
+    if (head > 1024 && head * 2 > arrivalsAt.length) {
+      arrivalsAt.splice(0, head);
+      amounts.splice(0, head);
+      head = 0;
     }
+    this.head = head;
+    const result = this.trafficBuffer;
+    result.served = served;
+    result.dropped = dropped;
+    result.violations = violations;
+    result.waitSum = waitSum;
+    result.maxWait = maxWait;
+    result.capacity = capacity;
     return result;
   }
 }
