@@ -268,6 +268,8 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     const type = await this.resolveResource();
     const watchAbort = new AbortController();
     const stopWatch = (): void => watchAbort.abort();
+    // A stop that came while listing has already fired its abort event: honour it here.
+    if (signal.aborted) return { outcome: "stopped", events: 0, durationMs: 0 };
     signal.addEventListener("abort", stopWatch, { once: true });
     let outcome: WatchOutcome = "ended";
     let events = 0;
