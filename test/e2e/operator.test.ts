@@ -1,0 +1,232 @@
+// The operator as users install it: `helm install` of the chart, then the operator process running with
+// the chart's ServiceAccount token (so the chart's RBAC is all it has), the examples applied and converging
+// on the fake GPU nodes, garbage collection of a deleted policy's children, and `helm uninstall`.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parse } from "yaml";
+import {
+  addDemoNodes,
+  applyExamples,
+  examplePolicies,
+  kubectlWith,
+  removeDemoNodes,
+} from "../../dev/demo.js";
+import {
+  createTestNamespace,
+  deleteTestNamespace,
+  kubectl,
+  testBinDir,
+  testKubeConfig,
+  testKubeconfigPath,
+} from "../support/cluster.js";
+import {
+  startOperatorProcess,
+  writeTokenKubeconfig,
+  type OperatorProcess,
+} from "../helpers/operator-process.js";
+
+const execFileAsync = promisify(execFile);
+const REPO = resolve(import.meta.dirname, "../..");
+const CHART = join(REPO, "config", "chart");
+const RELEASE = "mlautoscale";
+const INSTANCE_TYPE = "node.kubernetes.io/instance-type";
+const WAIT = { timeout: 120_000, interval: 500 };
+
+async function helm(args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(join(testBinDir(), "helm"), [
+    `--kubeconfig=${testKubeconfigPath()}`,
+    ...args,
+  ]);
+  return stdout;
+}
+
+async function must(args: string[], namespace?: string): Promise<string> {
+  const result = await kubectl(args, namespace === undefined ? {} : { namespace });
+  expect(result.code, `kubectl ${args.join(" ")}: ${result.stderr}`).toBe(0);
+  return result.stdout;
+}
+
+interface PolicyFile {
+  metadata: { name: string };
+  spec: { placement?: { gpuInstanceTypes?: string[] } };
+}
+
+describe("operator installed with Helm, running with the chart's ServiceAccount", () => {
+  let releaseNamespace = "";
+  let appNamespace = "";
+  let workDir = "";
+  let operator: OperatorProcess | undefined;
+  let serviceAccount = "";
+
+  beforeAll(async () => {
+    releaseNamespace = await createTestNamespace("mlautoscale-system");
+    appNamespace = await createTestNamespace("ml-workloads");
+    workDir = mkdtempSync(join(tmpdir(), "mlautoscale-e2e-"));
+    await addDemoNodes(testKubeConfig());
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await helm(["uninstall", RELEASE, `--namespace=${releaseNamespace}`]).catch(() => undefined);
+    await removeDemoNodes(testKubeConfig());
+    for (const namespace of [appNamespace, releaseNamespace]) {
+      if (namespace) await deleteTestNamespace(namespace);
+    }
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("installs with helm", async () => {
+    await helm(["install", RELEASE, CHART, `--namespace=${releaseNamespace}`]);
+    const status = await helm(["status", RELEASE, `--namespace=${releaseNamespace}`, "-o", "json"]);
+    expect((JSON.parse(status) as { info: { status: string } }).info.status).toBe("deployed");
+    serviceAccount = (await must(["get", "serviceaccounts", "-o", "name"], releaseNamespace))
+      .split("\n")
+      .map((line) => line.replace("serviceaccount/", ""))
+      .filter((name) => name.startsWith(RELEASE))
+      .join("");
+    expect(serviceAccount).toBe(RELEASE);
+    await must(["get", "crd", "mlautoscalepolicies.mlautoscale.io"]);
+  });
+
+  it("gives the ServiceAccount what the operator needs and no Secrets", async () => {
+    const as = `--as=system:serviceaccount:${releaseNamespace}:${serviceAccount}`;
+    const canI = async (...args: string[]): Promise<string> =>
+      (await kubectl(["auth", "can-i", as, ...args])).stdout.trim();
+    expect(await canI("get", "secrets", "-n", appNamespace)).toBe("no");
+    expect(await canI("list", "secrets", "--all-namespaces")).toBe("no");
+    expect(await canI("get", "secrets", "-n", releaseNamespace)).toBe("no");
+    expect(await canI("watch", "mlautoscalepolicies.mlautoscale.io", "-n", appNamespace)).toBe("yes");
+    expect(await canI("create", "deployments.apps", "-n", appNamespace)).toBe("yes");
+    expect(await canI("patch", "deployments.apps", "--subresource=scale", "-n", appNamespace)).toBe("yes");
+    expect(await canI("create", "statefulsets.apps", "-n", appNamespace)).toBe("no");
+    expect(await canI("delete", "scaledobjects.keda.sh", "-n", appNamespace)).toBe("yes");
+    expect(await canI("update", "mlautoscalepolicies.mlautoscale.io", "-n", appNamespace)).toBe("no");
+    expect(await canI("create", "leases.coordination.k8s.io", "-n", releaseNamespace)).toBe("yes");
+    expect(await canI("create", "leases.coordination.k8s.io", "-n", appNamespace)).toBe("no");
+  });
+
+  it("reconciles the examples to Ready with only the ServiceAccount's token", async () => {
+    const token = (await must(["create", "token", serviceAccount, "--duration=1h"], releaseNamespace)).trim();
+    const cluster = testKubeConfig().getCurrentCluster();
+    if (cluster === null) throw new Error("the test kubeconfig has no cluster");
+    const kubeconfigPath = join(workDir, "operator.kubeconfig");
+    writeTokenKubeconfig(
+      kubeconfigPath,
+      { server: cluster.server, caData: cluster.caData },
+      "operator",
+      token,
+    );
+
+    operator = startOperatorProcess({
+      cwd: REPO,
+      args: [
+        "--import",
+        "tsx",
+        "src/cli.ts",
+        "operator",
+        `--kubeconfig=${kubeconfigPath}`,
+        "--leader-elect=true",
+        "--metrics-port=0",
+        "--bind-address=127.0.0.1",
+      ],
+      // As the chart's Deployment sets it from the downward API.
+      env: { POD_NAMESPACE: releaseNamespace },
+    });
+    await operator.metricsPort();
+
+    const adminKubectl = kubectlWith(join(testBinDir(), "kubectl"), testKubeconfigPath());
+    await applyExamples(adminKubectl, appNamespace);
+    const waited = await kubectl(["wait", "--for=condition=Ready", "mlap", "--all", "--timeout=180s"], {
+      namespace: appNamespace,
+    });
+    expect(waited.code, `${waited.stderr}\n${operator.output()}`).toBe(0);
+    expect(waited.stdout.trim().split("\n")).toHaveLength(4);
+
+    // It led through the Lease in its own namespace, and the API server refused it nothing.
+    const lease = JSON.parse(
+      await must(["get", "lease", "mlautoscale-operator", "-o", "json"], releaseNamespace),
+    ) as {
+      spec: { holderIdentity?: string };
+    };
+    expect(lease.spec.holderIdentity).toBeTruthy();
+    expect(operator.output()).not.toMatch(/forbidden|HTTP 403/i);
+  });
+
+  it("runs each policy's pods on the GPU nodes of the instance types it names", async () => {
+    const nodes = JSON.parse(await must(["get", "nodes", "-o", "json"])) as {
+      items: { metadata: { name: string; labels: Record<string, string> } }[];
+    };
+    const instanceTypeOf = new Map(
+      nodes.items.map((node) => [node.metadata.name, node.metadata.labels[INSTANCE_TYPE]]),
+    );
+    for (const example of examplePolicies()) {
+      const policy = parse(readFileSync(example.file, "utf8")) as PolicyFile;
+      const allowed = policy.spec.placement?.gpuInstanceTypes ?? [];
+      expect(allowed.length, example.name).toBeGreaterThan(0);
+      await vi.waitFor(async () => {
+        const pods = JSON.parse(
+          await must(
+            ["get", "pods", "-l", `mlautoscale.io/policy=${example.name}`, "-o", "json"],
+            appNamespace,
+          ),
+        ) as { items: { spec: { nodeName?: string }; status: { phase: string } }[] };
+        const running = pods.items.filter((pod) => pod.status.phase === "Running");
+        expect(running.length, example.name).toBeGreaterThan(0);
+        for (const pod of running) {
+          expect(allowed, `${example.name} on ${pod.spec.nodeName ?? "?"}`).toContain(
+            instanceTypeOf.get(pod.spec.nodeName ?? ""),
+          );
+        }
+      }, WAIT);
+    }
+  });
+
+  it("shows the printer columns in kubectl get mlap", async () => {
+    const table = await must(["get", "mlap"], appNamespace);
+    const [header, ...rows] = table.trim().split("\n");
+    expect(header?.trim().split(/\s+/)).toEqual(["NAME", "ENGINE", "MIN", "MAX", "REPLICAS", "READY", "AGE"]);
+    const byName = new Map(rows.map((row) => [row.split(/\s+/)[0], row.split(/\s+/)]));
+    expect(byName.get("resnet50-inference")?.slice(1, 4)).toEqual(["HPA", "2", "10"]);
+    expect(byName.get("batch-embeddings")?.slice(1, 4)).toEqual(["KEDA", "0", "20"]);
+    for (const row of byName.values()) expect(row[5]).toBe("True");
+  });
+
+  it("garbage-collects the children of a deleted policy", async () => {
+    const name = "resnet50-inference";
+    for (const kind of ["deployment", "hpa", "pdb"]) await must(["get", kind, name], appNamespace);
+    await must(["delete", "mlap", name, "--wait=true"], appNamespace);
+    await vi.waitFor(async () => {
+      for (const kind of ["deployment", "hpa", "pdb"]) {
+        const got = await kubectl(["get", kind, name, "--ignore-not-found", "-o", "name"], {
+          namespace: appNamespace,
+        });
+        expect(got.stdout.trim(), kind).toBe("");
+      }
+      const pods = await must(
+        ["get", "pods", "-l", `mlautoscale.io/policy=${name}`, "-o", "name"],
+        appNamespace,
+      );
+      expect(pods.trim()).toBe("");
+    }, WAIT);
+    // The other policies keep theirs.
+    await must(["get", "deployment", "hybrid-ranker"], appNamespace);
+  });
+
+  it("leaves the CRD and the policies in place on helm uninstall", async () => {
+    expect(await operator?.stop()).toBe(0);
+    await helm(["uninstall", RELEASE, `--namespace=${releaseNamespace}`, "--wait"]);
+    await must(["get", "crd", "mlautoscalepolicies.mlautoscale.io"]);
+    const left = (await must(["get", "mlap", "-o", "name"], appNamespace)).trim().split("\n").sort();
+    expect(left).toEqual([
+      "mlautoscalepolicy.mlautoscale.io/batch-embeddings",
+      "mlautoscalepolicy.mlautoscale.io/finetune-workers",
+      "mlautoscalepolicy.mlautoscale.io/hybrid-ranker",
+    ]);
+    const deployments = await must(["get", "deployments", "-o", "name"], releaseNamespace);
+    expect(deployments.trim()).toBe("");
+  });
+});
