@@ -13,6 +13,7 @@ import {
   INVALID_POLICIES,
   validBasePolicy,
   validKedaBasePolicy,
+  withChanges,
   type JsonObject,
 } from "../fixtures/invalid-policies.js";
 import { createTestNamespace, deleteTestNamespace, kubectl, testKubeConfig } from "../support/cluster.js";
@@ -109,6 +110,43 @@ describe("MLAutoscalePolicy admission", () => {
       expect(parsePolicy(c.policy).ok).toBe(false);
     },
   );
+
+  // Quantities zod and the API server must agree on. The server's isQuantity() also takes a bare suffix or
+  // exponent ("Gi", "e3"), which no Pod accepts; zod is stricter there on purpose.
+  const quantities: [string, boolean][] = [
+    ["500m", true],
+    ["2", true],
+    ["4Gi", true],
+    ["1.5", true],
+    [".5", true],
+    ["5.", true],
+    ["1e3", true],
+    ["1e-3", true],
+    ["1k", true],
+    ["1Ki", true],
+    ["1u", true],
+    ["1Ei", true],
+    ["1.2.3", false],
+    ["1e", false],
+    ["1K", false],
+    ["1ki", false],
+    ["..5", false],
+    ["1ee3", false],
+    ["1Kii", false],
+    ["1mm", false],
+    ["1 Gi", false],
+    ["1GiB", false],
+    ["0x10", false],
+  ];
+
+  it.each(quantities)("agrees with zod whether %j is a quantity (%s)", async (quantity, isQuantity) => {
+    const policy = withChanges(validBasePolicy(), {
+      "spec.workload.template.resources.requests.memory": quantity,
+    });
+    const outcome = await createPolicy(namespace, policy, true);
+    expect(outcome.accepted).toBe(isQuantity);
+    expect(parsePolicy(policy).ok).toBe(isQuantity);
+  });
 
   const valid: [string, JsonObject][] = [
     ["the base policy", validBasePolicy()],

@@ -6,7 +6,10 @@ import { celValidations, refineRules, rule } from "./rules.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+// Kubernetes' quantity grammar (resource.ParseQuantity): a decimal number, then a binary suffix (Ki..Ei), a
+// decimal suffix (n, u, m, k, M..E) or an exponent. Looser patterns let "1.2.3" or "1K" through, which the
+// API server refuses.
+const QUANTITY = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?$/;
 const PERCENT = /^[0-9]+%$/;
 const URL_PATH = /^\/[^\s]*$/;
 
