@@ -512,6 +512,8 @@ export interface MetricProposal {
   error?: string;
 }
 
+const NO_PROPOSALS: MetricProposal[] = [];
+
 export interface SyncDecision {
   currentReplicas: number;
   desiredReplicas: number;
@@ -609,6 +611,14 @@ export class HorizontalPodAutoscalerController {
   private recommendations: TimedValue[] | undefined;
   private readonly upEvents: TimedValue[] = [];
   private readonly downEvents: TimedValue[] = [];
+  private readonly proposals: MetricProposal[];
+  private readonly decision: SyncDecision = {
+    currentReplicas: 0,
+    desiredReplicas: 0,
+    rescale: false,
+    reason: "",
+    proposals: [],
+  };
 
   constructor(hpa: V2HorizontalPodAutoscaler) {
     const spec = hpa.spec;
@@ -630,6 +640,7 @@ export class HorizontalPodAutoscalerController {
       });
     }
     this.metrics = metricSpecs.map((metric, index) => prepareMetric(metric, `spec.metrics[${index}]`));
+    this.proposals = this.metrics.map((metric): MetricProposal => ({ metric: metric.label }));
     this.behavior = normalizeBehavior(spec.behavior);
     this.tolerances = tolerancesOf(spec.behavior);
   }
@@ -638,78 +649,111 @@ export class HorizontalPodAutoscalerController {
     return this.metrics.map((metric) => metric.label);
   }
 
-  /** One reconcileAutoscaler pass. The caller writes desiredReplicas when rescale is true. */
-  sync(input: SyncInput): SyncDecision {
+  /**
+   * One reconcileAutoscaler pass. The caller writes desiredReplicas when rescale is true. The
+   * decision object and its proposals are reused by this controller's next sync: read them first.
+   */
+  sync(input: SyncInput): Readonly<SyncDecision> {
     const currentReplicas = input.specReplicas;
     this.recommendations ??= [{ value: currentReplicas, at: input.now }];
-    let decision: SyncDecision;
+    const decision = this.decision;
+    decision.currentReplicas = currentReplicas;
     if (currentReplicas === 0 && this.minReplicas !== 0) {
-      decision = {
-        currentReplicas,
-        desiredReplicas: 0,
-        rescale: false,
-        reason: "ScalingDisabled",
-        proposals: [],
-      };
-    } else if (currentReplicas > this.maxReplicas) {
-      decision = {
-        currentReplicas,
-        desiredReplicas: this.maxReplicas,
-        rescale: true,
-        reason: "above maxReplicas",
-        proposals: [],
-      };
-    } else if (currentReplicas < this.minReplicas) {
-      decision = {
-        currentReplicas,
-        desiredReplicas: this.minReplicas,
-        rescale: true,
-        reason: "below minReplicas",
-        proposals: [],
-      };
-    } else {
-      const proposals = this.metrics.map((metric, index) => this.propose(metric, index, input));
-      let best = -1;
-      let invalid = 0;
-      let bestLabel = "";
-      for (const proposal of proposals) {
-        if (proposal.replicas === undefined) invalid++;
-        else if (proposal.replicas > best) {
-          best = proposal.replicas;
-          bestLabel = proposal.metric;
-        }
-      }
-      if (invalid >= proposals.length || (invalid > 0 && best < currentReplicas)) {
-        return {
-          currentReplicas,
-          desiredReplicas: currentReplicas,
-          rescale: false,
-          reason: "metrics unavailable",
-          proposals,
-        };
-      }
-      const desired = this.behavior
-        ? this.normalizeWithBehavior(currentReplicas, best, input.now, this.behavior)
-        : this.normalizeWithoutBehavior(currentReplicas, best, input.now);
-      decision = {
-        currentReplicas,
-        desiredReplicas: desired,
-        rescale: desired !== currentReplicas,
-        reason: desired !== currentReplicas ? bestLabel : "within target",
-        proposals,
-      };
+      return this.decide(currentReplicas, 0, false, "ScalingDisabled", NO_PROPOSALS, input.now);
     }
-    if (decision.rescale) this.storeScaleEvent(currentReplicas, decision.desiredReplicas, input.now);
+    if (currentReplicas > this.maxReplicas) {
+      return this.decide(
+        currentReplicas,
+        this.maxReplicas,
+        true,
+        "above maxReplicas",
+        NO_PROPOSALS,
+        input.now,
+      );
+    }
+    if (currentReplicas < this.minReplicas) {
+      return this.decide(
+        currentReplicas,
+        this.minReplicas,
+        true,
+        "below minReplicas",
+        NO_PROPOSALS,
+        input.now,
+      );
+    }
+    const proposals = this.proposals;
+    let best = -1;
+    let invalid = 0;
+    let bestLabel = "";
+    for (let index = 0; index < this.metrics.length; index++) {
+      const metric = this.metrics[index];
+      const proposal = proposals[index];
+      if (!metric || !proposal) continue;
+      this.propose(metric, index, input, proposal);
+      if (proposal.replicas === undefined) invalid++;
+      else if (proposal.replicas > best) {
+        best = proposal.replicas;
+        bestLabel = proposal.metric;
+      }
+    }
+    if (invalid >= proposals.length || (invalid > 0 && best < currentReplicas)) {
+      return this.decide(
+        currentReplicas,
+        currentReplicas,
+        false,
+        "metrics unavailable",
+        proposals,
+        input.now,
+      );
+    }
+    const desired = this.behavior
+      ? this.normalizeWithBehavior(currentReplicas, best, input.now, this.behavior)
+      : this.normalizeWithoutBehavior(currentReplicas, best, input.now);
+    const rescale = desired !== currentReplicas;
+    return this.decide(
+      currentReplicas,
+      desired,
+      rescale,
+      rescale ? bestLabel : "within target",
+      proposals,
+      input.now,
+    );
+  }
+
+  private decide(
+    currentReplicas: number,
+    desiredReplicas: number,
+    rescale: boolean,
+    reason: string,
+    proposals: MetricProposal[],
+    now: number,
+  ): Readonly<SyncDecision> {
+    const decision = this.decision;
+    decision.currentReplicas = currentReplicas;
+    decision.desiredReplicas = desiredReplicas;
+    decision.rescale = rescale;
+    decision.reason = reason;
+    decision.proposals = proposals;
+    if (rescale) this.storeScaleEvent(currentReplicas, desiredReplicas, now);
     return decision;
   }
 
-  private propose(metric: PreparedMetric, index: number, input: SyncInput): MetricProposal {
+  /** Fills `proposal` with this metric's replica count or its error. */
+  private propose(metric: PreparedMetric, index: number, input: SyncInput, proposal: MetricProposal): void {
     const reading = input.readMetric(metric.spec, index);
-    if (reading.kind === "error") return { metric: metric.label, error: reading.message };
+    proposal.replicas = undefined;
+    proposal.error = undefined;
+    if (reading.kind === "error") {
+      proposal.error = reading.message;
+      return;
+    }
     const currentReplicas = input.specReplicas;
     let result: number | string;
     if (metric.kind === "utilization" || metric.kind === "podAverage") {
-      if (reading.kind !== "perPod") return { metric: metric.label, error: "expected per-pod samples" };
+      if (reading.kind !== "perPod") {
+        proposal.error = "expected per-pod samples";
+        return;
+      }
       result =
         metric.kind === "utilization"
           ? resourceReplicasOrError(
@@ -732,7 +776,10 @@ export class HorizontalPodAutoscalerController {
               input.now,
             );
     } else {
-      if (reading.kind !== "total") return { metric: metric.label, error: "expected one total" };
+      if (reading.kind !== "total") {
+        proposal.error = "expected one total";
+        return;
+      }
       if (metric.kind === "value") {
         let readyPodCount = 0;
         for (const pod of input.pods) if (pod.phase === "Running" && pod.ready) readyPodCount++;
@@ -752,9 +799,8 @@ export class HorizontalPodAutoscalerController {
         });
       }
     }
-    return typeof result === "number"
-      ? { metric: metric.label, replicas: result }
-      : { metric: metric.label, error: result };
+    if (typeof result === "number") proposal.replicas = result;
+    else proposal.error = result;
   }
 
   /** No behavior: 5 minute downscale stabilization, then clamp to [min, min(max, max(2x, 4))]. */

@@ -312,10 +312,11 @@ export function simulate(
   let syncPods: readonly PodView[] = [];
   let syncReady = 0;
   const triggerByMetric = new Map(keda?.triggers.map((trigger) => [trigger.metricName, trigger]));
-  // Sample buffers reused from sync to sync: the HPA reads them before the next sync fills them.
-  const cpuBuffer: (number | undefined)[] = [];
-  const memoryBuffer: (number | undefined)[] = [];
-  const podMetricBuffers = new Map<V2MetricSpec, (number | undefined)[]>();
+  // Readings reused from sync to sync: the HPA reads them before the next sync fills them.
+  type PerPodReading = { kind: "perPod"; valuesMilli: (number | undefined)[]; requestMilli?: number };
+  const cpuReading: PerPodReading = { kind: "perPod", valuesMilli: [], requestMilli: 0 };
+  const memoryReading: PerPodReading = { kind: "perPod", valuesMilli: [], requestMilli: 0 };
+  const podReadings = new Map<V2MetricSpec, PerPodReading>();
   const readMetric = (metric: V2MetricSpec): MetricReading => {
     const pods = syncPods;
     const ready = syncReady;
@@ -326,7 +327,9 @@ export function simulate(
       const perPodRequest = requestMilli > 0 ? requestMilli : 1000;
       const busyMilli = Math.round(observed.busy * perPodRequest);
       const memoryMilli = Math.round((params.memoryUtilizationPercent / 100) * perPodRequest);
-      const valuesMilli = isCpu ? cpuBuffer : memoryBuffer;
+      const reading = isCpu ? cpuReading : memoryReading;
+      const valuesMilli = reading.valuesMilli;
+      reading.requestMilli = requestMilli;
       valuesMilli.length = pods.length;
       for (let index = 0; index < pods.length; index++) {
         const pod = pods[index];
@@ -334,7 +337,7 @@ export function simulate(
         else if (isCpu) valuesMilli[index] = pod.ready ? busyMilli : 0;
         else valuesMilli[index] = memoryMilli;
       }
-      return { kind: "perPod", valuesMilli, requestMilli };
+      return reading;
     }
     if (observed.metricsDown && !keda) return { kind: "error", message: "metrics source unavailable" };
     if (keda && metric.type === "External") {
@@ -350,14 +353,15 @@ export function simulate(
     const signal = signalOfMetric.get(metric) ?? "queue";
     if (metric.type === "Pods") {
       const perPod = toMilli(signalValue(signal, observed, ready, true));
-      const valuesMilli = podMetricBuffers.get(metric) ?? [];
-      podMetricBuffers.set(metric, valuesMilli);
+      const reading = podReadings.get(metric) ?? { kind: "perPod", valuesMilli: [] };
+      podReadings.set(metric, reading);
+      const valuesMilli = reading.valuesMilli;
       valuesMilli.length = pods.length;
       for (let index = 0; index < pods.length; index++) {
         const pod = pods[index];
         valuesMilli[index] = pod && pod.phase === "Running" && pod.ready ? perPod : undefined;
       }
-      return { kind: "perPod", valuesMilli };
+      return reading;
     }
     return { kind: "total", valueMilli: toMilli(signalValue(signal, observed, ready, false)) };
   };
