@@ -21,9 +21,7 @@ import type { Manager } from "../../runtime/manager.js";
 import { keyString, type DeepReadonly, type KubeObject, type ObjectKey } from "../../runtime/object.js";
 import type { OperatorMetrics } from "../../observability/metrics.js";
 import { controllerOf, groupOf } from "../../runtime/ownerref.js";
-import { objectPath, type KubeRestClient } from "../../runtime/rest.js";
-import { scaleTarget } from "./desired/metadata.js";
-import { parsePolicy } from "../../render/index.js";
+import { objectPath, type KubeRestClient, type ResourceType } from "../../runtime/rest.js";
 import { PolicyReconciler, type KedaCaches, type PolicyObject, type PolicyWriter } from "./reconciler.js";
 
 export const CONTROLLER_NAME = "mlautoscalepolicy";
@@ -73,6 +71,15 @@ const RESOURCES = {
   },
 } as const;
 
+/** The REST resource of a child kind. */
+function childResource(kind: string): ResourceType {
+  const resource = Object.values(RESOURCES).find(
+    (r): r is Extract<typeof r, ResourceType> => "plural" in r && r.kind === kind,
+  );
+  if (resource === undefined) throw new Error(`not a child kind: ${kind}`);
+  return resource;
+}
+
 /** Writes through server-side apply, deletes with a UID precondition, scales through /scale. */
 export function restPolicyWriter(applier: Applier, rest: KubeRestClient): PolicyWriter {
   return {
@@ -85,16 +92,7 @@ export function restPolicyWriter(applier: Applier, rest: KubeRestClient): Policy
       await applier.applyStatus({ ...policy, status });
     },
     delete: async (child, uid, propagation) => {
-      const path = objectPath(
-        {
-          apiVersion: child.apiVersion,
-          kind: child.kind,
-          plural: `${child.kind.toLowerCase()}s`,
-          namespaced: true,
-        },
-        child.namespace,
-        child.name,
-      );
+      const path = objectPath(childResource(child.kind), child.namespace, child.name);
       try {
         await rest.request("DELETE", path, {
           body: {
@@ -110,22 +108,37 @@ export function restPolicyWriter(applier: Applier, rest: KubeRestClient): Policy
       }
     },
     scale: async (child, replicas) => {
-      const path = `${objectPath(
-        {
-          apiVersion: child.apiVersion,
-          kind: child.kind,
-          plural: `${child.kind.toLowerCase()}s`,
-          namespaced: true,
-        },
-        child.namespace,
-        child.name,
-      )}/scale`;
+      const path = `${objectPath(childResource(child.kind), child.namespace, child.name)}/scale`;
       await rest.request("PATCH", path, {
         body: { spec: { replicas } },
         contentType: "application/merge-patch+json",
       });
     },
   };
+}
+
+export const SCALE_TARGET_INDEX = "scale-target";
+
+function scaleTargetKey(namespace: string, kind: string, name: string): string {
+  return `${namespace}/${kind}/${name}`;
+}
+
+/**
+ * Indexes policies by the workload they scale, read from the raw spec (no full validation on this hot
+ * path): the targetRef, or the policy's own Deployment.
+ */
+export function policyScaleTargetIndex(policy: DeepReadonly<PolicyObject>): readonly string[] {
+  const namespace = policy.metadata?.namespace ?? "";
+  const spec = policy.spec as
+    DeepReadonly<{ workload?: { targetRef?: { kind?: unknown; name?: unknown } } }> | undefined;
+  const ref = spec?.workload?.targetRef;
+  if (ref !== undefined) {
+    return typeof ref.name === "string" && typeof ref.kind === "string"
+      ? [scaleTargetKey(namespace, ref.kind, ref.name)]
+      : [];
+  }
+  const name = policy.metadata?.name;
+  return name === undefined ? [] : [scaleTargetKey(namespace, "Deployment", name)];
 }
 
 /** Policies whose scale target is `target` in its namespace (template: the policy's Deployment). */
@@ -135,16 +148,9 @@ function policiesTargeting(
   target: { kind?: string; name?: string } | undefined,
 ): ObjectKey[] {
   if (target?.name === undefined) return [];
-  const keys: ObjectKey[] = [];
-  for (const raw of policies.store.list(namespace)) {
-    const parsed = parsePolicy(structuredClone(raw));
-    if (!parsed.ok) continue;
-    const policyTarget = scaleTarget(parsed.policy);
-    if (policyTarget.name === target.name && policyTarget.kind === (target.kind ?? "Deployment")) {
-      keys.push({ namespace, name: parsed.policy.metadata.name });
-    }
-  }
-  return keys;
+  return policies.store
+    .byIndex(SCALE_TARGET_INDEX, scaleTargetKey(namespace, target.kind ?? "Deployment", target.name))
+    .map((p) => ({ namespace, name: p.metadata?.name ?? "" }));
 }
 
 /** The policy that controls `object`, if any. */
@@ -170,7 +176,15 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   ): SharedInformer<T> =>
     createInformer<T>({ rest, resource, logger: logger.child({ informer: resource.kind }) }, namespaces);
 
-  const policies = informer<PolicyObject>(RESOURCES.policies);
+  const policies = createInformer<PolicyObject>(
+    {
+      rest,
+      resource: RESOURCES.policies,
+      logger: logger.child({ informer: KIND }),
+      indexers: { [SCALE_TARGET_INDEX]: policyScaleTargetIndex },
+    },
+    namespaces,
+  );
   const deployments = informer<V1Deployment>(RESOURCES.deployments);
   const statefulSets = informer<V1StatefulSet>(RESOURCES.statefulSets);
   const hpas = informer<V2HorizontalPodAutoscaler>(RESOURCES.hpas);
