@@ -157,7 +157,8 @@ async function runDemo(): Promise<number> {
       const allReady = rows.length === policies.length && rows.every((row) => row.ready);
       if (allReady && !shownChildren) {
         shownChildren = true;
-        say(`All ${rows.length} policies are Ready. Their children:\n`);
+        say(`All ${rows.length} policies are Ready:\n${(await kubectl(["get", "mlap", "-A"])).stdout}`);
+        say("Their children:\n");
         const children = await kubectl([
           "get",
           "deployments,horizontalpodautoscalers,scaledobjects,poddisruptionbudgets,pods",

@@ -22,12 +22,18 @@ function lastPolicyTable(output: string): Map<string, Record<string, string>> {
   const lines = output.split("\n");
   const headerIndex = lines.findLastIndex((line) => /^NAMESPACE\s+NAME\s+ENGINE\s+MIN\s+MAX/.test(line));
   expect(headerIndex, output).toBeGreaterThanOrEqual(0);
-  const header = (lines[headerIndex] ?? "").trim().split(/\s+/);
+  // Cells are read at their column's offset: an empty cell (no status yet) leaves no word to split on.
+  const header = lines[headerIndex] ?? "";
+  const columns = [...header.matchAll(/\S+/g)].map((match) => ({ name: match[0], start: match.index }));
   const rows = new Map<string, Record<string, string>>();
   for (const line of lines.slice(headerIndex + 1)) {
     if (line.trim() === "") break;
-    const cells = line.trim().split(/\s+/);
-    const row = Object.fromEntries(header.map((column, index) => [column, cells[index] ?? ""]));
+    const row = Object.fromEntries(
+      columns.map(({ name, start }, index) => [
+        name,
+        line.slice(start, columns[index + 1]?.start ?? line.length).trim(),
+      ]),
+    );
     rows.set(row["NAME"] ?? "", row);
   }
   return rows;
@@ -52,7 +58,7 @@ describe("npm start --exit-when-ready", () => {
     const rows = lastPolicyTable(output);
     expect([...rows.keys()].sort()).toEqual(POLICIES);
     for (const [name, row] of rows) expect(row["READY"], name).toBe("True");
-    expect(output).toContain("All 4 policies are Ready");
+    expect(output).toContain("All 4 policies are Ready:");
 
     // The children were shown: a Deployment per policy, each with a pod on a node.
     for (const name of POLICIES) expect(output).toContain(`deployment.apps/${name}`);
