@@ -2,12 +2,14 @@
 import { renderCrdYaml } from "./api/v1alpha1/index.js";
 import { runOperatorCommand } from "./main.js";
 import { runRenderCommand, type CommandIO } from "./render/command.js";
+import { runSimulateCommand } from "./simulate/command.js";
 
 const USAGE = `Usage: mlautoscale <command> [flags]
 
 Commands:
   operator   run the operator (in-cluster config, or KUBECONFIG)
   render     print the objects the operator would apply for policy files
+  simulate   replay a traffic trace through the HPA and KEDA algorithms for policy files
   crd        print the MLAutoscalePolicy CustomResourceDefinition
   help       show this help
 
@@ -19,6 +21,7 @@ type Command = (argv: string[], io: CommandIO) => Promise<number>;
 const commands: Record<string, Command> = {
   operator: runOperatorCommand,
   render: runRenderCommand,
+  simulate: runSimulateCommand,
   crd: (_argv, io) => {
     io.stdout(renderCrdYaml());
     return Promise.resolve(0);
