@@ -9,6 +9,9 @@ import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GROUP, PLURAL, VERSION, type MLAutoscalePolicy } from "../../src/api/v1alpha1/index.js";
 import { parsePolicy, PolicyInputError, renderPolicy } from "../../src/render/index.js";
+import { buildDesiredChildren, childObjects } from "../../src/controllers/mlautoscalepolicy/desired/index.js";
+import { FEATURE_POLICIES } from "../fixtures/feature-policies.js";
+import { quantitiesEqual } from "../../src/runtime/quantity.js";
 import {
   INVALID_POLICIES,
   validBasePolicy,
@@ -152,6 +155,7 @@ describe("MLAutoscalePolicy admission", () => {
     ["the base policy", validBasePolicy()],
     ["the KEDA base policy", validKedaBasePolicy()],
     ...examplePolicies().map(({ file, value }): [string, JsonObject] => [`examples/${file}`, value]),
+    ...Object.entries(FEATURE_POLICIES),
   ];
 
   it.each(valid)("accepts %s and defaults it as zod does", async (_name, policy) => {
@@ -196,16 +200,22 @@ describe("rendered children", () => {
     return parsed.policy;
   }
 
+  /**
+   * Creates the object with a server-side dry run. Returns the API server's error, or the fields the server
+   * dropped or changed (a disabled feature gate drops fields silently, even with strict validation).
+   */
   async function dryRunCreate(object: KubernetesObject): Promise<string> {
     // --validate=strict: an unknown or misspelt field in a child is an error, not a dropped field.
     const result = await kubectl(
-      ["create", "--dry-run=server", "--validate=strict", "-o", "name", "-f", "-"],
+      ["create", "--dry-run=server", "--validate=strict", "-o", "json", "-f", "-"],
       {
         input: JSON.stringify(object),
         namespace,
       },
     );
-    return result.code === 0 ? "" : result.stderr.trim();
+    if (result.code !== 0) return result.stderr.trim();
+    const stored = JSON.parse(result.stdout) as unknown;
+    return notKept(object, stored, "").join("; ");
   }
 
   const cases = examplePolicies().flatMap(({ file, value }) =>
@@ -232,6 +242,20 @@ describe("rendered children", () => {
     }
   });
 
+  const featureCases = Object.entries(FEATURE_POLICIES);
+
+  it.each(featureCases)("%s: every child passes server-side validation", async (_name, value) => {
+    const policy = await storedPolicy(withNamespace(value, namespace));
+    const targetSelector = { matchLabels: { app: "existing" } };
+    const result = buildDesiredChildren(policy, { kedaInstalled: true, targetSelector });
+    if (!result.ok) throw new Error(result.message);
+    const objects = childObjects(result.children);
+    expect(objects.map((o) => o.kind)).toContain("PodDisruptionBudget");
+    for (const object of objects) {
+      expect(await dryRunCreate(object), `${object.kind} ${object.metadata?.name ?? ""}`).toBe("");
+    }
+  });
+
   it("renders every kind the operator writes across the examples", () => {
     const kinds = new Set<string>();
     for (const { value } of examplePolicies()) {
@@ -248,6 +272,26 @@ describe("rendered children", () => {
     ]);
   });
 });
+
+/** Paths of `written` whose values `stored` does not hold (extra fields in `stored` are defaults). */
+function notKept(written: unknown, stored: unknown, path: string): string[] {
+  if (Array.isArray(written)) {
+    if (!Array.isArray(stored) || stored.length !== written.length)
+      return [`${path}: ${JSON.stringify(stored)}`];
+    return written.flatMap((w, i) => notKept(w, stored[i], `${path}[${i}]`));
+  }
+  if (typeof written === "object" && written !== null) {
+    if (typeof stored !== "object" || stored === null) return [`${path}: missing`];
+    return Object.entries(written).flatMap(([key, value]) =>
+      notKept(value, (stored as Record<string, unknown>)[key], `${path}.${key}`),
+    );
+  }
+  if (written === stored) return [];
+  // The API server stores quantities in canonical form ("1.5Gi" becomes "1536Mi"); the value is the same.
+  if (typeof written === "string" && typeof stored === "string" && quantitiesEqual(written, stored))
+    return [];
+  return [`${path}: wrote ${JSON.stringify(written)}, stored ${JSON.stringify(stored)}`];
+}
 
 /** A copy of an example named per KEDA case, so both cases of one example can exist in one namespace. */
 function namedFor(value: JsonObject, namespace: string, keda: string): JsonObject {

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parsePolicy } from "../../../src/render/index.js";
+import { FEATURE_POLICIES } from "../../fixtures/feature-policies.js";
 import { INVALID_POLICIES, validBasePolicy, validKedaBasePolicy } from "../../fixtures/invalid-policies.js";
 
 const examplesDir = fileURLToPath(new URL("../../../examples/", import.meta.url));
@@ -38,6 +39,7 @@ describe("valid policies", () => {
   it.each([
     ["the base policy", validBasePolicy()],
     ["the KEDA base policy", validKedaBasePolicy()],
+    ...Object.entries(FEATURE_POLICIES),
   ])("%s passes", (_name, policy) => {
     expect(problemsOf(policy)).toEqual([]);
   });
