@@ -711,6 +711,7 @@ const REPLICAS_RULES = [
     "self.min <= self.max",
     "replicas.min must not exceed replicas.max",
     (r) => r.min <= r.max,
+    ".min",
   ),
 ];
 

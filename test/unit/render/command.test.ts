@@ -161,7 +161,7 @@ describe("render: failures print no partial output", () => {
     expect(code).toBe(1);
     expect(stdout).toBe("");
     expect(stderr.trim().split("\n")).toEqual([
-      `error: ${file}: document 1 (base-policy): spec.replicas: replicas.min must not exceed replicas.max`,
+      `error: ${file}: document 1 (base-policy): spec.replicas.min: replicas.min must not exceed replicas.max`,
       `error: ${file}: document 2 (keda-base-policy): spec.scaling.triggers[0].metadata: rabbitmq triggers need metadata queueName, mode, value`,
     ]);
   });
