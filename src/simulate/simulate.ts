@@ -301,10 +301,12 @@ export function simulate(
   let replicaSeconds = 0;
   let gpuSeconds = 0;
 
+  let scaledThisTick = false;
   const setReplicas = (now: number, replicas: number, by: "HPA" | "KEDA", reason: string): void => {
     if (replicas === specReplicas) return;
     events.push({ t: now, from: specReplicas, to: replicas, by, reason });
     specReplicas = replicas;
+    scaledThisTick = true;
     workload.scaleTo(replicas, now);
   };
 
@@ -373,7 +375,11 @@ export function simulate(
     const traffic = cursor.arrivals(now, now + tick);
     observed.gpuAtFullLoad = traffic.gpuAtFullLoad;
     observed.metricsDown = traffic.metricsDown;
-    const readyBefore = workload.counts(now).ready;
+    const before = workload.counts(now);
+    const readyBefore = before.ready;
+    const loadingBefore = before.loading;
+    const pendingBefore = before.pending;
+    scaledThisTick = false;
 
     if (keda && (now - t0) % keda.pollingIntervalSeconds === 0) {
       for (let index = 0; index < keda.triggers.length; index++) {
@@ -396,7 +402,8 @@ export function simulate(
     }
     if ((now - t0) % syncPeriod === 0) {
       syncPods = workload.views(now);
-      syncReady = workload.counts(now).ready;
+      // KEDA may have just removed Ready pods; otherwise nothing changed since the count above.
+      syncReady = scaledThisTick ? workload.counts(now).ready : readyBefore;
       syncInput.now = now;
       syncInput.specReplicas = specReplicas;
       syncInput.statusReplicas = workload.pods.length;
@@ -405,10 +412,18 @@ export function simulate(
       if (decision.rescale) setReplicas(now, decision.desiredReplicas, "HPA", decision.reason);
     }
 
-    const counts = workload.counts(now);
+    let readyNow = readyBefore;
+    let loadingNow = loadingBefore;
+    let pendingNow = pendingBefore;
+    if (scaledThisTick) {
+      const after = workload.counts(now);
+      readyNow = after.ready;
+      loadingNow = after.loading;
+      pendingNow = after.pending;
+    }
     const result = workload.serve(now, tick, traffic.arrivals);
-    gpuSeconds += workload.gpuSeconds(now, now + tick);
-    readyReplicaSeconds += workload.readySeconds(now, now + tick);
+    gpuSeconds += result.gpuSeconds;
+    readyReplicaSeconds += result.readySeconds;
     replicaSeconds += workload.pods.length * tick;
     totalRequests += traffic.arrivals;
     served += result.served;
@@ -425,9 +440,9 @@ export function simulate(
     step.t = now;
     step.load = traffic.arrivals / tick;
     step.desiredReplicas = specReplicas;
-    step.readyReplicas = counts.ready;
-    step.loadingReplicas = counts.loading;
-    step.pendingReplicas = counts.pending;
+    step.readyReplicas = readyNow;
+    step.loadingReplicas = loadingNow;
+    step.pendingReplicas = pendingNow;
     step.queue = workload.queueDepth;
     step.waitSeconds = result.served > 0 ? result.waitSum / result.served : 0;
     step.served = result.served;

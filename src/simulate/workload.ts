@@ -35,6 +35,10 @@ export interface TrafficResult {
   maxWait: number;
   /** Capacity (requests) the ready pods offered during the tick. */
   capacity: number;
+  /** Pod-seconds Ready during the tick. */
+  readySeconds: number;
+  /** GPU-seconds held during the tick. */
+  gpuSeconds: number;
 }
 
 export interface PodCounts {
@@ -58,6 +62,8 @@ export class Workload {
     waitSum: 0,
     maxWait: 0,
     capacity: 0,
+    readySeconds: 0,
+    gpuSeconds: 0,
   };
 
   constructor(readonly params: WorkloadParameters) {}
@@ -120,20 +126,6 @@ export class Workload {
     }
   }
 
-  /** Ready pod-seconds within [from, to). */
-  readySeconds(from: number, to: number): number {
-    let total = 0;
-    for (const pod of this.pods) total += Math.max(0, to - Math.max(from, pod.readyAt));
-    return total;
-  }
-
-  /** GPU-seconds held within [from, to): a GPU is bound from container start until deletion. */
-  gpuSeconds(from: number, to: number): number {
-    let total = 0;
-    for (const pod of this.pods) total += Math.max(0, to - Math.max(from, pod.startedAt));
-    return total * this.params.gpusPerReplica;
-  }
-
   /**
    * Runs the queue over [now, now + dt): drops requests past the timeout, adds this tick's arrivals
    * (taken to arrive at mid-tick), and serves FIFO with the capacity of the ready pods. The returned
@@ -164,7 +156,15 @@ export class Workload {
       amounts.push(arrivals);
       queued += arrivals;
     }
-    const capacity = this.readySeconds(now, now + dt) * params.serviceRatePerReplica;
+    // One pass over the pods for both the serving capacity and the GPU time of the tick.
+    const end = now + dt;
+    let readySeconds = 0;
+    let startedSeconds = 0;
+    for (const pod of this.pods) {
+      readySeconds += Math.max(0, end - Math.max(now, pod.readyAt));
+      startedSeconds += Math.max(0, end - Math.max(now, pod.startedAt));
+    }
+    const capacity = readySeconds * params.serviceRatePerReplica;
     let remaining = capacity;
     while (remaining > 1e-12 && head < arrivalsAt.length) {
       const arrival = arrivalsAt[head] ?? now;
@@ -197,6 +197,8 @@ export class Workload {
     result.waitSum = waitSum;
     result.maxWait = maxWait;
     result.capacity = capacity;
+    result.readySeconds = readySeconds;
+    result.gpuSeconds = startedSeconds * params.gpusPerReplica;
     return result;
   }
 }
