@@ -627,7 +627,7 @@ function prometheusSourced(metrics: ScalingInput["metrics"]): boolean {
 }
 
 /** Signals only the HPA can read (custom and external metrics APIs). */
-function hpaOnlyMetrics(metrics: ScalingInput["metrics"]): boolean {
+export function hpaOnlyMetrics(metrics: ScalingInput["metrics"]): boolean {
   return (
     (metrics.external?.length ?? 0) > 0 ||
     (metrics.queueDepth !== undefined && metrics.queueDepth.prometheus === undefined) ||

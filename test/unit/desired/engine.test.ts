@@ -29,6 +29,14 @@ const scenarios: Record<string, (engine: string) => MLAutoscalePolicy> = {
       "spec.scaling.engine": engine,
       "spec.scaling.metrics.queueDepth": { targetAverageValue: 10, prometheus },
     }),
+  "a Prometheus metric and an External metric": (engine) =>
+    hpaPolicy({
+      "spec.scaling.engine": engine,
+      "spec.scaling.metrics": {
+        gpuUtilization: { targetUtilization: 70, prometheus },
+        external: [{ metricName: "requests_per_second", targetAverageValue: 100 }],
+      },
+    }),
   fallback: (engine) =>
     kedaPolicy({
       "spec.scaling.engine": engine,
@@ -54,6 +62,10 @@ const table: [string, string, Expected, Expected][] = [
   ["a Prometheus metric without scale to zero", "Auto", "KEDA", "HPA"],
   ["a Prometheus metric without scale to zero", "HPA", "HPA", "HPA"],
   ["a Prometheus metric without scale to zero", "KEDA", "KEDA", "KedaNotInstalled"],
+  // KEDA cannot read the External metric: the HPA serves both (the GPU metric as an External metric).
+  ["a Prometheus metric and an External metric", "Auto", "HPA", "HPA"],
+  ["a Prometheus metric and an External metric", "HPA", "HPA", "HPA"],
+  ["a Prometheus metric and an External metric", "KEDA", "invalid", "invalid"],
   ["fallback", "Auto", "KEDA", "KedaNotInstalled"],
   ["fallback", "HPA", "invalid", "invalid"],
 ];
@@ -92,6 +104,23 @@ describe("chooseEngine", () => {
 });
 
 describe("buildDesiredChildren per engine", () => {
+  it("keeps every metric: an External metric next to a Prometheus one goes to the HPA", () => {
+    const result = buildDesiredChildren(
+      hpaPolicy({
+        "spec.scaling.metrics": {
+          gpuUtilization: { targetUtilization: 70, prometheus },
+          external: [{ metricName: "requests_per_second", targetAverageValue: 100 }],
+        },
+      }),
+      { kedaInstalled: true },
+    );
+    if (!result.ok) throw new Error(result.message);
+    expect(result.children.hpa?.spec?.metrics?.map((m) => m.external?.metric.name)).toEqual([
+      "DCGM_FI_DEV_GPU_UTIL",
+      "requests_per_second",
+    ]);
+  });
+
   it("builds an HPA and no KEDA objects for the HPA engine", () => {
     const result = buildDesiredChildren(hpaPolicy(), { kedaInstalled: true });
     if (!result.ok) throw new Error(result.message);

@@ -1,5 +1,5 @@
 // Which autoscaler serves a policy: the HPA or KEDA.
-import { needsKeda, type Engine, type PolicySpec } from "../../../api/v1alpha1/index.js";
+import { hpaOnlyMetrics, needsKeda, type Engine, type PolicySpec } from "../../../api/v1alpha1/index.js";
 
 export type EngineChoice =
   { engine: Engine; reason: string } | { engine: undefined; reason: "KedaNotInstalled"; message: string };
@@ -12,7 +12,8 @@ function prefersKeda(spec: PolicySpec): boolean {
 
 /**
  * Auto picks KEDA when the policy needs it (triggers, scale to zero, fallback) or reads a metric straight
- * from Prometheus, provided KEDA's CRDs are installed; otherwise the HPA. A policy that needs KEDA while
+ * from Prometheus and has none that only the HPA can read, provided KEDA's CRDs are installed; otherwise
+ * the HPA. A policy that needs KEDA while
  * it is absent gets no engine and the reason KedaNotInstalled.
  */
 export function chooseEngine(spec: PolicySpec, kedaInstalled: boolean): EngineChoice {
@@ -37,7 +38,8 @@ export function chooseEngine(spec: PolicySpec, kedaInstalled: boolean): EngineCh
             "the policy needs KEDA (scaling.triggers, replicas.min 0 or scaling.fallback) but KEDA's CRDs are not installed",
         };
   }
-  if (prefersKeda(spec) && kedaInstalled)
+  // Not when another metric is one only the HPA can read: KEDA would drop it.
+  if (prefersKeda(spec) && !hpaOnlyMetrics(spec.scaling.metrics) && kedaInstalled)
     return { engine: "KEDA", reason: "a metric is read from Prometheus" };
   return { engine: "HPA", reason: kedaInstalled ? "no trigger needs KEDA" : "KEDA is not installed" };
 }
