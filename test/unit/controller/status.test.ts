@@ -31,7 +31,7 @@ function hpaWith(status: "True" | "False", reason: string, message: string): V2H
       desiredReplicas: 4,
       lastScaleTime: new Date("2026-01-01T00:01:00Z"),
       conditions: [{ type: "ScalingActive", status, reason, message }],
-    } as V2HorizontalPodAutoscaler["status"],
+    },
   };
 }
 
@@ -222,7 +222,7 @@ describe("computeStatus", () => {
 
   it("reports a PDB correction in Reconciled, still True", () => {
     const s = status(
-      { ...applied, corrections: ["minAvailable 2 would block node drains"] } as ReconcileVerdict,
+      { ...applied, corrections: ["minAvailable 2 would block node drains"] },
       {},
     );
     expect(byType(s, "Reconciled")).toMatchObject({
