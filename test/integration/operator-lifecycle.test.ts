@@ -174,7 +174,7 @@ describe("operator on a control plane of its own", () => {
     await controlPlane?.stop();
   });
 
-  it("reports KedaNotInstalled, then switches to KEDA when its CRDs are installed while running", async () => {
+  it("follows KEDA's CRDs being installed and removed while it runs", async () => {
     await run(["create", "namespace", "keda-later"]);
     operator = await startOperator(kubeConfig, { namespaces: ["keda-later"], kedaDiscoveryIntervalMs: 500 });
     const keda = validKedaBasePolicy();
@@ -207,6 +207,19 @@ describe("operator on a control plane of its own", () => {
     expect(
       await getJson(rest, "/apis/keda.sh/v1alpha1/namespaces/keda-later/scaledobjects/keda-base-policy"),
     ).toBeDefined();
+
+    // KEDA uninstalled again: the operator notices, and a policy that needs KEDA says so.
+    await run(["delete", "crd", "scaledobjects.keda.sh", "triggerauthentications.keda.sh", "--wait=true"]);
+    await eventually(
+      async () => {
+        const c = (await getJson<Policy>(rest, policyPath))?.status?.conditions?.find(
+          (x) => x.type === "Reconciled",
+        );
+        return c?.status === "False" && c.reason === "KedaNotInstalled" ? true : undefined;
+      },
+      "KedaNotInstalled after KEDA is removed",
+      60_000,
+    );
   });
 
   it("converges after the API server restarts under it", async () => {
