@@ -49,9 +49,12 @@ export interface PodCounts {
 
 export class Workload {
   pods: Pod[] = [];
-  private readonly cohortArrival: number[] = [];
-  private readonly cohortAmount: number[] = [];
+  // The queue as a ring of cohorts (arrival time, amount), oldest at `head`. Cohorts leave within
+  // the request timeout, so the ring stays as small as timeout / tick.
+  private ringArrival = new Float64Array(16);
+  private ringAmount = new Float64Array(16);
   private head = 0;
+  private size = 0;
   private queued = 0;
   private readonly viewBuffer: PodView[] = [];
   private readonly countBuffer: PodCounts = { pending: 0, loading: 0, ready: 0 };
@@ -126,6 +129,19 @@ export class Workload {
     }
   }
 
+  private growRing(): void {
+    const slots = this.ringArrival.length;
+    const arrival = new Float64Array(slots * 2);
+    const amount = new Float64Array(slots * 2);
+    for (let index = 0; index < this.size; index++) {
+      arrival[index] = this.ringArrival[(this.head + index) % slots] ?? 0;
+      amount[index] = this.ringAmount[(this.head + index) % slots] ?? 0;
+    }
+    this.ringArrival = arrival;
+    this.ringAmount = amount;
+    this.head = 0;
+  }
+
   /**
    * Runs the queue over [now, now + dt): drops requests past the timeout, adds this tick's arrivals
    * (taken to arrive at mid-tick), and serves FIFO with the capacity of the ready pods. The returned
@@ -134,9 +150,12 @@ export class Workload {
   serve(now: number, dt: number, arrivals: number): Readonly<TrafficResult> {
     const { params } = this;
     const serviceTime = 1 / params.serviceRatePerReplica;
-    const arrivalsAt = this.cohortArrival;
-    const amounts = this.cohortAmount;
+    if (arrivals > 0 && this.size === this.ringArrival.length) this.growRing();
+    const arrivalsAt = this.ringArrival;
+    const amounts = this.ringAmount;
+    const slots = arrivalsAt.length;
     let head = this.head;
+    let size = this.size;
     let queued = this.queued;
     let served = 0;
     let dropped = 0;
@@ -144,16 +163,19 @@ export class Workload {
     let waitSum = 0;
     let maxWait = 0;
     const deadline = now - params.requestTimeoutSeconds;
-    while (head < arrivalsAt.length && (arrivalsAt[head] ?? 0) < deadline) {
+    while (size > 0 && (arrivalsAt[head] ?? 0) < deadline) {
       const amount = amounts[head] ?? 0;
       dropped += amount;
       violations += amount;
       queued -= amount;
-      head++;
+      head = (head + 1) % slots;
+      size--;
     }
     if (arrivals > 0) {
-      arrivalsAt.push(now + dt / 2);
-      amounts.push(arrivals);
+      const tail = (head + size) % slots;
+      arrivalsAt[tail] = now + dt / 2;
+      amounts[tail] = arrivals;
+      size++;
       queued += arrivals;
     }
     // One pass over the pods for both the serving capacity and the GPU time of the tick.
@@ -166,7 +188,7 @@ export class Workload {
     }
     const capacity = readySeconds * params.serviceRatePerReplica;
     let remaining = capacity;
-    while (remaining > 1e-12 && head < arrivalsAt.length) {
+    while (remaining > 1e-12 && size > 0) {
       const arrival = arrivalsAt[head] ?? now;
       const amount = amounts[head] ?? 0;
       const take = Math.min(amount, remaining);
@@ -179,17 +201,14 @@ export class Workload {
       if (wait + serviceTime > params.latencySloSeconds) violations += take;
       remaining -= take;
       queued -= take;
-      if (take >= amount - 1e-12) head++;
-      else amounts[head] = amount - take;
+      if (take >= amount - 1e-12) {
+        head = (head + 1) % slots;
+        size--;
+      } else amounts[head] = amount - take;
     }
-    this.queued = queued < 1e-9 ? 0 : queued;
-    // Compact the deque now and then so memory stays bounded by the timeout window.
-    if (head > 1024 && head * 2 > arrivalsAt.length) {
-      arrivalsAt.splice(0, head);
-      amounts.splice(0, head);
-      head = 0;
-    }
+    this.queued = size === 0 || queued < 1e-9 ? 0 : queued;
     this.head = head;
+    this.size = size;
     const result = this.trafficBuffer;
     result.served = served;
     result.dropped = dropped;
