@@ -13,6 +13,33 @@ const QUANTITY = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[
 const PERCENT = /^[0-9]+%$/;
 const URL_PATH = /^\/[^\s]*$/;
 
+/**
+ * The API server keeps one item per key in a list-map, and one of each value in a set, and refuses
+ * duplicates; zod refuses them too, on the duplicate item as the API server does.
+ */
+function uniqueItems<T>(
+  keyOf: (item: T) => string,
+  keyName: string,
+): (
+  items: T[],
+  ctx: { addIssue: (issue: { code: "custom"; message: string; path: number[] }) => void },
+) => void {
+  return (items, ctx) => {
+    const seen = new Set<string>();
+    items.forEach((item, index) => {
+      const key = keyOf(item);
+      if (seen.has(key)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `duplicate ${keyName} "${key}": each may appear once`,
+          path: [index],
+        });
+      }
+      seen.add(key);
+    });
+  };
+}
+
 const positiveInt = (description: string) => z.number().int().min(1).describe(description);
 
 const QUANTITY_MESSAGE = "must be a Kubernetes quantity such as 500m, 2 or 4Gi";
@@ -126,6 +153,7 @@ export const WorkloadTemplateSchema = z
     env: z
       .array(EnvVar)
       .max(128)
+      .superRefine(uniqueItems((e) => e.name, "name"))
       .optional()
       .describe("Environment variables. MODEL_PATH is set from model.path.")
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] }),
@@ -338,6 +366,7 @@ const Metrics = z
     external: z
       .array(ExternalMetric)
       .max(16)
+      .superRefine(uniqueItems((m) => m.metricName, "metricName"))
       .optional()
       .describe("HPA External metrics, e.g. requests_per_second.")
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["metricName"] }),
@@ -559,6 +588,7 @@ const Authentication = z
             }),
           )
           .min(1)
+          .superRefine(uniqueItems((p) => p.parameter, "parameter"))
           .describe("Trigger parameters and the Secret keys that hold them.")
           .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["parameter"] }),
       })
@@ -600,6 +630,7 @@ const Placement = z
   .strictObject({
     gpuInstanceTypes: z
       .array(z.string().min(1))
+      .superRefine(uniqueItems((t) => t, "instance type"))
       .optional()
       .describe("Required node affinity on node.kubernetes.io/instance-type.")
       .meta({ "x-kubernetes-list-type": "set" }),
