@@ -1,0 +1,624 @@
+// The operator against a local e2e control plane (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler, KWOK): time for 1,000 policies to become Ready, API writes in steady state, and the
+// operator's resident memory at 1,000 and 5,000 policies. Method and figures: docs/benchmarks.md.
+//
+// Run: npx tsx bench/operator.bench.ts [--policies 1000] [--steady-seconds 300] [--rss-policies 1000,5000]
+//        [--namespaces 1] [--apply parallel|kubectl] [--operator-runtime compiled|tsx]
+//        [--ready-timeout-seconds 1800]
+import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import { startControlPlane, type ControlPlane } from "../dev/controlplane/index.js";
+import { fakeNode } from "../dev/controlplane/nodes.js";
+import { KubeRestClient } from "../src/runtime/rest.js";
+import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
+import { readProcessCpuSeconds, readProcessMemory, type ProcessMemory } from "./operator/process-memory.js";
+import { percentile, progressOf, secondsToReady, type ListedPolicy } from "./operator/readiness.js";
+import {
+  parseApiServerRequestTotals,
+  sortedEntries,
+  splitKey,
+  subtractCounts,
+  totalOf,
+  writesOnly,
+  type RequestCounts,
+} from "./operator/request-counts.js";
+
+const execFileAsync = promisify(execFile);
+const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..");
+const resultsPath = join(repoRoot, "bench", "results", "operator.json");
+const compiledDir = join(repoRoot, "node_modules", ".cache", "mlautoscale-bench", "dist");
+
+const POLICY_API = "/apis/mlautoscale.io/v1alpha1";
+const LEASE_PATH = "/apis/coordination.k8s.io/v1/namespaces/default/leases/mlautoscale-operator";
+/** Pods one bench node takes; enough nodes are added that scheduling is never short of room. */
+const PODS_PER_BENCH_NODE = 1000;
+const POLL_INTERVAL_MS = 2_000;
+/** After the last policy is reconciled, how long memory is sampled before it is reported. */
+const MEMORY_SETTLE_MS = 60_000;
+const BENCH_FIELD_MANAGER = "mlautoscale-bench";
+/** Server-side applies in flight at once (--apply parallel). */
+const APPLY_CONCURRENCY = 16;
+
+const { values: flags } = parseArgs({
+  options: {
+    policies: { type: "string", default: "1000" },
+    "steady-seconds": { type: "string", default: "300" },
+    "rss-policies": { type: "string", default: "1000,5000" },
+    namespaces: { type: "string", default: "1" },
+    "operator-runtime": { type: "string", default: "compiled" },
+    "ready-timeout-seconds": { type: "string", default: "1800" },
+    apply: { type: "string", default: "parallel" },
+  },
+  strict: true,
+});
+
+function positiveInteger(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  return value;
+}
+
+const rolloutPolicies = positiveInteger("policies", flags.policies);
+const steadySeconds = positiveInteger("steady-seconds", flags["steady-seconds"]);
+const namespaceCount = positiveInteger("namespaces", flags.namespaces);
+const readyTimeoutMs = positiveInteger("ready-timeout-seconds", flags["ready-timeout-seconds"]) * 1000;
+const rssPolicies = flags["rss-policies"]
+  .split(",")
+  .filter((s) => s.trim().length > 0)
+  .map((s) => positiveInteger("rss-policies", s.trim()));
+const operatorRuntime = flags["operator-runtime"];
+if (operatorRuntime !== "compiled" && operatorRuntime !== "tsx") {
+  throw new Error("--operator-runtime must be compiled or tsx");
+}
+const applyMethod = flags.apply;
+if (applyMethod !== "parallel" && applyMethod !== "kubectl")
+  throw new Error("--apply must be parallel or kubectl");
+/** Policy counts to reach, in order: the roll-out count, then each memory point. */
+const stages = [...new Set([rolloutPolicies, ...rssPolicies])].sort((a, b) => a - b);
+const applyDescription =
+  applyMethod === "kubectl"
+    ? "kubectl apply --server-side of one multi-document file"
+    : `server-side apply of each policy, ${APPLY_CONCURRENCY} requests in flight`;
+const maxPolicies = stages.at(-1) ?? rolloutPolicies;
+
+const benchStart = Date.now();
+function log(message: string): void {
+  console.error(`[${((Date.now() - benchStart) / 1000).toFixed(0).padStart(5)} s] ${message}`);
+}
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const seconds = (ms: number): number => Math.round(ms / 100) / 10;
+
+/** The operator's entry point: tsc output (as the container image runs it) or the sources through tsx. */
+function operatorCommand(): string[] {
+  if (operatorRuntime === "tsx") return ["--import", "tsx", join(repoRoot, "src", "cli.ts")];
+  log("compiling the operator (tsc -p tsconfig.build.json)");
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
+      "-p",
+      "tsconfig.build.json",
+      "--outDir",
+      compiledDir,
+    ],
+    { cwd: repoRoot, encoding: "utf8" },
+  );
+  const cli = join(compiledDir, "cli.js");
+  if (!existsSync(cli)) throw new Error(`tsc produced no ${cli}:\n${tsc.stdout}${tsc.stderr}`);
+  if (tsc.status !== 0) log(`tsc reported errors; running what it emitted:\n${tsc.stdout.slice(0, 2000)}`);
+  return [cli];
+}
+
+function policyName(index: number): string {
+  return `bench-${String(index).padStart(5, "0")}`;
+}
+
+function namespaceOf(index: number): string {
+  return `bench-${index % namespaceCount}`;
+}
+
+/** A CPU-only policy: one small replica, HPA on CPU, the default PDB. */
+function benchPolicy(index: number): object {
+  return {
+    apiVersion: "mlautoscale.io/v1alpha1",
+    kind: "MLAutoscalePolicy",
+    metadata: { name: policyName(index), namespace: namespaceOf(index) },
+    spec: {
+      workload: {
+        template: {
+          image: "registry.example.com/ml/model-server:1.0.0",
+          resources: { requests: { cpu: "10m", memory: "32Mi" } },
+        },
+      },
+      replicas: { min: 1, max: 2 },
+      scaling: { metrics: { cpu: { targetUtilization: 70 } } },
+    },
+  };
+}
+
+async function createBenchNodes(rest: KubeRestClient, count: number): Promise<void> {
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const node = fakeNode({
+      name: `bench-node-${i}`,
+      instanceType: "m5.24xlarge",
+      zone: i % 2 === 0 ? "zone-a" : "zone-b",
+      cpu: "1000",
+      memory: "4Ti",
+      gpus: 0,
+    });
+    const pods = String(PODS_PER_BENCH_NODE);
+    if (node.status?.capacity !== undefined) node.status.capacity["pods"] = pods;
+    if (node.status?.allocatable !== undefined) node.status.allocatable["pods"] = pods;
+    await rest.request("POST", "/api/v1/nodes", { body: node });
+    names.push(node.metadata?.name ?? "");
+  }
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const list = await rest.request<{ items?: { metadata?: { name?: string }; status?: NodeStatus }[] }>(
+      "GET",
+      "/api/v1/nodes",
+    );
+    const ready = (list.items ?? []).filter(
+      (n) =>
+        names.includes(n.metadata?.name ?? "") &&
+        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true,
+    );
+    if (ready.length === names.length) return;
+    if (Date.now() > deadline) throw new Error(`only ${ready.length}/${names.length} bench nodes Ready`);
+    await sleep(500);
+  }
+}
+
+interface NodeStatus {
+  conditions?: { type?: string; status?: string }[];
+}
+
+async function kubectl(controlPlane: ControlPlane, args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(
+    join(controlPlane.binDir, "kubectl"),
+    [`--kubeconfig=${controlPlane.kubeconfigPath}`, ...args],
+    { maxBuffer: 256 * 1024 * 1024 },
+  );
+  return stdout;
+}
+
+async function apiServerRequestTotals(controlPlane: ControlPlane): Promise<RequestCounts> {
+  return parseApiServerRequestTotals(await kubectl(controlPlane, ["get", "--raw", "/metrics"]));
+}
+
+async function listPolicies(rest: KubeRestClient): Promise<ListedPolicy[]> {
+  const list = await rest.request<{ items?: ListedPolicy[] }>("GET", `${POLICY_API}/mlautoscalepolicies`);
+  return list.items ?? [];
+}
+
+interface RolloutTimes {
+  allReconciledMs: number | undefined;
+  allReadyMs: number | undefined;
+  policies: ListedPolicy[];
+}
+
+/** Polls every policy until `expected` are Ready (or only Reconciled, when `untilReady` is false). */
+async function waitForPolicies(
+  rest: KubeRestClient,
+  expected: number,
+  startedAt: number,
+  untilReady: boolean,
+): Promise<RolloutTimes> {
+  let allReconciledMs: number | undefined;
+  let lastLog = 0;
+  for (;;) {
+    const policies = await listPolicies(rest);
+    const progress = progressOf(policies);
+    const now = Date.now();
+    if (allReconciledMs === undefined && progress.reconciled >= expected) allReconciledMs = now - startedAt;
+    if (progress.ready >= expected) return { allReconciledMs, allReadyMs: now - startedAt, policies };
+    if (!untilReady && allReconciledMs !== undefined)
+      return { allReconciledMs, allReadyMs: undefined, policies };
+    if (now - lastLog > 15_000) {
+      log(
+        `policies ${progress.total}/${expected}, Reconciled ${progress.reconciled}, Ready ${progress.ready}`,
+      );
+      lastLog = now;
+    }
+    if (now - startedAt > readyTimeoutMs) {
+      throw new Error(
+        `after ${seconds(now - startedAt)} s only ${progress.reconciled} Reconciled and ${progress.ready} Ready of ${expected}`,
+      );
+    }
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
+
+/** Server-side applies policies `from`..`to - 1`; returns how long it took. */
+async function applyPolicies(
+  controlPlane: ControlPlane,
+  rest: KubeRestClient,
+  from: number,
+  to: number,
+): Promise<number> {
+  const startedAt = Date.now();
+  if (applyMethod === "kubectl") {
+    const file = join(controlPlane.dir, `policies-${from}-${to}.yaml`);
+    const documents: string[] = [];
+    for (let i = from; i < to; i++) documents.push(stringify(benchPolicy(i)));
+    writeFileSync(file, documents.join("---\n"));
+    await kubectl(controlPlane, [
+      "apply",
+      "--server-side",
+      `--field-manager=${BENCH_FIELD_MANAGER}`,
+      "-f",
+      file,
+    ]);
+    return Date.now() - startedAt;
+  }
+  // The request kubectl apply --server-side sends for each object, APPLY_CONCURRENCY at a time.
+  let next = from;
+  const applyOne = async (): Promise<void> => {
+    while (next < to) {
+      const index = next++;
+      await rest.request(
+        "PATCH",
+        `${POLICY_API}/namespaces/${namespaceOf(index)}/mlautoscalepolicies/${policyName(index)}`,
+        {
+          query: { fieldManager: BENCH_FIELD_MANAGER, force: true },
+          contentType: "application/apply-patch+yaml",
+          body: benchPolicy(index),
+        },
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: APPLY_CONCURRENCY }, applyOne));
+  return Date.now() - startedAt;
+}
+
+interface OperatorProcess {
+  child: ChildProcess;
+  pid: number;
+  logPath: string;
+}
+
+function startOperator(controlPlane: ControlPlane, proxy: CountingProxy, command: string[]): OperatorProcess {
+  // The operator talks to the counting proxy, which adds the admin token upstream; client-node accepts a
+  // plain-HTTP server only with TLS verification off.
+  const kubeconfigPath = join(controlPlane.dir, "operator.kubeconfig");
+  writeFileSync(
+    kubeconfigPath,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "bench", cluster: { server: proxy.url, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "operator", user: {} }],
+      contexts: [{ name: "bench", context: { cluster: "bench", user: "operator" } }],
+      "current-context": "bench",
+    }),
+  );
+  const logPath = join(controlPlane.dir, "logs", "operator.log");
+  const logFd = openSync(logPath, "a");
+  const child = spawn(
+    process.execPath,
+    [
+      ...command,
+      "operator",
+      `--kubeconfig=${kubeconfigPath}`,
+      "--leader-elect=true",
+      "--leader-election-namespace=default",
+      "--bind-address=127.0.0.1",
+      "--metrics-port=0",
+    ],
+    { cwd: repoRoot, stdio: ["ignore", logFd, logFd], env: { ...process.env, KUBECONFIG: "" } },
+  );
+  closeSync(logFd);
+  if (child.pid === undefined) throw new Error("the operator did not start");
+  return { child, pid: child.pid, logPath };
+}
+
+async function stopOperator(operator: OperatorProcess): Promise<void> {
+  const { child } = operator;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 35_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForLeadership(rest: KubeRestClient, operator: OperatorProcess): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (operator.child.exitCode !== null) {
+      throw new Error(`the operator exited:\n${readFileSync(operator.logPath, "utf8").slice(-3000)}`);
+    }
+    try {
+      const lease = await rest.request<{ spec?: { holderIdentity?: string } }>("GET", LEASE_PATH);
+      if ((lease.spec?.holderIdentity ?? "") !== "") return;
+    } catch {
+      // Not created yet.
+    }
+    if (Date.now() > deadline) throw new Error("the operator took no lease within 120 s");
+    await sleep(500);
+  }
+}
+
+/** Samples memory for `durationMs`; returns the last sample (the peak is the process's own VmHWM). */
+async function settledMemory(pid: number, durationMs: number): Promise<ProcessMemory> {
+  const deadline = Date.now() + durationMs;
+  let memory = readProcessMemory(pid);
+  while (Date.now() < deadline) {
+    await sleep(5_000);
+    memory = readProcessMemory(pid);
+  }
+  return memory;
+}
+
+function countsObject(counts: RequestCounts): Record<string, number> {
+  return Object.fromEntries(sortedEntries(counts));
+}
+
+function isOperatorLease(key: string): boolean {
+  return splitKey(key).resource === "leases.coordination.k8s.io";
+}
+
+interface MemoryPoint {
+  policies: number;
+  rssMiB: number;
+  peakRssMiB: number;
+  applySeconds: number;
+  allReconciledSeconds: number | undefined;
+  readyWhenSampled: number;
+  /** CPU the operator used from the first apply of this stage until all its policies were reconciled. */
+  operatorCpuSeconds: number;
+}
+
+async function main(): Promise<void> {
+  const command = operatorCommand();
+  log("starting the e2e control plane");
+  const controlPlaneStartedAt = Date.now();
+  const controlPlane = await startControlPlane({ profile: "e2e" });
+  const controlPlaneSeconds = seconds(Date.now() - controlPlaneStartedAt);
+  let proxy: CountingProxy | undefined;
+  let operator: OperatorProcess | undefined;
+  const killOperatorOnExit = (): void => {
+    if (operator !== undefined && operator.child.exitCode === null) operator.child.kill("SIGKILL");
+  };
+  process.on("exit", killOperatorOnExit);
+  try {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
+    const rest = new KubeRestClient(kubeConfig);
+    const caData = kubeConfig.getCurrentCluster()?.caData;
+    const token = kubeConfig.getCurrentUser()?.token;
+    if (caData === undefined || token === undefined) throw new Error("admin kubeconfig lacks a CA or token");
+
+    const nodeCount = Math.ceil(maxPolicies / PODS_PER_BENCH_NODE) + 1;
+    log(
+      `control plane ready in ${controlPlaneSeconds} s; adding ${nodeCount} nodes of ${PODS_PER_BENCH_NODE} pods`,
+    );
+    await createBenchNodes(rest, nodeCount);
+    for (let i = 0; i < Math.min(namespaceCount, maxPolicies); i++) {
+      await rest.request("POST", "/api/v1/namespaces", {
+        body: { apiVersion: "v1", kind: "Namespace", metadata: { name: `bench-${i}` } },
+      });
+    }
+
+    proxy = await startCountingProxy({
+      server: controlPlane.server,
+      caPem: Buffer.from(caData, "base64").toString("utf8"),
+      token,
+    });
+    operator = startOperator(controlPlane, proxy, command);
+    await waitForLeadership(rest, operator);
+    const baseline = await settledMemory(operator.pid, 15_000);
+    log(`operator ${operator.pid} leads; RSS ${baseline.rssMiB.toFixed(1)} MiB with no policy`);
+
+    let created = 0;
+    let rollout:
+      | {
+          policies: number;
+          applySeconds: number;
+          allReconciledSeconds: number | undefined;
+          allReadySeconds: number | undefined;
+          secondsToReady: { p50: number; p90: number; p99: number; max: number };
+          operatorWrites: Record<string, number>;
+          operatorCpuSeconds: number;
+        }
+      | undefined;
+    let steady:
+      | {
+          seconds: number;
+          operatorWrites: Record<string, number>;
+          operatorWritesTotal: number;
+          operatorWritesBesidesLease: number;
+          controlPlaneWrites: Record<string, number>;
+          controlPlaneWritesTotal: number;
+          operatorReads: Record<string, number>;
+          operatorCpuSeconds: number;
+        }
+      | undefined;
+    const memory: MemoryPoint[] = [];
+
+    for (const target of stages) {
+      const isRollout = target === rolloutPolicies;
+      const operatorBefore = proxy.counts();
+      log(`applying policies ${created}..${target - 1} (${applyDescription})`);
+      const startedAt = Date.now();
+      const cpuBefore = readProcessCpuSeconds(operator.pid);
+      const applyMs = await applyPolicies(controlPlane, rest, created, target);
+      created = target;
+      log(`applying took ${seconds(applyMs)} s`);
+      const times = await waitForPolicies(rest, target, startedAt, isRollout);
+      const operatorCpuSeconds = seconds((readProcessCpuSeconds(operator.pid) - cpuBefore) * 1000);
+      log(
+        `all ${target} Reconciled after ${seconds(times.allReconciledMs ?? NaN)} s` +
+          (times.allReadyMs === undefined ? "" : `, all Ready after ${seconds(times.allReadyMs)} s`),
+      );
+      if (isRollout) {
+        const perPolicy = secondsToReady(times.policies);
+        rollout = {
+          policies: target,
+          applySeconds: seconds(applyMs),
+          allReconciledSeconds:
+            times.allReconciledMs === undefined ? undefined : seconds(times.allReconciledMs),
+          allReadySeconds: times.allReadyMs === undefined ? undefined : seconds(times.allReadyMs),
+          secondsToReady: {
+            p50: percentile(perPolicy, 50),
+            p90: percentile(perPolicy, 90),
+            p99: percentile(perPolicy, 99),
+            max: percentile(perPolicy, 100),
+          },
+          operatorWrites: countsObject(writesOnly(subtractCounts(proxy.counts(), operatorBefore))),
+          operatorCpuSeconds,
+        };
+      }
+      if (rssPolicies.includes(target)) {
+        const sampled = await settledMemory(operator.pid, MEMORY_SETTLE_MS);
+        const progress = progressOf(await listPolicies(rest));
+        memory.push({
+          policies: target,
+          rssMiB: Math.round(sampled.rssMiB * 10) / 10,
+          peakRssMiB: Math.round(sampled.peakRssMiB * 10) / 10,
+          applySeconds: seconds(applyMs),
+          allReconciledSeconds:
+            times.allReconciledMs === undefined ? undefined : seconds(times.allReconciledMs),
+          readyWhenSampled: progress.ready,
+          operatorCpuSeconds,
+        });
+        log(
+          `RSS ${sampled.rssMiB.toFixed(1)} MiB (peak ${sampled.peakRssMiB.toFixed(1)}) with ${target} policies`,
+        );
+      }
+      if (isRollout) {
+        log(`steady state: counting API writes for ${steadySeconds} s`);
+        const apiBefore = await apiServerRequestTotals(controlPlane);
+        const proxyBefore = proxy.counts();
+        const steadyCpuBefore = readProcessCpuSeconds(operator.pid);
+        await sleep(steadySeconds * 1000);
+        const apiAfter = await apiServerRequestTotals(controlPlane);
+        const proxyAfter = proxy.counts();
+        const operatorRequests = subtractCounts(proxyAfter, proxyBefore);
+        const operatorWrites = writesOnly(operatorRequests);
+        // Every write in the window that did not come through the proxy came from the control plane's
+        // own components (the bench itself only reads /metrics).
+        const controlPlaneWrites = subtractCounts(
+          writesOnly(subtractCounts(apiAfter, apiBefore)),
+          operatorWrites,
+        );
+        const besidesLease = [...operatorWrites].filter(([key]) => !isOperatorLease(key));
+        steady = {
+          seconds: steadySeconds,
+          operatorWrites: countsObject(operatorWrites),
+          operatorWritesTotal: totalOf(operatorWrites),
+          operatorWritesBesidesLease: besidesLease.reduce((sum, [, n]) => sum + n, 0),
+          controlPlaneWrites: countsObject(controlPlaneWrites),
+          controlPlaneWritesTotal: totalOf(controlPlaneWrites),
+          operatorCpuSeconds: seconds((readProcessCpuSeconds(operator.pid) - steadyCpuBefore) * 1000),
+          operatorReads: countsObject(
+            new Map([...operatorRequests].filter(([key]) => !operatorWrites.has(key))),
+          ),
+        };
+      }
+    }
+
+    const results = {
+      machine: {
+        cpus: cpus().length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      date: new Date().toISOString(),
+      parameters: {
+        policies: rolloutPolicies,
+        steadySeconds,
+        rssPolicies,
+        namespaces: namespaceCount,
+        operatorRuntime,
+        applyMethod: applyDescription,
+        benchNodes: nodeCount,
+      },
+      controlPlaneStartSeconds: controlPlaneSeconds,
+      baselineRssMiB: Math.round(baseline.rssMiB * 10) / 10,
+      rollout,
+      steadyState: steady,
+      memory,
+      totalSeconds: seconds(Date.now() - benchStart),
+    };
+    mkdirSync(join(repoRoot, "bench", "results"), { recursive: true });
+    writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+    printTable(results);
+    console.log(`\nwritten to ${resultsPath}`);
+  } finally {
+    if (operator !== undefined) await stopOperator(operator);
+    await proxy?.close();
+    await controlPlane.stop();
+    process.off("exit", killOperatorOnExit);
+  }
+}
+
+interface PrintableResults {
+  baselineRssMiB: number;
+  rollout?:
+    | {
+        policies: number;
+        applySeconds: number;
+        allReconciledSeconds: number | undefined;
+        allReadySeconds: number | undefined;
+        secondsToReady: { p50: number; p90: number; p99: number; max: number };
+        operatorCpuSeconds: number;
+      }
+    | undefined;
+  steadyState?:
+    | {
+        seconds: number;
+        operatorWrites: Record<string, number>;
+        operatorWritesBesidesLease: number;
+        controlPlaneWrites: Record<string, number>;
+        controlPlaneWritesTotal: number;
+        operatorCpuSeconds: number;
+      }
+    | undefined;
+  memory: MemoryPoint[];
+}
+
+function printTable(results: PrintableResults): void {
+  const row = (label: string, value: string): void => console.log(`  ${label.padEnd(52)} ${value}`);
+  const { rollout, steadyState } = results;
+  if (rollout !== undefined) {
+    console.log(`\nRoll-out of ${rollout.policies} policies`);
+    row(`applying (${applyMethod})`, `${rollout.applySeconds} s`);
+    row("apply start -> all Reconciled", `${rollout.allReconciledSeconds ?? "-"} s`);
+    row("apply start -> all Ready", `${rollout.allReadySeconds ?? "-"} s`);
+    const t = rollout.secondsToReady;
+    row(
+      "per policy, creation -> Ready (p50 / p90 / p99 / max)",
+      `${t.p50} / ${t.p90} / ${t.p99} / ${t.max} s`,
+    );
+  }
+  if (steadyState !== undefined) {
+    console.log(`\nAPI writes in ${steadyState.seconds} s of steady state`);
+    for (const [key, count] of Object.entries(steadyState.operatorWrites))
+      row(`operator  ${key}`, String(count));
+    row("operator, besides its lease", String(steadyState.operatorWritesBesidesLease));
+    for (const [key, count] of Object.entries(steadyState.controlPlaneWrites)) {
+      row(`control plane  ${key}`, String(count));
+    }
+    row("control plane, total", String(steadyState.controlPlaneWritesTotal));
+    row("operator CPU in the window", `${steadyState.operatorCpuSeconds} s`);
+  }
+  console.log("\nOperator memory (steady state after reconcile)");
+  row("no policy: RSS", `${results.baselineRssMiB} MiB`);
+  for (const point of results.memory) {
+    row(`${point.policies} policies: RSS (peak so far)`, `${point.rssMiB} MiB (${point.peakRssMiB} MiB)`);
+    row(
+      `${point.policies} policies: reconciled after, operator CPU`,
+      `${point.allReconciledSeconds ?? "-"} s, ${point.operatorCpuSeconds} s`,
+    );
+  }
+}
+
+await main();
