@@ -42,8 +42,12 @@ export class StepTable {
   private rows = 0;
 
   constructor(readonly capacity: number) {
+    // One buffer for all columns: one allocation per simulation instead of twelve.
+    const buffer = new Float64Array(capacity * STEP_FIELDS.length);
     const columns: Partial<Record<keyof SimulationStep, Float64Array>> = {};
-    for (const field of STEP_FIELDS) columns[field] = new Float64Array(capacity);
+    STEP_FIELDS.forEach(
+      (field, index) => (columns[field] = buffer.subarray(index * capacity, (index + 1) * capacity)),
+    );
     this.columns = columns as Record<keyof SimulationStep, Float64Array>;
   }
 
