@@ -1,0 +1,175 @@
+// The operator benchmark's own arithmetic: request counting, readiness and /proc parsing.
+import { describe, expect, it } from "vitest";
+import { parseProcStatCpuSeconds, parseProcStatus } from "../../../bench/operator/process-memory.js";
+import {
+  currentTrueCondition,
+  percentile,
+  progressOf,
+  secondsToReady,
+  type ListedPolicy,
+} from "../../../bench/operator/readiness.js";
+import {
+  classifyRequest,
+  parseApiServerRequestTotals,
+  subtractCounts,
+  writesOnly,
+} from "../../../bench/operator/request-counts.js";
+
+describe("parseApiServerRequestTotals", () => {
+  it("sums over codes per verb and resource, qualifying group and subresource", () => {
+    const text = [
+      "# HELP apiserver_request_total [STABLE] Counter of apiserver requests",
+      "# TYPE apiserver_request_total counter",
+      'apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="",verb="APPLY",version="v1"} 7',
+      'apiserver_request_total{code="409",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="",verb="APPLY",version="v1"} 2',
+      'apiserver_request_total{code="200",component="apiserver",dry_run="",group="autoscaling",resource="horizontalpodautoscalers",scope="resource",subresource="status",verb="PUT",version="v2"} 3',
+      'apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 4',
+      'apiserver_request_duration_seconds_count{group="",resource="events",verb="POST"} 99',
+    ].join("\n");
+    const counts = parseApiServerRequestTotals(text);
+    expect(Object.fromEntries(counts)).toEqual({
+      "APPLY deployments.apps": 9,
+      "PUT horizontalpodautoscalers.autoscaling/status": 3,
+      "POST events": 4,
+    });
+  });
+});
+
+describe("subtractCounts and writesOnly", () => {
+  it("keeps the non-zero differences, and only the verbs that write", () => {
+    const before = new Map([
+      ["PUT leases.coordination.k8s.io", 10],
+      ["LIST pods", 5],
+      ["PATCH events", 3],
+    ]);
+    const after = new Map([
+      ["PUT leases.coordination.k8s.io", 25],
+      ["LIST pods", 9],
+      ["PATCH events", 3],
+      ["POST events", 2],
+    ]);
+    const difference = subtractCounts(after, before);
+    expect(Object.fromEntries(difference)).toEqual({
+      "PUT leases.coordination.k8s.io": 15,
+      "LIST pods": 4,
+      "POST events": 2,
+    });
+    expect(Object.fromEntries(writesOnly(difference))).toEqual({
+      "PUT leases.coordination.k8s.io": 15,
+      "POST events": 2,
+    });
+  });
+});
+
+describe("classifyRequest", () => {
+  it("names requests as kube-apiserver's metrics do", () => {
+    const apply = "application/apply-patch+yaml";
+    expect(
+      classifyRequest("PATCH", "/apis/apps/v1/namespaces/a/deployments/x?fieldManager=m", apply),
+    ).toEqual({
+      verb: "APPLY",
+      resource: "deployments.apps",
+    });
+    expect(
+      classifyRequest(
+        "PATCH",
+        "/apis/mlautoscale.io/v1alpha1/namespaces/a/mlautoscalepolicies/x/status",
+        apply,
+      ),
+    ).toEqual({ verb: "APPLY", resource: "mlautoscalepolicies.mlautoscale.io/status" });
+    expect(
+      classifyRequest(
+        "PATCH",
+        "/apis/apps/v1/namespaces/a/deployments/x/scale",
+        "application/merge-patch+json",
+      ),
+    ).toEqual({
+      verb: "PATCH",
+      resource: "deployments.apps/scale",
+    });
+    expect(
+      classifyRequest("GET", "/apis/apps/v1/deployments?watch=true&resourceVersion=5", undefined),
+    ).toEqual({
+      verb: "WATCH",
+      resource: "deployments.apps",
+    });
+    expect(classifyRequest("GET", "/api/v1/namespaces/a/events", undefined)).toEqual({
+      verb: "LIST",
+      resource: "events",
+    });
+    expect(classifyRequest("GET", "/api/v1/namespaces/a", undefined)).toEqual({
+      verb: "GET",
+      resource: "namespaces",
+    });
+    expect(
+      classifyRequest("PUT", "/apis/coordination.k8s.io/v1/namespaces/default/leases/op", "application/json"),
+    ).toEqual({
+      verb: "PUT",
+      resource: "leases.coordination.k8s.io",
+    });
+    expect(classifyRequest("DELETE", "/api/v1/namespaces/a/pods", undefined)).toEqual({
+      verb: "DELETECOLLECTION",
+      resource: "pods",
+    });
+    expect(classifyRequest("GET", "/apis/keda.sh/v1alpha1", undefined)).toBeUndefined();
+    expect(classifyRequest("GET", "/version", undefined)).toBeUndefined();
+  });
+});
+
+function policy(
+  generation: number,
+  observedGeneration: number,
+  conditions: { type: string; status: string; observedGeneration: number; lastTransitionTime?: string }[],
+): ListedPolicy {
+  return {
+    metadata: { name: "p", namespace: "n", generation, creationTimestamp: "2026-01-01T00:00:00Z" },
+    status: { observedGeneration, conditions },
+  };
+}
+
+describe("readiness", () => {
+  const readyAt = (time: string, generation = 1): ListedPolicy =>
+    policy(generation, generation, [
+      { type: "Reconciled", status: "True", observedGeneration: generation },
+      { type: "Ready", status: "True", observedGeneration: generation, lastTransitionTime: time },
+    ]);
+
+  it("counts a condition only when True for the current generation", () => {
+    const stale = policy(2, 1, [
+      { type: "Reconciled", status: "True", observedGeneration: 1 },
+      { type: "Ready", status: "True", observedGeneration: 1 },
+    ]);
+    const reconciledOnly = policy(1, 1, [
+      { type: "Reconciled", status: "True", observedGeneration: 1 },
+      { type: "Ready", status: "False", observedGeneration: 1 },
+    ]);
+    expect(currentTrueCondition(stale, "Ready")).toBeUndefined();
+    expect(progressOf([stale, reconciledOnly, readyAt("2026-01-01T00:00:04Z")])).toEqual({
+      total: 3,
+      reconciled: 2,
+      ready: 1,
+    });
+  });
+
+  it("measures creation to Ready per policy and takes nearest-rank percentiles", () => {
+    const policies = ["00:00:04", "00:00:02", "00:00:10", "00:00:06"].map((t) => readyAt(`2026-01-01T${t}Z`));
+    const times = secondsToReady(policies);
+    expect(times).toEqual([4, 2, 10, 6]);
+    expect(percentile(times, 50)).toBe(4);
+    expect(percentile(times, 90)).toBe(10);
+    expect(percentile(times, 100)).toBe(10);
+    expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe("/proc parsing", () => {
+  it("reads VmRSS and VmHWM in MiB", () => {
+    const status = "Name:\tnode\nVmPeak:\t 1000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nThreads:\t11\n";
+    expect(parseProcStatus(status)).toEqual({ rssMiB: 100, peakRssMiB: 200 });
+  });
+
+  it("adds user and system time from a stat line whose command name holds spaces and parentheses", () => {
+    const stat = "4242 (node (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 1000 0 0";
+    expect(parseProcStatCpuSeconds(stat)).toBe(3);
+  });
+});
