@@ -72,10 +72,13 @@ describe("operator installed with Helm, running with the chart's ServiceAccount"
   afterAll(async () => {
     await operator?.stop();
     await helm(["uninstall", RELEASE, `--namespace=${releaseNamespace}`]).catch(() => undefined);
-    await removeDemoNodes(testKubeConfig());
+    // Later test files count the GPUs in use on the shared nodes: wait until these pods are gone.
     for (const namespace of [appNamespace, releaseNamespace]) {
-      if (namespace) await deleteTestNamespace(namespace);
+      if (!namespace) continue;
+      await deleteTestNamespace(namespace);
+      await kubectl(["wait", "--for=delete", `namespace/${namespace}`, "--timeout=120s"]);
     }
+    await removeDemoNodes(testKubeConfig());
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
