@@ -17,6 +17,7 @@ import {
   validBasePolicy,
   validKedaBasePolicy,
   withChanges,
+  type Json,
   type JsonObject,
 } from "../fixtures/invalid-policies.js";
 import { createTestNamespace, deleteTestNamespace, kubectl, testKubeConfig } from "../support/cluster.js";
@@ -179,6 +180,90 @@ describe("MLAutoscalePolicy admission", () => {
     const reparsed = parsePolicy(stored);
     expect(reparsed.ok ? reparsed.policy.spec : reparsed.problems).toEqual(parsed.policy.spec);
   });
+});
+
+/** Every field path of a JSON value, with list indexes as numbers. */
+function fieldPaths(value: Json, path: (string | number)[]): (string | number)[][] {
+  if (Array.isArray(value)) return [path, ...value.flatMap((item, i) => fieldPaths(item, [...path, i]))];
+  if (typeof value === "object" && value !== null) {
+    return [path, ...Object.entries(value).flatMap(([key, child]) => fieldPaths(child, [...path, key]))];
+  }
+  return [path];
+}
+
+function withValueAt(root: JsonObject, path: (string | number)[], value: Json | undefined): JsonObject {
+  return withChanges(root, { [path.join(".")]: value });
+}
+
+// Values put in place of each field in turn. null is left out on purpose: the API server drops nulls
+// before validation, so a stored policy never holds one, while render refuses them in files.
+const MUTATIONS: [string, Json | undefined][] = [
+  ["removed", undefined],
+  ["empty string", ""],
+  ["0", 0],
+  ["-1", -1],
+  ["1e9", 1e9],
+  ["1.5", 1.5],
+  ['"7"', "7"],
+  ["true", true],
+  ["a 300-character string", "a".repeat(300)],
+  ["{}", {}],
+  ["[]", []],
+];
+
+describe("zod is never looser than admission", () => {
+  let namespace = "";
+  beforeAll(async () => {
+    namespace = await createTestNamespace("zod-vs-admission");
+  });
+  afterAll(async () => {
+    await deleteTestNamespace(namespace);
+  });
+
+  it(
+    "refuses every one-field change of the feature policies that the API server refuses",
+    { timeout: 600_000 },
+    async () => {
+      const candidates = new Map<string, { label: string; policy: JsonObject }>();
+      // The two policies that use every option between them; the attached ones add only targetRef.
+      const everything = Object.entries(FEATURE_POLICIES).filter(([name]) => name.includes("every"));
+      expect(everything).toHaveLength(2);
+      for (const [name, base] of everything) {
+        const spec = base["spec"];
+        if (spec === undefined) throw new Error(`${name} has no spec`);
+        for (const path of fieldPaths(spec, ["spec"]).filter((p) => p.length > 1)) {
+          for (const [label, value] of MUTATIONS) {
+            const policy = withValueAt(base, path, value);
+            const key = JSON.stringify(policy);
+            if (!candidates.has(key))
+              candidates.set(key, { label: `${name}: ${path.join(".")} = ${label}`, policy });
+          }
+        }
+      }
+      const looser: string[] = [];
+      let refusedByBoth = 0;
+      let onlyZod = 0;
+      const queue = [...candidates.values()];
+      // A few requests at a time: enough to keep the API server busy, few enough not to be throttled.
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+            const outcome = await createPolicy(namespace, next.policy, true);
+            const zodAccepts = parsePolicy(next.policy).ok;
+            if (!outcome.accepted && zodAccepts) looser.push(`${next.label}: ${outcome.message}`);
+            else if (!outcome.accepted) refusedByBoth += 1;
+            else if (!zodAccepts) onlyZod += 1;
+          }
+        }),
+      );
+      console.log(
+        `${candidates.size} one-field changes: ${refusedByBoth} refused by both, ${onlyZod} refused by zod only, ` +
+          `${looser.length} refused by the API server only`,
+      );
+      expect(looser).toEqual([]);
+      expect(refusedByBoth).toBeGreaterThan(candidates.size / 2);
+    },
+  );
 });
 
 describe("rendered children", () => {
