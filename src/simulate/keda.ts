@@ -306,7 +306,12 @@ export class ScaledObjectController {
    * What KEDA's metrics server answers the HPA for trigger `index`. Each failed request counts;
    * past failureThreshold (strictly) the answer becomes target x replicas per fallback.behavior.
    */
-  externalMetric(index: number, value: number | undefined, currentReplicas: number): MetricReading {
+  externalMetric(
+    index: number,
+    value: number | undefined,
+    currentReplicas: number,
+    readyReplicas = currentReplicas,
+  ): MetricReading {
     const trigger = this.triggers[index];
     if (!trigger) return { kind: "error", message: `no trigger ${index}` };
     if (value !== undefined) {
@@ -339,10 +344,11 @@ export class ScaledObjectController {
         break;
     }
     if (trigger.metricType === "Value") {
-      return {
-        kind: "error",
-        message: `${trigger.metricName}: fallback for Value metrics needs ready replicas`,
-      };
+      // A Value target is compared with the Ready pods' count, so KEDA divides by it first.
+      if (readyReplicas <= 0) {
+        return { kind: "error", message: `${trigger.metricName}: no ready replicas for the fallback` };
+      }
+      return { kind: "total", valueMilli: Math.trunc((trigger.target * 1000 * replicas) / readyReplicas) };
     }
     return { kind: "total", valueMilli: Math.trunc(trigger.target * 1000 * replicas) };
   }

@@ -350,7 +350,7 @@ export function simulate(
       const value = observed.metricsDown
         ? undefined
         : signalValue(trigger.signal ?? "queue", observed, ready, false, trigger.aggregate === "sum");
-      return keda.externalMetric(trigger.index, value, specReplicas);
+      return keda.externalMetric(trigger.index, value, specReplicas, ready);
     }
     const signal = signalOfMetric.get(metric) ?? "queue";
     if (metric.type === "Pods") {

@@ -191,4 +191,17 @@ describe("fallback", () => {
     expect(fallbackAfterOne("currentReplicasIfHigher")).toEqual({ kind: "total", valueMilli: 40_000 });
     expect(fallbackAfterOne("currentReplicasIfLower")).toEqual({ kind: "total", valueMilli: 25_000 });
   });
+
+  it("divides by the Ready replicas for a Value metric, so the HPA still lands on fallback.replicas", () => {
+    const controller = new ScaledObjectController(
+      scaledObject({
+        fallback: { failureThreshold: 0, replicas: 6 },
+        triggers: [{ type: "rabbitmq", metricType: "Value", metadata: { value: "5" } }],
+      }),
+      0,
+    );
+    // 5 x 6 / 4 ready = 7.5; the HPA's Value rule then asks ceil(7.5 / 5 * 4) = 6.
+    expect(controller.externalMetric(0, undefined, 4, 4)).toEqual({ kind: "total", valueMilli: 7_500 });
+    expect(controller.externalMetric(0, undefined, 4, 0).kind).toBe("error");
+  });
 });

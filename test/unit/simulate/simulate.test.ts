@@ -182,6 +182,30 @@ describe("diurnal day through KEDA with scale to zero", () => {
   });
 });
 
+describe("a metrics outage under KEDA fallback", () => {
+  it("moves to fallback.replicas once the failures exceed the threshold, through the HPA's limits", () => {
+    const outage = parseCsvTrace("t,rps,metrics_down\n0,5,0\n300,5,1\n600,5,0\n1200,5,0\n");
+    const result = simulate(
+      kedaTarget([{ type: "rabbitmq", metadata: { value: "5" } }], {
+        minReplicaCount: 1,
+        fallback: { failureThreshold: 3, replicas: 6 },
+      }),
+      outage,
+    );
+    // The HPA asks for the metric every 15 s: failures 1, 2, 3 at t=300, 315, 330 keep 1 replica.
+    // At 345 the 4th failure is past the threshold: 5 x 6 = 30 -> ceil(30 / 5) = 6, clamped without
+    // behavior to max(2 x 1, 4) = 4; at 360 the same 6 is within max(2 x 4, 4) = 8.
+    expect(result.events.slice(0, 2)).toMatchObject([
+      { t: 345, from: 1, to: 4, by: "HPA" },
+      { t: 360, from: 4, to: 6, by: "HPA" },
+    ]);
+    // The last fallback answer is at t=585; from 600 the empty queue asks for 1, but the no-behavior
+    // window keeps every recommendation not older than 300 s: 585 >= now - 300 until now = 885.
+    const down = result.events.find((event) => event.to < event.from);
+    expect(down).toMatchObject({ t: 900, from: 6, to: 1 });
+  });
+});
+
 describe("inputs", () => {
   it("counts rises of a recorded queue depth as arrivals", () => {
     const queueOnly = parseCsvTrace("t,queue\n0,100\n60,50\n120,200\n");
