@@ -83,7 +83,10 @@ describe("operator installed with Helm, running with the chart's ServiceAccount"
   });
 
   it("installs with helm", async () => {
-    await helm(["install", RELEASE, CHART, `--namespace=${releaseNamespace}`]);
+    const installed = await helm(["install", RELEASE, CHART, `--namespace=${releaseNamespace}`]);
+    // NOTES.txt: how to apply an example and watch it.
+    expect(installed).toContain("kubectl apply -n <namespace> -f examples/1-realtime-inference.yaml");
+    expect(installed).toContain("kubectl get mlap -A -w");
     const status = await helm(["status", RELEASE, `--namespace=${releaseNamespace}`, "-o", "json"]);
     expect((JSON.parse(status) as { info: { status: string } }).info.status).toBe("deployed");
     serviceAccount = (await must(["get", "serviceaccounts", "-o", "name"], releaseNamespace))
