@@ -182,6 +182,104 @@ describe("MLAutoscalePolicy admission", () => {
   });
 });
 
+describe("MLAutoscalePolicy names, columns and status subresource", () => {
+  let namespace = "";
+  beforeAll(async () => {
+    namespace = await createTestNamespace("crd-columns");
+    const policy = withChanges(validBasePolicy(), { "metadata.name": "columns" });
+    const outcome = await createPolicy(namespace, policy, false);
+    if (!outcome.accepted) throw new Error(outcome.message);
+  });
+  afterAll(async () => {
+    await deleteTestNamespace(namespace);
+  });
+
+  it("is listed by its short name and its category", async () => {
+    for (const resource of ["mlap", "ml", "mlautoscalepolicies.mlautoscale.io"]) {
+      const result = await kubectl(["get", resource, "-o", "name"], { namespace });
+      expect(result.stderr).toBe("");
+      expect(result.stdout.trim()).toBe("mlautoscalepolicy.mlautoscale.io/columns");
+    }
+  });
+
+  it("writes status only through the status subresource, and prints it in the columns", async () => {
+    const status = {
+      status: {
+        engine: "HPA",
+        replicas: 3,
+        conditions: [
+          {
+            type: "Ready",
+            status: "True",
+            reason: "Available",
+            message: "all children applied",
+            lastTransitionTime: "2026-01-01T00:00:00Z",
+          },
+          {
+            type: "Reconciled",
+            status: "True",
+            reason: "ReconcileSucceeded",
+            message: "",
+            lastTransitionTime: "2026-01-01T00:00:00Z",
+          },
+        ],
+      },
+    };
+    const viaMain = await kubectl(
+      ["patch", "mlap", "columns", "--type=merge", "-p", JSON.stringify(status)],
+      {
+        namespace,
+      },
+    );
+    expect(viaMain.code, viaMain.stderr).toBe(0);
+    const before = await kubectl(["get", "mlap", "columns", "-o", "jsonpath={.status.engine}"], {
+      namespace,
+    });
+    // The main resource ignores status: only the operator, through /status, writes it.
+    expect(before.stdout).toBe("");
+
+    const viaStatus = await kubectl(
+      ["patch", "mlap", "columns", "--subresource=status", "--type=merge", "-p", JSON.stringify(status)],
+      { namespace },
+    );
+    expect(viaStatus.code, viaStatus.stderr).toBe(0);
+    const table = await kubectl(["get", "mlap", "columns"], { namespace });
+    const [header, row] = table.stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/));
+    expect(header).toEqual(["NAME", "ENGINE", "MIN", "MAX", "REPLICAS", "READY", "AGE"]);
+    expect(row?.slice(0, 6)).toEqual(["columns", "HPA", "1", "10", "3", "True"]);
+    const wide = await kubectl(["get", "mlap", "columns", "-o", "wide"], { namespace });
+    expect(wide.stdout.split("\n")[0]).toContain("REASON");
+    expect(wide.stdout).toContain("ReconcileSucceeded");
+  });
+
+  it("refuses a status whose conditions repeat a type", async () => {
+    const condition = {
+      type: "Ready",
+      status: "True",
+      reason: "Available",
+      message: "",
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+    };
+    const result = await kubectl(
+      [
+        "patch",
+        "mlap",
+        "columns",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ status: { conditions: [condition, { ...condition, status: "False" }] } }),
+      ],
+      { namespace },
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("status.conditions[1]: Duplicate value");
+  });
+});
+
 /** Every field path of a JSON value, with list indexes as numbers. */
 function fieldPaths(value: Json, path: (string | number)[]): (string | number)[][] {
   if (Array.isArray(value)) return [path, ...value.flatMap((item, i) => fieldPaths(item, [...path, i]))];
