@@ -7,6 +7,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { renderCrdYaml } from "../../../src/api/v1alpha1/index.js";
 import { main } from "../../../src/commands.js";
+import { loadPolicyFile, renderPolicy } from "../../../src/render/index.js";
 import { validBasePolicy, validKedaBasePolicy, withChanges } from "../../fixtures/invalid-policies.js";
 
 const example = (file: string): string =>
@@ -90,6 +91,18 @@ describe("render: success", () => {
       "HorizontalPodAutoscaler",
       "PodDisruptionBudget",
     ]);
+  });
+
+  it("prints exactly the objects the operator would apply, in YAML and in JSON", async () => {
+    const file = example("2-batch-rabbitmq.yaml");
+    const [policy] = await loadPolicyFile(file);
+    if (policy === undefined) throw new Error("no policy");
+    const expected = renderPolicy(policy, { kedaInstalled: true }).objects;
+    const yamlRun = await run("render", "-f", file);
+    const documents = parseAllDocuments(yamlRun.stdout);
+    expect(Array.isArray(documents) ? documents.map((d) => d.toJS() as unknown) : []).toEqual(expected);
+    const jsonRun = await run("render", "-f", file, "-o", "json");
+    expect((JSON.parse(jsonRun.stdout) as { items: unknown[] }).items).toEqual(expected);
   });
 
   it("reads JSON policy files", async () => {
