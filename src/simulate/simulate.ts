@@ -188,7 +188,10 @@ function signalValue(
 ): number {
   switch (signal) {
     case "queue":
-      return perPod ? observed.queue / Math.max(ready, 1) : observed.queue;
+      // A model server's own queue gauge counts waiting requests. A broker's depth also counts the
+      // messages consumers hold unacknowledged (SQS in flight, RabbitMQ unacked): one per busy
+      // replica. Without them an empty-but-busy queue would look idle and scale a loaded service to zero.
+      return perPod ? observed.queue / Math.max(ready, 1) : observed.queue + observed.busy * ready;
     case "rps":
       return perPod ? observed.rate / Math.max(ready, 1) : observed.rate;
     case "gpu": {

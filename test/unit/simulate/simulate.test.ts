@@ -182,6 +182,31 @@ describe("diurnal day through KEDA with scale to zero", () => {
   });
 });
 
+describe("a broker trigger counts messages in flight", () => {
+  const trigger = [{ type: "rabbitmq", metadata: { value: "5", activationValue: "1" } }];
+  const flat = (rps: number) => parseCsvTrace(`t,rps\n0,${rps}\n3600,${rps}\n`);
+
+  it("keeps a busy service active although its queue is empty", () => {
+    // 15 req/s at 10 req/s per replica: whatever the replica count, 15 / 10 = 1.5 messages are in
+    // flight, > 1, so KEDA never deactivates.
+    const busy = simulate(kedaTarget(trigger, { cooldownPeriod: 300 }), flat(15), {
+      ...DEFAULT_OPTIONS,
+      initialReplicas: 2,
+    });
+    expect(busy.events.some((event) => event.to === 0)).toBe(false);
+  });
+
+  it("deactivates a nearly idle one after the cooldown", () => {
+    // 5 req/s: 0.5 in flight is not above 1. Never active since creation, so initialCooldownPeriod (0)
+    // applies: the first poll after t=0 (t=15) scales to zero.
+    const idle = simulate(kedaTarget(trigger, { cooldownPeriod: 300 }), flat(5), {
+      ...DEFAULT_OPTIONS,
+      initialReplicas: 2,
+    });
+    expect(idle.events[0]).toMatchObject({ t: 15, to: 0, by: "KEDA", reason: "deactivated" });
+  });
+});
+
 describe("a metrics outage under KEDA fallback", () => {
   it("moves to fallback.replicas once the failures exceed the threshold, through the HPA's limits", () => {
     const outage = parseCsvTrace("t,rps,metrics_down\n0,5,0\n300,5,1\n600,5,0\n1200,5,0\n");
