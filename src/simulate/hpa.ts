@@ -337,8 +337,9 @@ function plainReplicasOrError(
   let total = totals.total;
   let count = totals.count;
   if (totals.missing > 0) {
+    // Scale-down: a missing pod counts as exactly at target; scale-up: as reporting zero.
     if (usageRatio < 1) total += totals.missing * targetMilli;
-    count += totals.missing;
+    if (usageRatio !== 1) count += totals.missing;
   }
   if (scaleUpWithUnready) count += totals.unready;
   const newUsageRatio = Math.trunc(total / count) / targetMilli;

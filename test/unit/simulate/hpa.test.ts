@@ -338,6 +338,21 @@ describe("not-ready and missing pods", () => {
     });
     expect(proposal.replicas).toBe(3);
   });
+
+  it("Pods metric exactly at target leaves missing pods out", () => {
+    // 2 ready pods at exactly 10 (ratio 1), 2 loading with no sample. Neither fill applies at ratio 1,
+    // so the ratio stays 1: within tolerance, keep 4. (Counting them as 0 would halve it to 0.5 -> 2.)
+    const proposal = plainMetricReplicas({
+      currentReplicas: 4,
+      targetMilli: 10_000,
+      pods: [readyPod, readyPod, loading, loading],
+      valueMilli: [10_000, 10_000, undefined, undefined],
+      isCpu: false,
+      tolerances: wide,
+      now: 30,
+    });
+    expect(proposal.replicas).toBe(4);
+  });
 });
 
 describe("several metrics", () => {
