@@ -45,6 +45,9 @@ export function startProcess(name: string, binary: string, args: string[], logPa
     hasExited: () => exitedFlag,
     async stop(graceMs = 10_000) {
       if (exitedFlag) return;
+      // While stopping, the child must keep the event loop alive: unreferenced, a process that has
+      // nothing else pending would exit before the child's exit is seen, and stop() would never resolve.
+      child.ref();
       signal(pid, "SIGTERM");
       const killTimer = setTimeout(() => signal(pid, "SIGKILL"), graceMs);
       await exited;
