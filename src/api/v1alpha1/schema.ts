@@ -529,6 +529,30 @@ const ScaleToZero = z
   })
   .describe("Scale-to-zero settings; they apply when replicas.min is 0.");
 
+/** Names the operator gives the triggers it generates from scaling.metrics. */
+export const GENERATED_TRIGGER_NAMES = ["cpu", "memory", "queue-depth", "gpu-utilization"] as const;
+
+type NamedTriggers = readonly { name?: string }[];
+
+const TRIGGER_LIST_RULES = [
+  rule<NamedTriggers>(
+    "self.all(a, !has(a.name) || self.exists_one(b, has(b.name) && b.name == a.name))",
+    "trigger names must be unique",
+    (triggers) => {
+      const names = triggers.flatMap((t) => (t.name === undefined ? [] : [t.name]));
+      return new Set(names).size === names.length;
+    },
+  ),
+  rule<NamedTriggers>(
+    `self.all(t, !has(t.name) || !(t.name in [${GENERATED_TRIGGER_NAMES.map((n) => `'${n}'`).join(", ")}]))`,
+    `trigger names ${GENERATED_TRIGGER_NAMES.join(", ")} are taken by the triggers generated from scaling.metrics`,
+    (triggers) =>
+      triggers.every(
+        (t) => t.name === undefined || !(GENERATED_TRIGGER_NAMES as readonly string[]).includes(t.name),
+      ),
+  ),
+];
+
 const Scaling = z
   .strictObject({
     engine: z
@@ -539,9 +563,13 @@ const Scaling = z
     triggers: z
       .array(Trigger)
       .max(16)
+      .superRefine(refineRules(TRIGGER_LIST_RULES))
       .optional()
       .describe("KEDA event triggers (queues, streams, Prometheus).")
-      .meta({ "x-kubernetes-list-type": "atomic" }),
+      .meta({
+        "x-kubernetes-list-type": "atomic",
+        "x-kubernetes-validations": celValidations(TRIGGER_LIST_RULES),
+      }),
     behavior: Behavior.prefault({ preset: "Realtime" }),
     scaleToZero: ScaleToZero.optional(),
     pollingIntervalSeconds: z
