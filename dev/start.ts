@@ -5,15 +5,15 @@
 // examples/, prints `kubectl get mlap -A` whenever it changes and, once every policy is Ready, their
 // children; then keeps running until Ctrl-C and tears everything down.
 // `--exit-when-ready` (or MLAUTOSCALE_EXIT_WHEN_READY=true) stops once every policy is Ready: exit code 0,
-// or 1 when they are not within --ready-timeout-seconds (default 300).
+// or 1 when they are not within --ready-timeout-seconds (default 300). Other arguments go to the operator.
 //
 // With KUBECONFIG set: runs the operator against that cluster and applies nothing.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
+import { main as runCommand } from "../src/commands.js";
 import { repoRoot } from "./controlplane/binaries.js";
 import { startControlPlane, type ControlPlane } from "./controlplane/index.js";
 import { addDemoNodes, applyExamples, kubectlWith, type Kubectl } from "./demo.js";
@@ -21,15 +21,15 @@ import { addDemoNodes, applyExamples, kubectlWith, type Kubectl } from "./demo.j
 const DEMO_NAMESPACE = "mlautoscale-demo";
 const POLL_MS = 1_000;
 
-const { values: flags } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    "exit-when-ready": { type: "boolean", default: process.env["MLAUTOSCALE_EXIT_WHEN_READY"] === "true" },
-    "ready-timeout-seconds": { type: "string", default: "300" },
-  },
-  strict: true,
-});
-const readyTimeoutMs = Number(flags["ready-timeout-seconds"]) * 1000;
+const args = process.argv.slice(2);
+const TIMEOUT_FLAG = "--ready-timeout-seconds=";
+const exitWhenReady =
+  args.includes("--exit-when-ready") || process.env["MLAUTOSCALE_EXIT_WHEN_READY"] === "true";
+const readyTimeoutMs =
+  Number(args.find((arg) => arg.startsWith(TIMEOUT_FLAG))?.slice(TIMEOUT_FLAG.length) ?? 300) * 1000;
+if (!Number.isFinite(readyTimeoutMs) || readyTimeoutMs <= 0) throw new Error(`${TIMEOUT_FLAG} takes seconds`);
+/** Every other argument is the operator's (later flags win over the ones set here). */
+const operatorArgs = args.filter((arg) => arg !== "--exit-when-ready" && !arg.startsWith(TIMEOUT_FLAG));
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -58,12 +58,16 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** KUBECONFIG is set: the operator against that cluster, in the foreground. */
-async function runAgainstExistingCluster(): Promise<number> {
+/**
+ * KUBECONFIG is set: the operator in this process against that cluster, in the foreground, until a signal.
+ * Arguments after `--` go to it (e.g. `npm start -- --namespaces=ml-serving`); later flags win.
+ */
+async function runAgainstExistingCluster(extraArgs: string[]): Promise<number> {
   say(`Running the operator against the cluster of KUBECONFIG (${process.env["KUBECONFIG"] ?? ""}).`);
-  const operator = startOperator(["--leader-elect=false"]);
-  const [code] = (await once(operator, "exit")) as [number | null];
-  return code ?? 0;
+  return runCommand(["operator", "--leader-elect=false", ...extraArgs], {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
 }
 
 interface PolicyRow {
@@ -130,6 +134,7 @@ async function runDemo(): Promise<number> {
         "--leader-elect=false",
         "--bind-address=127.0.0.1",
         "--metrics-port=0",
+        ...operatorArgs,
       ],
       operatorLog,
     );
@@ -168,7 +173,7 @@ async function runDemo(): Promise<number> {
           "wide",
         ]);
         say(children.stdout);
-        if (flags["exit-when-ready"]) break;
+        if (exitWhenReady) break;
         say(
           [
             "The operator keeps running. In another shell:",
@@ -180,7 +185,7 @@ async function runDemo(): Promise<number> {
           ].join("\n"),
         );
       }
-      if (!shownChildren && Date.now() > deadline && flags["exit-when-ready"]) {
+      if (!shownChildren && Date.now() > deadline && exitWhenReady) {
         const notReady = rows.filter((row) => !row.ready).map((row) => row.name);
         throw new Error(`not Ready after ${readyTimeoutMs / 1000} s: ${notReady.join(", ")}`);
       }
@@ -206,4 +211,4 @@ function tail(path: string, lines = 20): string {
 }
 
 const kubeconfigSet = (process.env["KUBECONFIG"] ?? "") !== "";
-process.exitCode = kubeconfigSet ? await runAgainstExistingCluster() : await runDemo();
+process.exitCode = kubeconfigSet ? await runAgainstExistingCluster(operatorArgs) : await runDemo();
