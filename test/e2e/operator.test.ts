@@ -50,6 +50,43 @@ async function must(args: string[], namespace?: string): Promise<string> {
   return result.stdout;
 }
 
+/** The operator from source, authenticated only by a TokenRequest token of `serviceAccount`. */
+async function startWithServiceAccount(
+  serviceAccount: string,
+  namespace: string,
+  workDir: string,
+  extraArgs: string[] = [],
+): Promise<OperatorProcess> {
+  const token = (await must(["create", "token", serviceAccount, "--duration=1h"], namespace)).trim();
+  const cluster = testKubeConfig().getCurrentCluster();
+  if (cluster === null) throw new Error("the test kubeconfig has no cluster");
+  const kubeconfigPath = join(workDir, `${serviceAccount}.kubeconfig`);
+  writeTokenKubeconfig(
+    kubeconfigPath,
+    { server: cluster.server, caData: cluster.caData },
+    serviceAccount,
+    token,
+  );
+  const operator = startOperatorProcess({
+    cwd: REPO,
+    args: [
+      "--import",
+      "tsx",
+      "src/cli.ts",
+      "operator",
+      `--kubeconfig=${kubeconfigPath}`,
+      "--leader-elect=true",
+      "--metrics-port=0",
+      "--bind-address=127.0.0.1",
+      ...extraArgs,
+    ],
+    // As the chart's Deployment sets it from the downward API.
+    env: { POD_NAMESPACE: namespace },
+  });
+  await operator.metricsPort();
+  return operator;
+}
+
 interface PolicyFile {
   metadata: { name: string };
   spec: { placement?: { gpuInstanceTypes?: string[] } };
@@ -116,33 +153,7 @@ describe("operator installed with Helm, running with the chart's ServiceAccount"
   });
 
   it("reconciles the examples to Ready with only the ServiceAccount's token", async () => {
-    const token = (await must(["create", "token", serviceAccount, "--duration=1h"], releaseNamespace)).trim();
-    const cluster = testKubeConfig().getCurrentCluster();
-    if (cluster === null) throw new Error("the test kubeconfig has no cluster");
-    const kubeconfigPath = join(workDir, "operator.kubeconfig");
-    writeTokenKubeconfig(
-      kubeconfigPath,
-      { server: cluster.server, caData: cluster.caData },
-      "operator",
-      token,
-    );
-
-    operator = startOperatorProcess({
-      cwd: REPO,
-      args: [
-        "--import",
-        "tsx",
-        "src/cli.ts",
-        "operator",
-        `--kubeconfig=${kubeconfigPath}`,
-        "--leader-elect=true",
-        "--metrics-port=0",
-        "--bind-address=127.0.0.1",
-      ],
-      // As the chart's Deployment sets it from the downward API.
-      env: { POD_NAMESPACE: releaseNamespace },
-    });
-    await operator.metricsPort();
+    operator = await startWithServiceAccount(serviceAccount, releaseNamespace, workDir);
 
     const adminKubectl = kubectlWith(join(testBinDir(), "kubectl"), testKubeconfigPath());
     await applyExamples(adminKubectl, appNamespace);
@@ -234,5 +245,66 @@ describe("operator installed with Helm, running with the chart's ServiceAccount"
     ]);
     const deployments = await must(["get", "deployments", "-o", "name"], releaseNamespace);
     expect(deployments.trim()).toBe("");
+  });
+});
+
+describe("operator installed with Helm for chosen namespaces only", () => {
+  const release = "mlautoscale-scoped";
+  let releaseNamespace = "";
+  let watched = "";
+  let unwatched = "";
+  let workDir = "";
+  let operator: OperatorProcess | undefined;
+
+  beforeAll(async () => {
+    releaseNamespace = await createTestNamespace("mlautoscale-scoped");
+    watched = await createTestNamespace("ml-watched");
+    unwatched = await createTestNamespace("ml-unwatched");
+    workDir = mkdtempSync(join(tmpdir(), "mlautoscale-e2e-scoped-"));
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await helm(["uninstall", release, `--namespace=${releaseNamespace}`]).catch(() => undefined);
+    for (const namespace of [watched, unwatched, releaseNamespace]) {
+      if (!namespace) continue;
+      await deleteTestNamespace(namespace);
+      await kubectl(["wait", "--for=delete", `namespace/${namespace}`, "--timeout=120s"]);
+    }
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("reconciles policies in the watched namespace with Roles there and nothing cluster-wide", async () => {
+    await helm([
+      "install",
+      release,
+      CHART,
+      `--namespace=${releaseNamespace}`,
+      `--set=watchNamespaces={${watched}}`,
+    ]);
+    const as = `--as=system:serviceaccount:${releaseNamespace}:${release}`;
+    const canI = async (...args: string[]): Promise<string> =>
+      (await kubectl(["auth", "can-i", as, ...args])).stdout.trim();
+    expect(await canI("create", "deployments.apps", "-n", watched)).toBe("yes");
+    expect(await canI("create", "deployments.apps", "-n", unwatched)).toBe("no");
+    expect(await canI("list", "deployments.apps", "--all-namespaces")).toBe("no");
+    expect(await canI("get", "secrets", "-n", watched)).toBe("no");
+
+    operator = await startWithServiceAccount(release, releaseNamespace, workDir, [`--namespaces=${watched}`]);
+    const example = join(REPO, "examples", "2-batch-rabbitmq.yaml");
+    await must(["apply", "-f", example], watched);
+    await must(["apply", "-f", example], unwatched);
+    const waited = await kubectl(["wait", "--for=condition=Ready", "mlap", "--all", "--timeout=120s"], {
+      namespace: watched,
+    });
+    expect(waited.code, `${waited.stderr}\n${operator.output()}`).toBe(0);
+    expect(operator.output()).not.toMatch(/forbidden|HTTP 403/i);
+
+    // The policy outside the watched namespaces is left alone: no status, no children.
+    const ignored = JSON.parse(await must(["get", "mlap", "batch-embeddings", "-o", "json"], unwatched)) as {
+      status?: unknown;
+    };
+    expect(ignored.status).toBeUndefined();
+    expect((await must(["get", "deployments", "-o", "name"], unwatched)).trim()).toBe("");
   });
 });
