@@ -44,6 +44,7 @@ export interface ControlPlane {
 
 const STARTUP_TIMEOUT_MS = 120_000;
 const PORT_ATTEMPTS = 3;
+const RESTART_GRACE_MS = 3_000;
 
 /** The controllers of the e2e profile: what Deployments, HPAs, PDBs, GC and namespaces need to behave. */
 const E2E_CONTROLLERS = [
@@ -282,7 +283,9 @@ class LocalControlPlane implements ControlPlane {
   async restartApiServer(): Promise<void> {
     const current = this.components.get("kube-apiserver");
     if (!current) throw new Error("kube-apiserver is not running");
-    await current.process.stop();
+    // It stops listening at once on SIGTERM, then waits up to a minute for long-lived watches (the
+    // controllers', KWOK's, the operator's) to end: those clients have already lost it, so do not wait.
+    await current.process.stop(RESTART_GRACE_MS);
     this.log("kube-apiserver stopped");
     const probe = {
       ...current.probe,
