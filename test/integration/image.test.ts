@@ -84,7 +84,7 @@ describe("the packed operator (the image's steps)", () => {
     for (const path of devOnly) expect(existsSync(join(appDir, path)), path).toBe(false);
   });
 
-  it("reconciles a policy to Reconciled, then Ready once its Deployment has an available replica", async () => {
+  it("reconciles a policy to Reconciled, then Ready once its Deployment has replicas.min available replicas", async () => {
     operator = startOperatorProcess({
       cwd: appDir,
       args: [
@@ -117,7 +117,8 @@ describe("the packed operator (the image's steps)", () => {
       expect(child.code, `${kind}: ${child.stderr}`).toBe(0);
     }
 
-    // The integration profile runs no deployment controller: report an available replica as it would.
+    // The integration profile runs no deployment or HPA controller: report the 2 available replicas
+    // (the example's replicas.min) as they would.
     const patched = await kubectl(
       [
         "patch",
@@ -127,7 +128,7 @@ describe("the packed operator (the image's steps)", () => {
         "--type=merge",
         "-p",
         JSON.stringify({
-          status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 },
+          status: { replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 },
         }),
       ],
       { namespace },

@@ -85,7 +85,10 @@ function workloadAvailability(
     "availableReplicas" in (workload.status ?? {})
       ? ((workload.status as { availableReplicas?: number }).availableReplicas ?? 0)
       : ready;
-  if (available >= 1) {
+  // Ready means the workload serves at least its floor: replicas.min (1 for a scale-to-zero workload
+  // that has woken up). A policy at min 3 with one replica up is still Progressing.
+  const required = Math.max(1, minReplicas);
+  if (available >= required) {
     return {
       status: "True",
       reason: Reason.Available,
@@ -95,7 +98,7 @@ function workloadAvailability(
   return {
     status: "False",
     reason: Reason.Progressing,
-    message: `${kind} ${name}: 0/${spec} replicas available (a model may still be loading)`,
+    message: `${kind} ${name}: ${available}/${spec} replicas available, ${required} needed (a model may still be loading)`,
   };
 }
 

@@ -125,10 +125,23 @@ describe("computeStatus", () => {
     expect(s.lastScaleTime).toBe("2026-01-01T00:01:00Z");
   });
 
+  it("is not Ready until replicas.min replicas are available", () => {
+    const belowMin = computeStatus({
+      generation: 1,
+      previous: undefined,
+      verdict: applied,
+      observed: { children: [], workload: deployment(3, 1) },
+      minReplicas: 3,
+      now: T0,
+    });
+    expect(byType(belowMin, "Ready")).toMatchObject({ status: "False", reason: "Progressing" });
+    expect(byType(belowMin, "Ready")?.message).toContain("1/3 replicas available, 3 needed");
+  });
+
   it("is not Ready while no replica is available (a model still loading)", () => {
     const s = status(applied, { workload: deployment(2, 0) });
     expect(byType(s, "Ready")).toMatchObject({ status: "False", reason: "Progressing" });
-    expect(byType(s, "Ready")?.message).toContain("0/2");
+    expect(byType(s, "Ready")?.message).toContain("0/2 replicas available");
   });
 
   it("reports an HPA metric that cannot be read instead of treating it as zero", () => {
@@ -221,10 +234,7 @@ describe("computeStatus", () => {
   });
 
   it("reports a PDB correction in Reconciled, still True", () => {
-    const s = status(
-      { ...applied, corrections: ["minAvailable 2 would block node drains"] },
-      {},
-    );
+    const s = status({ ...applied, corrections: ["minAvailable 2 would block node drains"] }, {});
     expect(byType(s, "Reconciled")).toMatchObject({
       status: "True",
       reason: "DisruptionBudgetCorrected",
