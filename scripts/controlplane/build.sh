@@ -19,6 +19,8 @@ fail() {
   exit 1
 }
 
+# Go's usual install location, for shells whose PATH does not include it.
+command -v go >/dev/null || { [[ -x /usr/local/go/bin/go ]] && export PATH="$PATH:/usr/local/go/bin"; }
 command -v go >/dev/null || fail "go is not on PATH (Go ${GO_MIN_VERSION} or newer is needed)"
 mkdir -p "$cache"
 
