@@ -4,12 +4,11 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { V1Deployment, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import type { PolicyStatus } from "../../src/api/v1alpha1/index.js";
-import { isNotFound } from "../../src/runtime/errors.js";
 import { KubeRestClient } from "../../src/runtime/rest.js";
 import type { ScaledObject } from "../../src/keda/types.js";
 import { validBasePolicy, type JsonObject } from "../fixtures/invalid-policies.js";
 import { createTestNamespace, deleteTestNamespace, kubectl, testKubeConfig } from "../support/cluster.js";
-import { eventually, startOperator, type InProcessOperator } from "../support/operator.js";
+import { eventually, startOperator, type InProcessOperator, getIfExists } from "../support/operator.js";
 
 let rest: KubeRestClient;
 let operator: InProcessOperator;
@@ -26,14 +25,7 @@ afterAll(async () => {
   await deleteTestNamespace(ns);
 });
 
-async function get<T>(path: string): Promise<T | undefined> {
-  try {
-    return await rest.request<T>("GET", path);
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
+const get = <T>(path: string): Promise<T | undefined> => getIfExists<T>(rest, path);
 
 function policy(withTrigger: boolean): JsonObject {
   const p = validBasePolicy();

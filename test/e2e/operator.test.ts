@@ -27,7 +27,7 @@ import {
   startOperatorProcess,
   writeTokenKubeconfig,
   type OperatorProcess,
-} from "../helpers/operator-process.js";
+} from "../support/operator-process.js";
 
 const execFileAsync = promisify(execFile);
 const REPO = resolve(import.meta.dirname, "../..");

@@ -12,7 +12,7 @@ import {
   getOperatorEndpoint,
   startOperatorProcess,
   type OperatorProcess,
-} from "../helpers/operator-process.js";
+} from "../support/operator-process.js";
 
 const execFileAsync = promisify(execFile);
 

@@ -6,17 +6,11 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import { startControlPlane, type ControlPlane } from "../../dev/controlplane/index.js";
 import { KubeRestClient } from "../../src/runtime/rest.js";
-import { isNotFound } from "../../src/runtime/errors.js";
 import type { PolicyStatus } from "../../src/api/v1alpha1/index.js";
 import { validBasePolicy, validKedaBasePolicy, type JsonObject } from "../fixtures/invalid-policies.js";
 import { createTestNamespace, kubectl, testKubeConfig, testKubeconfigPath } from "../support/cluster.js";
-import {
-  eventually,
-  spawnOperator,
-  startOperator,
-  type InProcessOperator,
-  type OperatorProcess,
-} from "../support/operator.js";
+import { eventually, startOperator, type InProcessOperator, getIfExists } from "../support/operator.js";
+import { startOperatorFromSource, type OperatorProcess } from "../support/operator-process.js";
 
 type Policy = { metadata: { generation?: number }; status?: PolicyStatus };
 interface Lease {
@@ -31,14 +25,7 @@ afterEach(async () => {
   }
 });
 
-async function getJson<T>(rest: KubeRestClient, path: string): Promise<T | undefined> {
-  try {
-    return await rest.request<T>("GET", path);
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
+const getJson = getIfExists;
 
 function policy(name: string, max = 10): JsonObject {
   const p = validBasePolicy();
@@ -70,8 +57,8 @@ describe("operator processes", () => {
 
   it("elects one leader; the other replica takes over after the leader is killed", async () => {
     const ns = await createTestNamespace("leader");
-    const first = spawnOperator(operatorArgs(ns));
-    const second = spawnOperator(operatorArgs(ns));
+    const first = startOperatorFromSource(operatorArgs(ns));
+    const second = startOperatorFromSource(operatorArgs(ns));
     processes.push(first, second);
     const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/mlautoscale-test`;
     const holder = await eventually(
@@ -115,7 +102,7 @@ describe("operator processes", () => {
 
   it("on SIGTERM finishes its work, releases the lease and exits 0", async () => {
     const ns = await createTestNamespace("sigterm");
-    const operator = spawnOperator(operatorArgs(ns));
+    const operator = startOperatorFromSource(operatorArgs(ns));
     processes.push(operator);
     await operator.waitForOutput(/controllers started/);
     const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/mlautoscale-test`;

@@ -4,12 +4,11 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { V1Deployment, V1PodDisruptionBudget, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import { KubeRestClient } from "../../src/runtime/rest.js";
-import { isNotFound } from "../../src/runtime/errors.js";
 import type { PolicyStatus } from "../../src/api/v1alpha1/index.js";
 import type { ScaledObject } from "../../src/keda/types.js";
 import { INVALID_POLICIES, validBasePolicy, type JsonObject } from "../fixtures/invalid-policies.js";
 import { createTestNamespace, kubectl, testKubeConfig } from "../support/cluster.js";
-import { eventually, startOperator, type InProcessOperator } from "../support/operator.js";
+import { eventually, startOperator, type InProcessOperator, getIfExists } from "../support/operator.js";
 
 let rest: KubeRestClient;
 const running: InProcessOperator[] = [];
@@ -44,14 +43,7 @@ const paths = {
     `/apis/keda.sh/v1alpha1/namespaces/${ns}/triggerauthentications/${name}`,
 };
 
-async function get<T>(path: string): Promise<T | undefined> {
-  try {
-    return await rest.request<T>("GET", path);
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
+const get = <T>(path: string): Promise<T | undefined> => getIfExists<T>(rest, path);
 
 async function apply(namespace: string, object: JsonObject): Promise<void> {
   const result = await kubectl(["apply", "--server-side", "--field-manager=test-user", "-f", "-"], {

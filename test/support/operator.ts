@@ -1,8 +1,5 @@
-// Runs the operator for integration and e2e tests: in this process (to look inside), or as a child
-// process of the real CLI (to test signals, leader election and crashes).
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+// Runs the operator's controller in the test process, to look inside; operator-process.ts runs the real
+// CLI as a child process (signals, leader election, crashes).
 import type { KubeConfig } from "@kubernetes/client-node";
 import { setupPolicyController } from "../../src/controllers/mlautoscalepolicy/controller.js";
 import { FIELD_MANAGER } from "../../src/main.js";
@@ -12,8 +9,7 @@ import { Applier } from "../../src/runtime/apply.js";
 import { RestEventRecorder } from "../../src/runtime/events.js";
 import { Manager } from "../../src/runtime/manager.js";
 import { KubeRestClient } from "../../src/runtime/rest.js";
-
-const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
+import { isNotFound } from "../../src/runtime/errors.js";
 
 export interface InProcessOperator {
   manager: Manager;
@@ -59,70 +55,6 @@ export async function startOperator(
   };
 }
 
-export interface OperatorProcess {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  output(): string;
-  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  /** Resolves with the exit code (or the signal's name). */
-  exited(): Promise<number | string>;
-  kill(signal: NodeJS.Signals): void;
-}
-
-/** `mlautoscale operator` as its own process, through the real CLI entry point. */
-export function spawnOperator(args: string[], env: Record<string, string> = {}): OperatorProcess {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(repoRoot, "src", "cli.ts"), "operator", ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  if (child.pid === undefined) throw new Error("operator process did not start");
-  let output = "";
-  const listeners = new Set<() => void>();
-  const onData = (chunk: Buffer): void => {
-    output += chunk.toString("utf8");
-    for (const listener of listeners) listener();
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
-  const exited = new Promise<number | string>((resolve) => {
-    child.once("exit", (code, signal) => resolve(code ?? signal ?? -1));
-  });
-  return {
-    child,
-    pid: child.pid,
-    output: () => output,
-    waitForOutput: (pattern, timeoutMs = 60_000) =>
-      new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (pattern.test(output)) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(
-            new Error(
-              `operator ${child.pid} did not print ${pattern} within ${timeoutMs} ms:\n${output.slice(-3000)}`,
-            ),
-          );
-        }, timeoutMs);
-        listeners.add(check);
-        check();
-      }),
-    exited: () => exited,
-    kill: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-  };
-}
-
 /** Polls `probe` until it returns a value other than undefined. */
 export async function eventually<T>(
   probe: () => Promise<T | undefined> | T | undefined,
@@ -145,5 +77,18 @@ export async function eventually<T>(
       );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** GETs an API path; undefined when the object does not exist. */
+export async function getIfExists<T>(
+  rest: Pick<KubeRestClient, "request">,
+  path: string,
+): Promise<T | undefined> {
+  try {
+    return await rest.request<T>("GET", path);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
   }
 }

@@ -2,6 +2,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
 
 export interface OperatorProcess {
   readonly child: ChildProcess;
@@ -9,6 +13,12 @@ export interface OperatorProcess {
   output(): string;
   /** Resolves with the port of /metrics, /healthz and /readyz once the operator logs it. */
   metricsPort(timeoutMs?: number): Promise<number>;
+  /** Resolves once the output matches `pattern`; rejects after `timeoutMs` with the output so far. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code, or the signal's name when a signal ended it. */
+  exited(): Promise<number | string>;
+  /** Sends `signal` to this process alone, if it still runs. */
+  kill(signal: NodeJS.Signals): void;
   /** SIGTERM to this process alone; resolves with its exit code. */
   stop(): Promise<number | null>;
 }
@@ -33,7 +43,12 @@ export function startOperatorProcess(options: OperatorProcessOptions): OperatorP
   let output = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const exit = once(child, "exit").then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  const exited = exit.then(({ code }) => code);
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
 
   return {
     child,
@@ -50,11 +65,35 @@ export function startOperatorProcess(options: OperatorProcessOptions): OperatorP
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
+    waitForOutput: async (pattern, timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(output)) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `operator ${child.pid} did not print ${pattern} within ${timeoutMs} ms:\n${output.slice(-3000)}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    exited: () => exit.then(({ code, signal }) => code ?? signal ?? -1),
+    kill: (signal) => {
+      if (running()) child.kill(signal);
+    },
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      if (running()) child.kill("SIGTERM");
       return exited;
     },
   };
+}
+
+/** `mlautoscale operator` from the sources, through tsx. */
+export function startOperatorFromSource(args: string[], env?: NodeJS.ProcessEnv): OperatorProcess {
+  return startOperatorProcess({
+    cwd: repoRoot,
+    args: ["--import", "tsx", join(repoRoot, "src", "cli.ts"), "operator", ...args],
+    ...(env !== undefined && { env }),
+  });
 }
 
 /** The port from the manager's "serving /metrics, /healthz and /readyz" log line. */
