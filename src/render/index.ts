@@ -46,6 +46,19 @@ export function parsePolicy(value: unknown): ParseResult {
     : { ok: false, problems: describeIssues(result.error.issues) };
 }
 
+/** A copy of `value` without object fields whose value is null. */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, field]) => field !== null)
+        .map(([key, field]) => [key, withoutNulls(field)]),
+    );
+  }
+  return value;
+}
+
 /** Every policy in a multi-document YAML (or JSON) text. Throws PolicyInputError listing every problem. */
 export function parsePolicies(text: string, fileName: string): MLAutoscalePolicy[] {
   const problems: string[] = [];
@@ -60,7 +73,8 @@ export function parsePolicies(text: string, fileName: string): MLAutoscalePolicy
       for (const e of doc.errors) problems.push(`${where}: ${e.message.split("\n")[0] ?? e.message}`);
       return;
     }
-    const value: unknown = doc.toJS();
+    // The API server drops fields set to null; so does render, to judge a file as the cluster would.
+    const value: unknown = withoutNulls(doc.toJS());
     if (value === null || value === undefined) return; // an empty document, e.g. after a trailing ---
     const name =
       typeof value === "object" &&

@@ -112,6 +112,18 @@ describe("render: success", () => {
     expect(kindsAndNames(stdout)).toHaveLength(3);
   });
 
+  it("treats fields set to null as absent, as the API server does", async () => {
+    const withNulls = withChanges(validBasePolicy(), {
+      "spec.workload.template.command": null,
+      "spec.scaling.metrics.memory": null,
+    });
+    const file = writePolicyFile("nulls.yaml", yamlOf(withNulls));
+    const plain = writePolicyFile("plain.yaml", yamlOf(validBasePolicy()));
+    const result = await run("render", "-f", file);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe((await run("render", "-f", plain)).stdout);
+  });
+
   it("renders an HPA policy the same with KEDA absent", async () => {
     const installed = await run("render", "-f", example("4-hybrid-external.yaml"));
     const absent = await run("render", "-f", example("4-hybrid-external.yaml"), "--keda", "absent");
