@@ -84,8 +84,13 @@ export class Applier {
   /**
    * Deletes the object only if it is still the one with `uid`: if it was deleted and re-created
    * under the same name by someone else, the API server refuses (409) and nothing is deleted.
+   * Orphan propagation leaves the object's dependents in place (their owner reference is removed).
    */
-  async deleteIfUid(reference: ObjectReference, uid: string): Promise<DeleteOutcome> {
+  async deleteIfUid(
+    reference: ObjectReference,
+    uid: string,
+    propagationPolicy: "Background" | "Foreground" | "Orphan" = "Background",
+  ): Promise<DeleteOutcome> {
     this.writes++;
     try {
       await this.objectApi.delete(
@@ -98,8 +103,9 @@ export class Applier {
         undefined,
         undefined,
         undefined,
-        "Background",
-        { preconditions: { uid } },
+        undefined,
+        // In the body: the API server reads DeleteOptions from the body when there is one, not from the query.
+        { preconditions: { uid }, propagationPolicy },
       );
       return "deleted";
     } catch (error) {

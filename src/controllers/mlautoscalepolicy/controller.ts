@@ -14,7 +14,6 @@ import type { Applier } from "../../runtime/apply.js";
 import { withApplyHash } from "../../runtime/compare.js";
 import { Controller } from "../../runtime/controller.js";
 import { DiscoveryWatcher, restKindLookup } from "../../runtime/discovery.js";
-import { isConflict, isNotFound } from "../../runtime/errors.js";
 import type { EventRecorder } from "../../runtime/events.js";
 import { createInformer, type SharedInformer } from "../../runtime/informer.js";
 import type { Manager } from "../../runtime/manager.js";
@@ -92,20 +91,8 @@ export function restPolicyWriter(applier: Applier, rest: KubeRestClient): Policy
       await applier.applyStatus({ ...policy, status });
     },
     delete: async (child, uid, propagation) => {
-      const path = objectPath(childResource(child.kind), child.namespace, child.name);
-      try {
-        await rest.request("DELETE", path, {
-          body: {
-            apiVersion: "v1",
-            kind: "DeleteOptions",
-            propagationPolicy: propagation,
-            preconditions: { uid },
-          },
-        });
-      } catch (error) {
-        // Gone already, or the name now belongs to another object: nothing of ours to delete.
-        if (!isNotFound(error) && !isConflict(error)) throw error;
-      }
+      // "not-found" and "uid-mismatch" both mean nothing of the policy's is left under that name.
+      await applier.deleteIfUid(child, uid, propagation);
     },
     scale: async (child, replicas) => {
       const path = `${objectPath(childResource(child.kind), child.namespace, child.name)}/scale`;
