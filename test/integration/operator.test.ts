@@ -386,6 +386,32 @@ describe("operator with existing workloads and other autoscalers", () => {
     expect(await get(paths.hpa(ns, "attach"))).toBeDefined();
   });
 
+  it("reports a foreign ScaledObject on the same target as Conflict", async () => {
+    const ns = await createTestNamespace("conflict-keda");
+    await apply(ns, existingDeployment("existing"));
+    await apply(ns, {
+      apiVersion: "keda.sh/v1alpha1",
+      kind: "ScaledObject",
+      metadata: { name: "team-scaler" },
+      spec: {
+        scaleTargetRef: { name: "existing" },
+        triggers: [{ type: "cpu", metricType: "Utilization", metadata: { value: "50" } }],
+      },
+    });
+    await operatorFor(ns);
+    await apply(
+      ns,
+      policyNamed("attach", (spec) => {
+        spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
+      }),
+    );
+    const policy = await waitForCondition(ns, "attach", "Reconciled", "False", "Conflict");
+    expect(condition(policy, "Reconciled")?.message).toContain("ScaledObject");
+    expect(condition(policy, "Reconciled")?.message).toContain("team-scaler");
+    expect(await get(paths.hpa(ns, "attach"))).toBeUndefined();
+    expect(await get(paths.pdb(ns, "attach"))).toBeUndefined();
+  });
+
   it("never takes over an object with a child's name that it does not own", async () => {
     const ns = await createTestNamespace("squat");
     const squatter = existingDeployment("svc");
