@@ -68,6 +68,18 @@ export function buildDesiredChildren(policy: MLAutoscalePolicy, facts: ClusterFa
 
   if (choice.engine === "HPA") {
     children.hpa = buildHorizontalPodAutoscaler(policy);
+    const metrics = policy.spec.scaling.metrics;
+    for (const [field, metric] of [
+      ["queueDepth", metrics.queueDepth],
+      ["gpuUtilization", metrics.gpuUtilization],
+    ] as const) {
+      if (metric?.prometheus !== undefined) {
+        children.notes.push(
+          `scaling.metrics.${field}.prometheus is read by KEDA only; with the HPA, ${metric.metricName} must be ` +
+            `served by a metrics adapter (e.g. prometheus-adapter)`,
+        );
+      }
+    }
   } else {
     children.scaledObject = buildScaledObject(policy);
     const auth = buildTriggerAuthentication(policy);
