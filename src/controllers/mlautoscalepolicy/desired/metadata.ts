@@ -1,6 +1,7 @@
 // Names, labels and the owner reference every child of a policy carries.
 import type { V1ObjectMeta, V1OwnerReference } from "@kubernetes/client-node";
 import { API_VERSION, KIND, type MLAutoscalePolicy } from "../../../api/v1alpha1/index.js";
+import { controllerOwnerReference } from "../../../runtime/ownerref.js";
 
 export const POLICY_LABEL = "mlautoscale.io/policy";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -27,16 +28,7 @@ export function childLabels(policy: MLAutoscalePolicy): Record<string, string> {
 export function policyOwnerReferences(policy: MLAutoscalePolicy): V1OwnerReference[] | undefined {
   const uid = policy.metadata.uid;
   if (uid === undefined || uid === "") return undefined;
-  return [
-    {
-      apiVersion: API_VERSION,
-      kind: KIND,
-      name: policy.metadata.name,
-      uid,
-      controller: true,
-      blockOwnerDeletion: true,
-    },
-  ];
+  return [controllerOwnerReference({ apiVersion: API_VERSION, kind: KIND, metadata: policy.metadata })];
 }
 
 export function childMetadata(policy: MLAutoscalePolicy, annotations?: Record<string, string>): V1ObjectMeta {
