@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { errorMessage } from "./errors.js";
-import type { DeepReadonly, KubeObject } from "./object.js";
+import { metaTime, type DeepReadonly, type KubeObject } from "./object.js";
 import type { KubeRestClient } from "./rest.js";
 
 export type EventType = "Normal" | "Warning";
@@ -39,7 +39,7 @@ export class RestEventRecorder implements EventRecorder {
     const meta = object.metadata;
     const namespace = meta?.namespace ?? "default";
     const name = meta?.name ?? "";
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const now = metaTime(new Date());
     const body = {
       apiVersion: "v1",
       kind: "Event",

@@ -76,3 +76,8 @@ export function deepFreeze<T>(value: T): DeepReadonly<T> {
 export function mutableCopy<T>(value: DeepReadonly<T>): T {
   return structuredClone(value) as T;
 }
+
+/** A metav1.Time: RFC 3339 in UTC with whole seconds, as the API server writes it. */
+export function metaTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}

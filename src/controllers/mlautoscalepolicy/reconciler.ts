@@ -16,7 +16,13 @@ import {
 import type { ScaledObject, TriggerAuthentication } from "../../keda/types.js";
 import type { ReconcileContext, ReconcileResult } from "../../runtime/controller.js";
 import type { EventRecorder } from "../../runtime/events.js";
-import { mutableCopy, type DeepReadonly, type KubeObject, type ObjectKey } from "../../runtime/object.js";
+import {
+  metaTime,
+  mutableCopy,
+  type DeepReadonly,
+  type KubeObject,
+  type ObjectKey,
+} from "../../runtime/object.js";
 import { controllerOf } from "../../runtime/ownerref.js";
 import { OWNER_INDEX, type ReadonlyStore } from "../../runtime/store.js";
 import { canonicalJson } from "../../runtime/compare.js";
@@ -86,10 +92,6 @@ const API = {
 } as const;
 
 type Live = DeepReadonly<KubeObject>;
-
-function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 function controlledByUid(object: Live | undefined, uid: string): boolean {
   return object !== undefined && controllerOf(object)?.uid === uid;
@@ -479,7 +481,7 @@ export class PolicyReconciler {
       verdict,
       observed,
       minReplicas: policy?.spec.replicas.min ?? 1,
-      now: rfc3339(this.now()),
+      now: metaTime(this.now()),
     });
     const key = { namespace: raw.metadata?.namespace ?? "", name: raw.metadata?.name ?? "" };
     const ready = next.conditions?.find((c) => c.type === ConditionType.Ready);

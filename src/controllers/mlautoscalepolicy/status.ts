@@ -2,7 +2,7 @@
 import type { V1Deployment, V1StatefulSet, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import { ConditionType, Reason, type Engine, type PolicyStatus } from "../../api/v1alpha1/index.js";
 import type { ScaledObject } from "../../keda/types.js";
-import type { DeepReadonly } from "../../runtime/object.js";
+import { metaTime, type DeepReadonly } from "../../runtime/object.js";
 
 export type Condition = NonNullable<PolicyStatus["conditions"]>[number];
 export type ConditionStatus = Condition["status"];
@@ -213,8 +213,7 @@ export function computeStatus(input: StatusInput): PolicyStatus {
   const lastScaleTime: unknown = hpaStatus?.lastScaleTime;
   // The cache holds the API server's JSON (a string); client-node's type says Date.
   if (typeof lastScaleTime === "string") status.lastScaleTime = lastScaleTime;
-  else if (lastScaleTime instanceof Date)
-    status.lastScaleTime = lastScaleTime.toISOString().replace(".000Z", "Z");
+  else if (lastScaleTime instanceof Date) status.lastScaleTime = metaTime(lastScaleTime);
   // After a successful apply the children are those just applied (the cache may not have seen them yet).
   const children = verdict.kind === "applied" ? verdict.children : observed.children;
   status.children = children.map((c) => ({ ...c }));
