@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Builds the pinned control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl, KWOK, Helm) from the Go module proxy and fetches KEDA's CRDs, into a cache outside the repository:
+# Builds the pinned binaries of the local cluster from the Go module proxy, into a cache outside the
+# repository:
 #   ${MLAUTOSCALE_CACHE:-$HOME/.cache/mlautoscale}/<component>-<version>/
-# Only what is missing is built, so a second run (or CI on the same machine) takes seconds.
-# Usage: scripts/controlplane/build.sh [kubernetes] [etcd] [kwok] [helm] [keda]   (default: all)
+# Components: the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl),
+# KWOK, Helm, KEDA (operator, metrics API server, admission webhooks, and its CRDs and manifests),
+# metrics-server, prometheus-adapter and a Kafka-protocol broker (kfake). Each is pinned by its wrapper
+# module under tools/. Only what is missing is built, so a second run (or CI on the same machine) takes
+# seconds. Builds run MLAUTOSCALE_BUILD_JOBS at a time (default 2): go build already compiles in parallel,
+# but a second build fills the time the first spends linking and downloading.
+# Usage: scripts/controlplane/build.sh [component]...   (default: all; see COMPONENTS below)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="${MLAUTOSCALE_CACHE:-$HOME/.cache/mlautoscale}"
 # shellcheck source=versions.env
 source "$repo_root/scripts/controlplane/versions.env"
+
+# Longest first, so the two build slots finish close together.
+COMPONENTS=(kubernetes keda metrics-server prometheus-adapter helm etcd kwok kfake)
 
 # Static binaries: they run anywhere on this architecture and do not depend on the C library.
 export CGO_ENABLED=0
@@ -41,15 +49,26 @@ module_version() {
   echo "$version"
 }
 
-build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-declare -A built_seconds=() built_cpu_seconds=()
+# The folder where a tool module's requirement is unpacked (downloading it if needed).
+module_dir() {
+  local module_dir="$1" module_path="$2" dir
+  dir="$(cd "$repo_root/$module_dir" && go mod download -json "$module_path" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$dir" ]] || fail "cannot download $module_path for $module_dir"
+  echo "$dir"
+}
 
-# CPU seconds (user + system) used so far by this script's finished child processes, into the named
+build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+# Each build job writes "<binary> <wall seconds> <CPU seconds>" lines here for the final report.
+report_dir="$(mktemp -d)"
+trap 'rm -rf "$report_dir"' EXIT
+
+# CPU seconds (user + system) used so far by this shell's finished child processes, into the named
 # variable: unlike wall time, it does not depend on what else the machine is doing. `times` must run in
-# this shell (a subshell starts its own count at zero), hence the file rather than $(...).
-times_file="$(mktemp)"
-trap 'rm -f "$times_file"' EXIT
+# the shell whose children are counted (each build job is its own subshell, starting at zero), hence the
+# file rather than $(...).
 children_cpu_seconds() {
+  local times_file="$report_dir/times.$BASHPID"
   times >"$times_file"
   printf -v "$1" '%s' "$(tail -n 1 "$times_file" | awk '{
     total = 0
@@ -99,9 +118,26 @@ go_build() {
   local cpu_now
   children_cpu_seconds cpu_now
   for name in "${names[@]}"; do
-    built_seconds["$out_dir/$name"]=$((SECONDS - started))
-    built_cpu_seconds["$out_dir/$name"]=$((cpu_now - cpu_started))
+    echo "$out_dir/$name $((SECONDS - started)) $((cpu_now - cpu_started))" >>"$report_dir/built"
   done
+  echo "build.sh: built ${names[*]} in $((SECONDS - started)) s, $((cpu_now - cpu_started)) CPU-s"
+}
+
+# The output folder of each component, known before anything is built (for the report).
+component_dir() {
+  case "$1" in
+  kubernetes) echo "$cache/kubernetes-$(module_version tools/kubernetes k8s.io/kubernetes)" ;;
+  etcd) echo "$cache/etcd-$(module_version tools/etcd go.etcd.io/etcd/server/v3)" ;;
+  kwok) echo "$cache/kwok-$(module_version tools/kwok sigs.k8s.io/kwok)" ;;
+  helm) echo "$cache/helm-$(module_version tools/helm helm.sh/helm/v3)" ;;
+  keda) echo "$cache/keda-$(module_version tools/keda github.com/kedacore/keda/v2)" ;;
+  metrics-server) echo "$cache/metrics-server-$(module_version tools/metrics-server sigs.k8s.io/metrics-server)" ;;
+  prometheus-adapter)
+    echo "$cache/prometheus-adapter-$(module_version tools/prometheus-adapter sigs.k8s.io/prometheus-adapter)"
+    ;;
+  kfake) echo "$cache/kfake-$(module_version tools/kfake github.com/twmb/franz-go/pkg/kfake)" ;;
+  *) fail "unknown component '$1' (${COMPONENTS[*]})" ;;
+  esac
 }
 
 build_kubernetes() {
@@ -117,8 +153,7 @@ build_kubernetes() {
     ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
   done
-  KUBERNETES_DIR="$cache/kubernetes-$version"
-  go_build tools/kubernetes "$KUBERNETES_DIR" "$ldflags" \
+  go_build tools/kubernetes "$(component_dir kubernetes)" "$ldflags" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 }
@@ -126,27 +161,31 @@ build_kubernetes() {
 build_etcd() {
   local version
   version="$(module_version tools/etcd go.etcd.io/etcd/server/v3)"
-  ETCD_DIR="$cache/etcd-$version"
   # The etcd command is the root package of its server module, so go would name it "server".
-  go_build tools/etcd "$ETCD_DIR" "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$version" \
+  go_build tools/etcd "$(component_dir etcd)" "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$version" \
     go.etcd.io/etcd/server/v3=etcd
 }
 
 build_kwok() {
-  local version module_dir stage
+  local version out source stage
   version="$(module_version tools/kwok sigs.k8s.io/kwok)"
-  KWOK_DIR="$cache/kwok-$version"
-  go_build tools/kwok "$KWOK_DIR" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${version#v}" \
+  out="$(component_dir kwok)"
+  go_build tools/kwok "$out" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${version#v}" \
     sigs.k8s.io/kwok/cmd/kwok
-  # KWOK runs no stage unless given one: keep the module's own stages beside the binary.
-  if [[ ! -f "$KWOK_DIR/stages/pod-delete.yaml" ]]; then
-    module_dir="$(cd "$repo_root/tools/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
-    [[ -d "$module_dir/kustomize/stage" ]] || fail "no kustomize/stage folder in $module_dir"
-    mkdir -p "$KWOK_DIR/stages"
+  # KWOK runs no stage and serves no kubelet metrics unless configured: keep the module's own stages and
+  # metrics configurations beside the binary (the harness adds the project's own, from dev/controlplane/kwok).
+  if [[ ! -f "$out/metrics/usage-from-annotation.yaml" ]]; then
+    source="$(module_dir tools/kwok sigs.k8s.io/kwok)"
+    [[ -d "$source/kustomize/stage" ]] || fail "no kustomize/stage folder in $source"
+    rm -rf "$out/stages" "$out/metrics"
+    mkdir -p "$out/stages" "$out/metrics"
     for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
-      pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
-      cp "$module_dir/kustomize/stage/$stage.yaml" "$KWOK_DIR/stages/"
+      pod/fast/pod-complete; do
+      cp "$source/kustomize/stage/$stage.yaml" "$out/stages/"
     done
+    cp "$source/kustomize/metrics/resource/metrics-resource.yaml" \
+      "$source/kustomize/metrics/usage/usage-from-annotation.yaml" "$out/metrics/"
+    chmod -R u+w "$out/stages" "$out/metrics"
   fi
 }
 
@@ -160,62 +199,144 @@ build_helm() {
   k8s_major=1
   k8s_minor="${client_go#v0.}"
   k8s_minor="${k8s_minor%%.*}"
-  HELM_DIR="$cache/helm-$version"
-  go_build tools/helm "$HELM_DIR" "-s -w -X helm.sh/helm/v3/internal/version.version=$version \
+  go_build tools/helm "$(component_dir helm)" "-s -w -X helm.sh/helm/v3/internal/version.version=$version \
 -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$k8s_major -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor \
 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$k8s_major -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor" \
     helm.sh/helm/v3/cmd/helm
 }
 
-fetch_keda() {
-  KEDA_DIR="$cache/keda-$KEDA_VERSION"
-  [[ -f "$KEDA_DIR/crds/keda.sh_scaledobjects.yaml" ]] && return 0
-  local module_dir
-  module_dir="$(go mod download -json "github.com/kedacore/keda/v2@$KEDA_VERSION" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [[ -d "$module_dir/config/crd/bases" ]] || fail "KEDA $KEDA_VERSION has no config/crd/bases in '$module_dir'"
-  mkdir -p "$KEDA_DIR/crds"
-  cp "$module_dir"/config/crd/bases/*.yaml "$KEDA_DIR/crds/"
-  chmod u+w "$KEDA_DIR"/crds/*.yaml
+build_keda() {
+  local version out source
+  version="$(module_version tools/keda github.com/kedacore/keda/v2)"
+  out="$(component_dir keda)"
+  # KEDA's CRDs and the manifests that register its metrics API server and admission webhooks, as KEDA
+  # ships them; the harness fills in the addresses of the processes it starts.
+  if [[ ! -f "$out/manifests/validation_webhooks.yaml" ]]; then
+    source="$(module_dir tools/keda github.com/kedacore/keda/v2)"
+    [[ -d "$source/config/crd/bases" ]] || fail "KEDA $version has no config/crd/bases in '$source'"
+    mkdir -p "$out/crds" "$out/manifests"
+    cp "$source"/config/crd/bases/*.yaml "$out/crds/"
+    cp "$source/config/metrics-server/api_service.yaml" "$source/config/webhooks/validation_webhooks.yaml" \
+      "$out/manifests/"
+    chmod u+w "$out"/crds/*.yaml "$out"/manifests/*.yaml
+  fi
+  # The operator, the metrics API server ("adapter") and the webhooks, with KEDA's own version ldflags.
+  go_build tools/keda "$out" "-s -w -X github.com/kedacore/keda/v2/version.Version=$version \
+-X github.com/kedacore/keda/v2/version.GitCommit=$version" \
+    github.com/kedacore/keda/v2/cmd/operator=keda-operator \
+    github.com/kedacore/keda/v2/cmd/adapter=keda-adapter \
+    github.com/kedacore/keda/v2/cmd/webhooks=keda-webhooks
 }
 
-components=("$@")
-((${#components[@]} > 0)) || components=(kubernetes etcd kwok helm keda)
-for component in "${components[@]}"; do
-  case "$component" in
+build_metrics_server() {
+  local version
+  version="$(module_version tools/metrics-server sigs.k8s.io/metrics-server)"
+  go_build tools/metrics-server "$(component_dir metrics-server)" \
+    "-s -w -X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$version" \
+    sigs.k8s.io/metrics-server/cmd/metrics-server
+}
+
+build_prometheus_adapter() {
+  # Its command is called "adapter", like KEDA's.
+  go_build tools/prometheus-adapter "$(component_dir prometheus-adapter)" "-s -w" \
+    sigs.k8s.io/prometheus-adapter/cmd/adapter=prometheus-adapter
+}
+
+build_kfake() {
+  go_build tools/kfake "$(component_dir kfake)" "-s -w" mlautoscale.io/tools/kfake=kfake
+}
+
+build_component() {
+  case "$1" in
   kubernetes) build_kubernetes ;;
   etcd) build_etcd ;;
   kwok) build_kwok ;;
   helm) build_helm ;;
-  keda) fetch_keda ;;
-  *) fail "unknown component '$component' (kubernetes, etcd, kwok, helm, keda)" ;;
+  keda) build_keda ;;
+  metrics-server) build_metrics_server ;;
+  prometheus-adapter) build_prometheus_adapter ;;
+  kfake) build_kfake ;;
+  *) fail "unknown component '$1' (${COMPONENTS[*]})" ;;
   esac
+}
+
+components=("$@")
+((${#components[@]} > 0)) || components=("${COMPONENTS[@]}")
+for component in "${components[@]}"; do component_dir "$component" >/dev/null; done
+
+# Run the builds as background jobs, at most $jobs at once; each job's output goes to its own log, shown
+# when it ends so that parallel builds do not interleave.
+jobs_max="${MLAUTOSCALE_BUILD_JOBS:-2}"
+declare -A job_of_pid=()
+failed=()
+wait_for_one() {
+  local pid status=0
+  wait -n -p pid "${!job_of_pid[@]}" || status=$?
+  cat "$report_dir/${job_of_pid[$pid]}.log"
+  ((status == 0)) || failed+=("${job_of_pid[$pid]}")
+  unset "job_of_pid[$pid]"
+}
+started=$SECONDS
+for component in "${components[@]}"; do
+  while ((${#job_of_pid[@]} >= jobs_max)); do wait_for_one; done
+  (build_component "$component") >"$report_dir/$component.log" 2>&1 &
+  job_of_pid[$!]="$component"
 done
+while ((${#job_of_pid[@]} > 0)); do wait_for_one; done
+((${#failed[@]} == 0)) || fail "the build of ${failed[*]} failed (its output is above)"
+total_seconds=$((SECONDS - started))
 
 echo
-echo "Control-plane binaries in $cache:"
-# report <label> <binary> <version arguments>...
+echo "Binaries in $cache:"
+# The first line a binary prints of its own version.
+printed_version() {
+  "$@" 2>&1 | head -n 1 || true
+}
+# The version of <module> a Go binary was built from, from its build information: for programs that have
+# no version flag (KEDA's would start instead).
+built_from() {
+  local binary="$1" module="$2"
+  echo "$module $(go version -m "$binary" |
+    awk -v m="$module" '($1 == "dep" || $1 == "mod") && $2 == m { print $3; exit }')"
+}
+# report <label> <binary> <version>
 report() {
-  local label="$1" binary="$2"
-  shift 2
-  local note="cached"
-  [[ -n "${built_seconds[$binary]:-}" ]] &&
-    note="built in ${built_seconds[$binary]}s, ${built_cpu_seconds[$binary]} CPU-s"
-  printf '  %-24s %-40s %s\n' "$label" "$("$binary" "$@" 2>&1 | head -n 1)" "($note)"
+  local label="$1" binary="$2" version="$3" note="cached" built wall cpu
+  built="$(grep -m1 "^$binary " "$report_dir/built" 2>/dev/null || true)"
+  if [[ -n "$built" ]]; then
+    read -r _ wall cpu <<<"$built"
+    note="built in $wall s, $cpu CPU-s"
+  fi
+  printf '  %-24s %-48s %s\n' "$label" "${version:0:48}" "($note, $(du -m "$binary" | cut -f1) MB)"
 }
 for component in "${components[@]}"; do
+  dir="$(component_dir "$component")"
   case "$component" in
   kubernetes)
-    report kube-apiserver "$KUBERNETES_DIR/kube-apiserver" --version
-    report kube-controller-manager "$KUBERNETES_DIR/kube-controller-manager" --version
-    report kube-scheduler "$KUBERNETES_DIR/kube-scheduler" --version
-    report kubectl "$KUBERNETES_DIR/kubectl" version --client=true
+    report kube-apiserver "$dir/kube-apiserver" "$(printed_version "$dir/kube-apiserver" --version)"
+    report kube-controller-manager "$dir/kube-controller-manager" \
+      "$(printed_version "$dir/kube-controller-manager" --version)"
+    report kube-scheduler "$dir/kube-scheduler" "$(printed_version "$dir/kube-scheduler" --version)"
+    report kubectl "$dir/kubectl" "$(printed_version "$dir/kubectl" version --client=true)"
     ;;
-  etcd) report etcd "$ETCD_DIR/etcd" --version ;;
-  kwok) report kwok "$KWOK_DIR/kwok" --version ;;
-  helm) report helm "$HELM_DIR/helm" version --short ;;
-  keda) printf '  %-24s %-40s\n' "KEDA CRDs $KEDA_VERSION" "$(ls "$KEDA_DIR/crds" | wc -l) files in $KEDA_DIR/crds" ;;
+  etcd) report etcd "$dir/etcd" "$(printed_version "$dir/etcd" --version)" ;;
+  kwok) report kwok "$dir/kwok" "$(printed_version "$dir/kwok" --version)" ;;
+  helm) report helm "$dir/helm" "$(printed_version "$dir/helm" version --short)" ;;
+  keda)
+    for program in keda-operator keda-adapter keda-webhooks; do
+      report "$program" "$dir/$program" "$(built_from "$dir/$program" github.com/kedacore/keda/v2)"
+    done
+    printf '  %-24s %s\n' "KEDA CRDs" "$(ls "$dir/crds" | wc -l) files in $dir/crds"
+    ;;
+  metrics-server)
+    report metrics-server "$dir/metrics-server" "$(built_from "$dir/metrics-server" sigs.k8s.io/metrics-server)"
+    ;;
+  prometheus-adapter)
+    report prometheus-adapter "$dir/prometheus-adapter" \
+      "$(built_from "$dir/prometheus-adapter" sigs.k8s.io/prometheus-adapter)"
+    ;;
+  kfake) report kfake "$dir/kfake" "$(built_from "$dir/kfake" github.com/twmb/franz-go/pkg/kfake)" ;;
   esac
 done
-echo "  cache size: $(du -sh "$cache" | cut -f1)"
+echo "  all builds: ${total_seconds} s wall; cache size: $(du -sh "$cache" | cut -f1)"
