@@ -160,7 +160,20 @@ describe("Deployment", () => {
     const selector = { "app.kubernetes.io/name": "base-policy", "mlautoscale.io/policy": "base-policy" };
     expect(deployment.spec?.selector).toEqual({ matchLabels: selector });
     expect(deployment.spec?.template.metadata?.labels).toEqual({ ...selector, team: "vision" });
-    expect(deployment.spec?.template.metadata?.annotations).toEqual({ "prometheus.io/scrape": "true" });
+    expect(deployment.spec?.template.metadata?.annotations).toEqual({
+      "mlautoscale.io/model-load-seconds": "60",
+      "prometheus.io/scrape": "true",
+    });
+  });
+
+  it("tells each pod its model's load time, which a pod annotation cannot misstate", () => {
+    const { deployment } = deploymentOf({
+      "spec.workload.template.model.loadSeconds": 90,
+      "spec.workload.template.podAnnotations": { "mlautoscale.io/model-load-seconds": "1" },
+    });
+    expect(deployment.spec?.template.metadata?.annotations).toEqual({
+      "mlautoscale.io/model-load-seconds": "90",
+    });
   });
 
   it("is not built for a targetRef", () => {

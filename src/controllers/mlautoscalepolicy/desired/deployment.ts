@@ -5,6 +5,11 @@ import { childMetadata, selectorLabels, sortKeys } from "./metadata.js";
 import { buildPlacement } from "./placement.js";
 
 export const CONTAINER_NAME = "server";
+/**
+ * On every pod: how long its model takes to load, so that anything that looks at a pod (a dashboard, a
+ * load test, the local cluster's emulated kubelet) can tell a pod that is loading from one that is stuck.
+ */
+export const MODEL_LOAD_SECONDS_ANNOTATION = "mlautoscale.io/model-load-seconds";
 export const STARTUP_PROBE_PERIOD_SECONDS = 5;
 /** Extra seconds between the end of the longest request and SIGKILL. */
 export const TERMINATION_MARGIN_SECONDS = 5;
@@ -102,7 +107,10 @@ export function buildDeployment(policy: MLAutoscalePolicy): V1Deployment | undef
   if (env !== undefined) container.env = env;
 
   const placement = buildPlacement(policy, podSelector);
-  const podAnnotations = template.podAnnotations;
+  const podAnnotations = {
+    ...template.podAnnotations,
+    [MODEL_LOAD_SECONDS_ANNOTATION]: String(template.model.loadSeconds),
+  };
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -116,7 +124,7 @@ export function buildDeployment(policy: MLAutoscalePolicy): V1Deployment | undef
       template: {
         metadata: {
           labels: sortKeys({ ...template.podLabels, ...podSelector }),
-          ...(podAnnotations !== undefined && { annotations: sortKeys(podAnnotations) }),
+          annotations: sortKeys(podAnnotations),
         },
         spec: {
           containers: [container],
