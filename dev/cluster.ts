@@ -1,6 +1,10 @@
-// `npm run cluster`: a local control plane in the foreground (e2e profile by default: etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler and KWOK's fake GPU nodes) until Ctrl-C.
-// `npm run cluster -- --profile=integration` starts only etcd and kube-apiserver with the CRDs.
+// `npm run cluster`: a local cluster in the foreground until Ctrl-C. The e2e profile (the default) runs
+// etcd, kube-apiserver, kube-controller-manager, kube-scheduler, KWOK's fake GPU nodes, KEDA and the
+// scaling loop (metrics-server, Prometheus, prometheus-adapter, RabbitMQ, Kafka, SQS, the workload
+// emulator), and prints an `export NAME=value` line for every address.
+// `--no-keda` runs it without KEDA (its CRDs stay installed; prometheus-adapter then serves the external
+// metrics API); `--no-loop` without the scaling loop; `--profile=integration` only etcd and kube-apiserver
+// with the CRDs.
 import { startControlPlane, type Profile } from "./controlplane/index.js";
 
 function profileFromArgs(args: string[]): Profile {
@@ -12,9 +16,12 @@ function profileFromArgs(args: string[]): Profile {
   return value;
 }
 
-const profile = profileFromArgs(process.argv.slice(2));
+const args = process.argv.slice(2);
+const profile = profileFromArgs(args);
 const controlPlane = await startControlPlane({
   profile,
+  keda: !args.includes("--no-keda"),
+  loop: !args.includes("--no-loop"),
   log: (line) => process.stderr.write(`[control plane] ${line}\n`),
 });
 // Child processes do not keep the event loop alive: this timer does, until a signal arrives.
@@ -23,9 +30,9 @@ const keepAlive = setInterval(() => undefined, 60_000);
 process.stdout.write(
   [
     "",
-    `The ${profile} control plane is running (files in ${controlPlane.dir}). In another shell:`,
+    `The ${profile} cluster is running${controlPlane.keda ? " with KEDA" : ""} (files in ${controlPlane.dir}). In another shell:`,
     "",
-    `  export KUBECONFIG=${controlPlane.kubeconfigPath}`,
+    ...Object.entries(controlPlane.addresses).map(([name, value]) => `  export ${name}=${String(value)}`),
     `  export PATH=${controlPlane.binDir}:$PATH`,
     "  kubectl get nodes -L node.kubernetes.io/instance-type,topology.kubernetes.io/zone",
     "",

@@ -5,7 +5,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import {
+  createKafkaClient,
+  createRabbitMqClient,
+  createSqsClient,
+  type QueueClient,
+} from "../src/brokers/index.js";
 import { repoRoot } from "./controlplane/binaries.js";
+import type { ClusterAddresses } from "./controlplane/index.js";
 import { fakeNode } from "./controlplane/nodes.js";
 import { waitFor } from "./controlplane/net.js";
 
@@ -81,15 +88,20 @@ export function examplePolicies(dir = EXAMPLES_DIR): ExamplePolicy[] {
   return policies.sort((a, b) => b.cpuMillis - a.cpuMillis);
 }
 
-export type Kubectl = (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+export type Kubectl = (
+  args: string[],
+  input?: string,
+) => Promise<{ code: number; stdout: string; stderr: string }>;
 
-/** The pinned kubectl with a kubeconfig. */
+/** The pinned kubectl with a kubeconfig; `input` goes to its standard input. */
 export function kubectlWith(kubectlPath: string, kubeconfigPath: string): Kubectl {
-  return (args) =>
+  return (args, input) =>
     new Promise((resolve, reject) => {
+      // Standard input is always a pipe, closed at once when there is nothing to send.
       const child = spawn(kubectlPath, [`--kubeconfig=${kubeconfigPath}`, ...args], {
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ["pipe", "pipe", "pipe"],
       });
+      child.stdin.end(input ?? "");
       let stdout = "";
       let stderr = "";
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -144,4 +156,118 @@ export async function applyExamples(
   log(`kubectl apply -n ${namespace} -f ${options.dir ?? EXAMPLES_DIR}`);
   await mustSucceed(kubectl, ["apply", "-n", namespace, "-f", options.dir ?? EXAMPLES_DIR]);
   return policies;
+}
+
+/** What a policy document of examples/ looks like to the code that points it at the local cluster. */
+interface LocalizablePolicy {
+  kind?: string;
+  metadata?: { name?: string };
+  spec?: {
+    scaling?: {
+      metrics?: Record<string, unknown>;
+      triggers?: { type?: string; metadata?: Record<string, string> }[];
+    };
+  };
+}
+
+/**
+ * The examples name the addresses a user's cluster has (prometheus.monitoring.svc, a real SQS queue URL,
+ * a Kafka service); KEDA runs on this machine and reaches the local add-ons on loopback instead. This
+ * rewrites exactly those addresses, and nothing else, in a copy of each policy.
+ */
+export function localizePolicy<T>(policy: T, addresses: Readonly<ClusterAddresses>): T {
+  const copy = structuredClone(policy) as LocalizablePolicy;
+  if (copy.kind !== "MLAutoscalePolicy") return copy as T;
+  const scaling = copy.spec?.scaling;
+  for (const metric of Object.values(scaling?.metrics ?? {})) {
+    const prometheus = (metric as { prometheus?: { serverAddress?: string } }).prometheus;
+    if (prometheus !== undefined && addresses.PROMETHEUS_URL !== undefined) {
+      prometheus.serverAddress = addresses.PROMETHEUS_URL;
+    }
+  }
+  for (const trigger of scaling?.triggers ?? []) {
+    const metadata = (trigger.metadata ??= {});
+    if (trigger.type === "prometheus" && addresses.PROMETHEUS_URL !== undefined) {
+      metadata["serverAddress"] = addresses.PROMETHEUS_URL;
+    }
+    if (trigger.type === "aws-sqs-queue" && addresses.SQS_ENDPOINT !== undefined) {
+      metadata["awsEndpoint"] = addresses.SQS_ENDPOINT;
+    }
+    if (trigger.type === "kafka" && addresses.KAFKA_BROKERS !== undefined) {
+      metadata["bootstrapServers"] = addresses.KAFKA_BROKERS;
+    }
+  }
+  return copy as T;
+}
+
+/** The documents of examples/*.yaml (all of them: policies and anything else), each localized. */
+export function localExamples(addresses: Readonly<ClusterAddresses>, dir = EXAMPLES_DIR): unknown[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(".yaml"))
+    .sort()
+    .flatMap((file) =>
+      parseAllDocuments(readFileSync(join(dir, file), "utf8"))
+        .map((document) => document.toJS() as unknown)
+        .filter((document) => document !== null)
+        .map((document) => localizePolicy(document, addresses)),
+    );
+}
+
+/**
+ * What the examples' triggers expect to exist, made on the local brokers: the Secret that example 2's
+ * TriggerAuthentication reads the RabbitMQ address from, its queue, the SQS queue of example 3, and the
+ * topic and consumer group of any Kafka trigger. Returns what it made, for the log.
+ */
+export async function prepareLocalBrokers(
+  kubectl: Kubectl,
+  namespace: string,
+  policies: readonly unknown[],
+  addresses: Readonly<ClusterAddresses>,
+): Promise<string[]> {
+  const made: string[] = [];
+  for (const policy of policies as LocalizablePolicy[]) {
+    for (const trigger of policy.spec?.scaling?.triggers ?? []) {
+      const metadata = trigger.metadata ?? {};
+      let client: QueueClient | undefined;
+      if (trigger.type === "rabbitmq" && addresses.RABBITMQ_URL !== undefined && metadata["queueName"]) {
+        client = await createRabbitMqClient({
+          url: addresses.RABBITMQ_URL,
+          queueName: metadata["queueName"],
+        });
+      } else if (
+        trigger.type === "aws-sqs-queue" &&
+        addresses.SQS_ENDPOINT !== undefined &&
+        metadata["queueURL"]
+      ) {
+        client = await createSqsClient({
+          queueUrl: metadata["queueURL"],
+          region: metadata["awsRegion"] ?? "us-east-1",
+          endpoint: addresses.SQS_ENDPOINT,
+          credentials: { accessKeyId: "local", secretAccessKey: "local" },
+          createIfMissing: true,
+        });
+      } else if (trigger.type === "kafka" && addresses.KAFKA_BROKERS !== undefined && metadata["topic"]) {
+        client = await createKafkaClient({
+          brokers: addresses.KAFKA_BROKERS.split(","),
+          topic: metadata["topic"],
+          consumerGroup: metadata["consumerGroup"] ?? "",
+        });
+      }
+      if (client === undefined) continue;
+      made.push(client.description);
+      await client.close();
+    }
+  }
+  if (addresses.RABBITMQ_URL !== undefined) {
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "rabbitmq-credentials", namespace },
+      stringData: { host: addresses.RABBITMQ_URL },
+    };
+    const applied = await kubectl(["apply", "-f", "-"], JSON.stringify(secret));
+    if (applied.code !== 0) throw new Error(`creating Secret rabbitmq-credentials: ${applied.stderr}`);
+    made.push(`Secret ${namespace}/rabbitmq-credentials (host: the local RabbitMQ)`);
+  }
+  return made;
 }

@@ -6,8 +6,31 @@ import { fileURLToPath } from "node:url";
 /** The repository root, found from this file's place in dev/controlplane/. */
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
+/** Binaries build.sh makes from the Go module proxy, each in its component's cache folder. */
 export type BinaryName =
-  "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kubectl" | "kwok" | "helm";
+  | "etcd"
+  | "kube-apiserver"
+  | "kube-controller-manager"
+  | "kube-scheduler"
+  | "kubectl"
+  | "kwok"
+  | "helm"
+  | "keda-operator"
+  | "keda-adapter"
+  | "keda-webhooks"
+  | "metrics-server"
+  | "prometheus-adapter"
+  | "kfake";
+
+/** Programs from Debian's packages (scripts/install-packages.sh), at the paths the packages install. */
+export const SYSTEM_PROGRAMS = {
+  prometheus: { path: "/usr/bin/prometheus", package: "prometheus" },
+  "rabbitmq-server": { path: "/usr/lib/rabbitmq/bin/rabbitmq-server", package: "rabbitmq-server" },
+  rabbitmqctl: { path: "/usr/lib/rabbitmq/bin/rabbitmqctl", package: "rabbitmq-server" },
+  epmd: { path: "/usr/bin/epmd", package: "erlang-base (with rabbitmq-server)" },
+  openssl: { path: "/usr/bin/openssl", package: "openssl" },
+} as const;
+export type SystemProgram = keyof typeof SYSTEM_PROGRAMS;
 
 export interface PinnedVersions {
   kubernetes: string;
@@ -15,6 +38,9 @@ export interface PinnedVersions {
   kwok: string;
   helm: string;
   keda: string;
+  "metrics-server": string;
+  "prometheus-adapter": string;
+  kfake: string;
 }
 
 export function cacheRoot(): string {
@@ -30,14 +56,6 @@ export function goModRequirement(goModPath: string, modulePath: string): string 
   return match[1];
 }
 
-/** A KEY=value line of scripts/controlplane/versions.env, shared with build.sh. */
-export function versionsEnvValue(key: string): string {
-  const path = join(repoRoot, "scripts", "controlplane", "versions.env");
-  const match = new RegExp(`^${key}=(\\S+)`, "m").exec(readFileSync(path, "utf8"));
-  if (!match?.[1]) throw new Error(`${path} has no ${key}`);
-  return match[1];
-}
-
 export function pinnedVersions(): PinnedVersions {
   const toolModule = (name: string): string => join(repoRoot, "tools", name, "go.mod");
   return {
@@ -45,7 +63,13 @@ export function pinnedVersions(): PinnedVersions {
     etcd: goModRequirement(toolModule("etcd"), "go.etcd.io/etcd/server/v3"),
     kwok: goModRequirement(toolModule("kwok"), "sigs.k8s.io/kwok"),
     helm: goModRequirement(toolModule("helm"), "helm.sh/helm/v3"),
-    keda: versionsEnvValue("KEDA_VERSION"),
+    keda: goModRequirement(toolModule("keda"), "github.com/kedacore/keda/v2"),
+    "metrics-server": goModRequirement(toolModule("metrics-server"), "sigs.k8s.io/metrics-server"),
+    "prometheus-adapter": goModRequirement(
+      toolModule("prometheus-adapter"),
+      "sigs.k8s.io/prometheus-adapter",
+    ),
+    kfake: goModRequirement(toolModule("kfake"), "github.com/twmb/franz-go/pkg/kfake"),
   };
 }
 
@@ -57,6 +81,12 @@ const cacheFolderOf: Record<BinaryName, keyof PinnedVersions> = {
   kubectl: "kubernetes",
   kwok: "kwok",
   helm: "helm",
+  "keda-operator": "keda",
+  "keda-adapter": "keda",
+  "keda-webhooks": "keda",
+  "metrics-server": "metrics-server",
+  "prometheus-adapter": "prometheus-adapter",
+  kfake: "kfake",
 };
 
 export interface BinaryLocator {
@@ -65,7 +95,13 @@ export interface BinaryLocator {
   /** Like path(), but undefined instead of an error. */
   find(name: BinaryName): string | undefined;
   kwokStagesDir(): string;
+  /** KWOK's own kubelet metrics configurations (resource metrics, usage from annotations). */
+  kwokMetricsDir(): string;
   kedaCrdsDir(): string;
+  /** KEDA's manifests for its APIService and admission webhooks. */
+  kedaManifestsDir(): string;
+  /** The path of a program from a Debian package; throws, naming the package, when it is missing. */
+  system(name: SystemProgram): string;
 }
 
 export function binaryLocator(versions: PinnedVersions = pinnedVersions()): BinaryLocator {
@@ -93,6 +129,16 @@ export function binaryLocator(versions: PinnedVersions = pinnedVersions()): Bina
       );
     },
     kwokStagesDir: () => requireFolder(join(cache, `kwok-${versions.kwok}`, "stages"), "KWOK stages"),
+    kwokMetricsDir: () => requireFolder(join(cache, `kwok-${versions.kwok}`, "metrics"), "KWOK metrics"),
     kedaCrdsDir: () => requireFolder(join(cache, `keda-${versions.keda}`, "crds"), "KEDA CRDs"),
+    kedaManifestsDir: () =>
+      requireFolder(join(cache, `keda-${versions.keda}`, "manifests"), "KEDA manifests"),
+    system(name) {
+      const program = SYSTEM_PROGRAMS[name];
+      if (existsSync(program.path)) return program.path;
+      throw new Error(
+        `${program.path} not found: install Debian's ${program.package} (scripts/install-packages.sh)`,
+      );
+    },
   };
 }

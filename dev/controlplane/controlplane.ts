@@ -9,13 +9,28 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { binaryLocator, repoRoot, type BinaryLocator, type BinaryName } from "./binaries.js";
+import { ApiregistrationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { SqsServer } from "../brokers/sqs-server.js";
+import { startKafka, startRabbitMq, startSqs } from "./addons/brokers.js";
+import type { AddonContext } from "./addons/context.js";
+import { startEmulator } from "./addons/emulator.js";
+import { KEDA_COMPONENTS, startKeda } from "./addons/keda.js";
+import { startMetricsServer, startPrometheus, startPrometheusAdapter } from "./addons/metrics.js";
+import {
+  binaryLocator,
+  repoRoot,
+  type BinaryLocator,
+  type BinaryName,
+  type SystemProgram,
+} from "./binaries.js";
+import { Components } from "./components.js";
 import { installCrds, readCrds, waitForCrdsEstablished, yamlFiles } from "./crds.js";
 import { adminKubeconfig, adminToken, serviceAccountKeys, tokenAuthFile } from "./credentials.js";
-import { freePorts, httpGet, releasePorts, waitFor, type HttpProbe } from "./net.js";
-import { createFakeNodes } from "./nodes.js";
-import { forgetFolder, logTail, removeOnExit, startProcess, type ManagedProcess } from "./process.js";
+import { freePorts, waitFor } from "./net.js";
+import { createFakeNodes, KWOK_STAGES_DIR } from "./nodes.js";
+import { ClusterObjects } from "./objects.js";
+import { createLocalPki, type LocalPki } from "./pki.js";
+import { forgetFolder, removeOnExit } from "./process.js";
 
 export type Profile = "integration" | "e2e";
 
@@ -23,8 +38,34 @@ export interface ControlPlaneOptions {
   profile: Profile;
   /** Files or folders of CRD YAML to install besides KEDA's; default: the repository's crds/. */
   crdPaths?: string[];
+  /**
+   * e2e: run KEDA's operator, metrics API server and admission webhooks (default true). Without KEDA its
+   * CRDs are still installed (a cluster that uninstalled KEDA and kept them), and prometheus-adapter
+   * serves external.metrics.k8s.io in its place.
+   */
+  keda?: boolean;
+  /**
+   * e2e: run the scaling loop (default true): metrics-server, Prometheus, prometheus-adapter, RabbitMQ,
+   * Kafka, SQS and the workload emulator. KEDA follows `keda`.
+   */
+  loop?: boolean;
   log?: (line: string) => void;
 }
+
+/** The addresses a user or a test needs, by the name of the environment variable that carries each. */
+export interface ClusterAddresses {
+  KUBECONFIG: string;
+  PROMETHEUS_URL?: string;
+  RABBITMQ_URL?: string;
+  RABBITMQ_MANAGEMENT_URL?: string;
+  KAFKA_BROKERS?: string;
+  SQS_ENDPOINT?: string;
+  EMULATOR_URL?: string;
+}
+
+/** Parts of the local cluster that a test can stop and start again (an outage), by name. */
+export type StoppableAddon =
+  "keda" | "prometheus" | "prometheus-adapter" | "metrics-server" | "rabbitmq" | "kafka";
 
 export interface ControlPlane {
   readonly profile: Profile;
@@ -36,17 +77,54 @@ export interface ControlPlane {
   readonly dir: string;
   /** Folder holding kubectl and helm of the pinned versions. */
   readonly binDir: string;
+  /** Whether KEDA's programs were started. */
+  readonly keda: boolean;
+  readonly addresses: Readonly<ClusterAddresses>;
   /** Stops kube-apiserver and starts it again on the same port and etcd. */
   restartApiServer(): Promise<void>;
+  /** Stops an add-on's processes by pid; its registrations (APIService, webhooks) stay, as in a crash. */
+  stopAddon(name: StoppableAddon): Promise<void>;
+  /** Starts a stopped add-on again on the same ports and waits until it is up. */
+  startAddon(name: StoppableAddon): Promise<void>;
   /** Idempotent. */
   stop(): Promise<void>;
 }
 
 const STARTUP_TIMEOUT_MS = 120_000;
-const PORT_ATTEMPTS = 3;
 const RESTART_GRACE_MS = 3_000;
+/** KEDA's and the brokers' processes, by add-on. */
+const ADDON_COMPONENTS: Record<StoppableAddon, readonly string[]> = {
+  keda: KEDA_COMPONENTS,
+  prometheus: ["prometheus"],
+  "prometheus-adapter": ["prometheus-adapter"],
+  "metrics-server": ["metrics-server"],
+  rabbitmq: ["epmd", "rabbitmq"],
+  kafka: ["kafka"],
+};
+/** Stop order: clients before what they talk to, storage last. */
+const STOP_ORDER = [
+  "workload-emulator",
+  "keda-webhooks",
+  "keda-adapter",
+  "keda-operator",
+  "prometheus-adapter",
+  "prometheus",
+  "metrics-server",
+  "rabbitmq",
+  "epmd",
+  "kafka",
+  "kwok",
+  "kube-scheduler",
+  "kube-controller-manager",
+  "kube-apiserver",
+  "etcd",
+];
 
-/** The controllers of the e2e profile: what Deployments, HPAs, PDBs, GC and namespaces need to behave. */
+/**
+ * The controllers of the e2e profile: what Deployments, HPAs, PDBs, GC and namespaces need to behave.
+ * The HPA controller syncs every 15 s (its default, --horizontal-pod-autoscaler-sync-period), as in a
+ * user's cluster.
+ */
 const E2E_CONTROLLERS = [
   "garbage-collector-controller",
   "deployment-controller",
@@ -65,12 +143,22 @@ const REQUIRED_BINARIES: Record<Profile, BinaryName[]> = {
   integration: ["etcd", "kube-apiserver", "kubectl"],
   e2e: ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl", "helm"],
 };
+const LOOP_BINARIES: BinaryName[] = ["metrics-server", "prometheus-adapter", "kfake"];
+const KEDA_BINARIES: BinaryName[] = ["keda-operator", "keda-adapter", "keda-webhooks"];
+const LOOP_PROGRAMS: SystemProgram[] = ["prometheus", "rabbitmq-server", "epmd"];
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   if (process.env.MLAUTOSCALE_USE_EXISTING_CLUSTER === "true") return useExistingCluster(options);
   const locator = binaryLocator();
+  const e2e = options.profile === "e2e";
+  const loop = e2e && options.loop !== false;
+  const keda = e2e && options.keda !== false;
   for (const name of REQUIRED_BINARIES[options.profile]) locator.path(name);
-  const local = new LocalControlPlane(options, locator);
+  if (loop) for (const name of LOOP_BINARIES) locator.path(name);
+  if (keda) for (const name of KEDA_BINARIES) locator.path(name);
+  if (loop) for (const name of LOOP_PROGRAMS) locator.system(name);
+  if (e2e) locator.system("openssl");
+  const local = new LocalControlPlane(options, locator, { loop, keda });
   try {
     await local.start();
   } catch (error) {
@@ -80,37 +168,40 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   return local;
 }
 
-/** A process with the probe that says it is healthy. */
-interface Component {
-  process: ManagedProcess;
-  probe: HttpProbe;
-  ports: number[];
-}
-
 class LocalControlPlane implements ControlPlane {
   readonly profile: Profile;
   readonly dir: string;
   readonly binDir: string;
   readonly kubeconfigPath: string;
+  readonly keda: boolean;
   server = "";
+  addresses: ClusterAddresses;
 
+  private readonly loop: boolean;
   private readonly log: (line: string) => void;
   private readonly token = adminToken();
-  private readonly components = new Map<string, Component>();
+  private readonly components: Components;
+  private pki: LocalPki | undefined;
+  private sqs: SqsServer | undefined;
   private apiServerArgs: string[] = [];
   private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly options: ControlPlaneOptions,
     private readonly locator: BinaryLocator,
+    features: { loop: boolean; keda: boolean },
   ) {
     this.profile = options.profile;
+    this.loop = features.loop;
+    this.keda = features.keda;
     this.log = options.log ?? (() => undefined);
     this.dir = mkdtempSync(join(tmpdir(), `mlautoscale-${options.profile}-`));
     if (process.env.MLAUTOSCALE_KEEP_CONTROLPLANE_DIR !== "true") removeOnExit(this.dir);
     this.binDir = join(this.dir, "bin");
     this.kubeconfigPath = join(this.dir, "admin.kubeconfig");
+    this.addresses = { KUBECONFIG: this.kubeconfigPath };
     for (const folder of ["bin", "logs", "etcd", "pki"]) mkdirSync(join(this.dir, folder));
+    this.components = new Components(this.path("logs"), this.log, STARTUP_TIMEOUT_MS);
   }
 
   private path(...parts: string[]): string {
@@ -121,20 +212,103 @@ class LocalControlPlane implements ControlPlane {
     const started = Date.now();
     this.linkClientBinaries();
     this.writeCredentials();
+    if (this.profile === "e2e")
+      this.pki = createLocalPki(this.path("pki", "local"), this.locator.system("openssl"));
     await this.startEtcd();
     await this.startApiServer();
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(this.kubeconfigPath);
     await this.installCrds(kubeConfig);
     if (this.profile === "e2e") {
-      await this.startControllerManager();
-      await this.startScheduler();
-      await this.startKwok();
+      await Promise.all([this.startControllerManager(), this.startScheduler(), this.startKwok()]);
       await createFakeNodes(kubeConfig, STARTUP_TIMEOUT_MS);
       this.log("fake nodes are Ready");
       await this.waitForDefaultServiceAccount(kubeConfig);
+      if (this.loop || this.keda) await this.startAddons(kubeConfig);
     }
     this.log(`${this.profile} control plane ready at ${this.server} in ${Date.now() - started} ms`);
+  }
+
+  private addonContext(kubeConfig: KubeConfig): AddonContext {
+    const pki = this.pki;
+    if (!pki) throw new Error("the add-ons need the e2e profile's certificates");
+    const apiRegistration = kubeConfig.makeApiClient(ApiregistrationV1Api);
+    return {
+      dir: this.dir,
+      kubeconfigPath: this.kubeconfigPath,
+      locator: this.locator,
+      components: this.components,
+      pki,
+      objects: new ClusterObjects(kubeConfig),
+      log: this.log,
+      waitForApiServiceAvailable: async (names) => {
+        await Promise.all(
+          names.map((name) =>
+            waitFor(
+              `APIService ${name} to be Available`,
+              async () => {
+                const apiService = await apiRegistration.readAPIService({ name });
+                const available = apiService.status?.conditions?.find((c) => c.type === "Available");
+                if (available?.status === "True") return true;
+                throw new Error(`${available?.reason ?? "no status"}: ${available?.message ?? ""}`);
+              },
+              { timeoutMs: STARTUP_TIMEOUT_MS, intervalMs: 250 },
+            ),
+          ),
+        );
+      },
+    };
+  }
+
+  /**
+   * The scaling loop, started in parallel where nothing depends on it: brokers and Prometheus first (the
+   * emulator reads the brokers, Prometheus scrapes the emulator), then the emulator; KEDA and
+   * metrics-server on their own.
+   */
+  private async startAddons(kubeConfig: KubeConfig): Promise<void> {
+    const context = this.addonContext(kubeConfig);
+    const tasks: Promise<void>[] = [];
+    if (this.keda) tasks.push(startKeda(context).then(() => undefined));
+    if (this.loop) {
+      tasks.push(startMetricsServer(context));
+      tasks.push(
+        (async () => {
+          const [emulatorPort] = await freePorts(1);
+          const [prometheus, rabbitmq, kafka, sqs] = await Promise.all([
+            startPrometheus(context, emulatorPort ?? 0),
+            startRabbitMq(context),
+            startKafka(context),
+            startSqs(),
+          ]);
+          this.sqs = sqs;
+          Object.assign(this.addresses, {
+            PROMETHEUS_URL: prometheus.url,
+            RABBITMQ_URL: rabbitmq.amqpUrl,
+            RABBITMQ_MANAGEMENT_URL: rabbitmq.managementUrl,
+            KAFKA_BROKERS: kafka.brokers,
+            SQS_ENDPOINT: sqs.endpoint,
+          });
+          const [emulator] = await Promise.all([
+            startEmulator(context, emulatorPort ?? 0, this.addresses),
+            // Only one server can hold external.metrics.k8s.io: KEDA's, when it runs.
+            startPrometheusAdapter(context, prometheus.url, !this.keda),
+          ]);
+          this.addresses.EMULATOR_URL = emulator.url;
+        })(),
+      );
+    }
+    await Promise.all(tasks);
+  }
+
+  async stopAddon(name: StoppableAddon): Promise<void> {
+    // Reverse order: for KEDA the webhooks and metrics server before the operator they talk to.
+    for (const component of [...ADDON_COMPONENTS[name]].reverse()) await this.components.stop(component);
+  }
+
+  async startAddon(name: StoppableAddon): Promise<void> {
+    for (const component of ADDON_COMPONENTS[name]) {
+      if (!this.components.running(component)) await this.components.restart(component);
+    }
   }
 
   private linkClientBinaries(): void {
@@ -151,79 +325,12 @@ class LocalControlPlane implements ControlPlane {
     writeFileSync(this.path("pki", "tokens.csv"), tokenAuthFile(this.token), { mode: 0o600 });
   }
 
-  /**
-   * Starts a component on freshly chosen ports and waits for its probe; if it lost a port to another
-   * process between choosing and binding, tries again with new ports.
-   */
-  private async startComponent(
-    name: string,
-    portCount: number,
-    launch: (ports: number[]) => { binary: BinaryName; args: string[]; probe: HttpProbe },
-  ): Promise<Component> {
-    for (let attempt = 1; ; attempt++) {
-      const ports = await freePorts(portCount);
-      const { binary, args, probe } = launch(ports);
-      const component = this.launch(name, binary, args, probe, ports);
-      try {
-        await this.waitHealthy(component);
-        return component;
-      } catch (error) {
-        await component.process.stop();
-        this.components.delete(name);
-        releasePorts(ports);
-        const portTaken = /address already in use/i.test(logTail(component.process.logPath, 50));
-        if (!portTaken || attempt >= PORT_ATTEMPTS) throw error;
-        this.log(`${name}: a port was taken, retrying with new ports`);
-      }
-    }
-  }
-
-  private launch(
-    name: string,
-    binary: BinaryName,
-    args: string[],
-    probe: HttpProbe,
-    ports: number[],
-  ): Component {
-    const managed = startProcess(name, this.locator.path(binary), args, this.path("logs", `${name}.log`));
-    this.log(`started ${name} (pid ${managed.pid})`);
-    const component = { process: managed, probe, ports };
-    this.components.set(name, component);
-    return component;
-  }
-
-  private async waitHealthy(component: Component): Promise<void> {
-    const { process: managed, probe } = component;
-    await waitFor(
-      `${managed.name} to be healthy at ${probe.url}`,
-      async () => {
-        const { status, body } = await httpGet(probe);
-        if (status === 200) return true;
-        throw new Error(`HTTP ${status}: ${body.slice(0, 300)}`);
-      },
-      {
-        timeoutMs: STARTUP_TIMEOUT_MS,
-        abortIf: () => {
-          if (managed.hasExited()) {
-            throw new Error(
-              `${managed.name} exited during start-up; its log ends with:\n${logTail(managed.logPath)}`,
-            );
-          }
-        },
-      },
-    ).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new Error(`${message}\n(log: ${managed.logPath})`);
-    });
-    this.log(`${managed.name} is healthy`);
-  }
-
   private async startEtcd(): Promise<void> {
-    await this.startComponent("etcd", 2, ([clientPort, peerPort]) => {
+    await this.components.start("etcd", 2, ([clientPort, peerPort]) => {
       const client = `http://127.0.0.1:${clientPort}`;
       const peer = `http://127.0.0.1:${peerPort}`;
       return {
-        binary: "etcd",
+        command: this.locator.path("etcd"),
         args: [
           "--name=default",
           `--data-dir=${this.path("etcd")}`,
@@ -242,13 +349,31 @@ class LocalControlPlane implements ControlPlane {
   }
 
   private etcdUrl(): string {
-    const etcd = this.components.get("etcd");
-    if (!etcd) throw new Error("etcd is not running");
+    const etcd = this.components.require("etcd");
     return `http://127.0.0.1:${etcd.ports[0] ?? 0}`;
   }
 
+  /**
+   * The aggregation layer: kube-apiserver proxies to aggregated API servers (metrics, KEDA's) with this
+   * client certificate, and they trust the user it names in the front-proxy headers.
+   */
+  private aggregationArgs(): string[] {
+    const pki = this.pki;
+    if (!pki) return [];
+    return [
+      `--client-ca-file=${pki.clientCa}`,
+      `--requestheader-client-ca-file=${pki.frontProxyCa}`,
+      "--requestheader-allowed-names=front-proxy-client",
+      "--requestheader-username-headers=X-Remote-User",
+      "--requestheader-group-headers=X-Remote-Group",
+      "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+      `--proxy-client-cert-file=${pki.frontProxyClient.cert}`,
+      `--proxy-client-key-file=${pki.frontProxyClient.key}`,
+    ];
+  }
+
   private async startApiServer(): Promise<void> {
-    const component = await this.startComponent("kube-apiserver", 1, ([port]) => {
+    const component = await this.components.start("kube-apiserver", 1, ([port]) => {
       this.apiServerArgs = [
         `--etcd-servers=${this.etcdUrl()}`,
         "--bind-address=127.0.0.1",
@@ -268,9 +393,10 @@ class LocalControlPlane implements ControlPlane {
         // fake node not-ready.
         "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
         "--allow-privileged=true",
+        ...this.aggregationArgs(),
       ];
       return {
-        binary: "kube-apiserver",
+        command: this.locator.path("kube-apiserver"),
         args: this.apiServerArgs,
         probe: { url: `https://127.0.0.1:${port ?? 0}/readyz`, bearerToken: this.token },
       };
@@ -281,24 +407,10 @@ class LocalControlPlane implements ControlPlane {
   }
 
   async restartApiServer(): Promise<void> {
-    const current = this.components.get("kube-apiserver");
-    if (!current) throw new Error("kube-apiserver is not running");
     // It stops listening at once on SIGTERM, then waits up to a minute for long-lived watches (the
     // controllers', KWOK's, the operator's) to end: those clients have already lost it, so do not wait.
-    await current.process.stop(RESTART_GRACE_MS);
-    this.log("kube-apiserver stopped");
-    const probe = {
-      ...current.probe,
-      ca: readFileSync(this.path("pki", "apiserver", "apiserver.crt"), "utf8"),
-    };
-    const restarted = this.launch(
-      "kube-apiserver",
-      "kube-apiserver",
-      this.apiServerArgs,
-      probe,
-      current.ports,
-    );
-    await this.waitHealthy(restarted);
+    await this.components.stop("kube-apiserver", RESTART_GRACE_MS);
+    await this.components.restart("kube-apiserver");
   }
 
   private async installCrds(kubeConfig: KubeConfig): Promise<void> {
@@ -324,8 +436,8 @@ class LocalControlPlane implements ControlPlane {
   }
 
   private async startControllerManager(): Promise<void> {
-    await this.startComponent("kube-controller-manager", 1, ([port]) => ({
-      binary: "kube-controller-manager",
+    await this.components.start("kube-controller-manager", 1, ([port]) => ({
+      command: this.locator.path("kube-controller-manager"),
       args: [
         ...this.componentKubeconfigArgs(),
         `--secure-port=${port ?? 0}`,
@@ -340,8 +452,8 @@ class LocalControlPlane implements ControlPlane {
   }
 
   private async startScheduler(): Promise<void> {
-    await this.startComponent("kube-scheduler", 1, ([port]) => ({
-      binary: "kube-scheduler",
+    await this.components.start("kube-scheduler", 1, ([port]) => ({
+      command: this.locator.path("kube-scheduler"),
       args: [
         ...this.componentKubeconfigArgs(),
         `--secure-port=${port ?? 0}`,
@@ -351,17 +463,34 @@ class LocalControlPlane implements ControlPlane {
     }));
   }
 
+  /**
+   * KWOK plays every node's kubelet: the module's node stages, the project's pod stages (a pod is Ready
+   * only after its model's load time, and leaves after its termination grace period), and with the loop
+   * the kubelet's resource metrics endpoint, over TLS on the port every node reports, for metrics-server.
+   */
   private async startKwok(): Promise<void> {
-    const stages = yamlFiles([this.locator.kwokStagesDir()]);
-    await this.startComponent("kwok", 1, ([port]) => ({
-      binary: "kwok",
+    const configs = [
+      ...yamlFiles([this.locator.kwokStagesDir(), KWOK_STAGES_DIR]),
+      ...(this.loop ? yamlFiles([this.locator.kwokMetricsDir()]) : []),
+    ];
+    const pki = this.pki;
+    await this.components.start("kwok", 1, ([port]) => ({
+      command: this.locator.path("kwok"),
       args: [
         `--kubeconfig=${this.kubeconfigPath}`,
-        ...stages.map((stage) => `--config=${stage}`),
+        ...configs.map((config) => `--config=${config}`),
         "--manage-all-nodes=true",
         "--node-lease-duration-seconds=40",
         "--cidr=10.244.0.1/16",
         `--server-address=127.0.0.1:${port ?? 0}`,
+        ...(pki
+          ? [
+              "--node-ip=127.0.0.1",
+              `--node-port=${port ?? 0}`,
+              `--tls-cert-file=${pki.serving.cert}`,
+              `--tls-private-key-file=${pki.serving.key}`,
+            ]
+          : []),
       ],
       probe: { url: `http://127.0.0.1:${port ?? 0}/healthz` },
     }));
@@ -386,15 +515,8 @@ class LocalControlPlane implements ControlPlane {
   }
 
   private async stopAll(): Promise<void> {
-    // Reverse start order: clients first, storage last.
-    for (const name of ["kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]) {
-      const component = this.components.get(name);
-      if (!component) continue;
-      await component.process.stop();
-      releasePorts(component.ports);
-      this.components.delete(name);
-      this.log(`stopped ${name}`);
-    }
+    await this.components.stopAll(STOP_ORDER);
+    await this.sqs?.close();
     if (process.env.MLAUTOSCALE_KEEP_CONTROLPLANE_DIR === "true") {
       this.log(`kept ${this.dir}`);
     } else {
@@ -435,14 +557,33 @@ async function useExistingCluster(options: ControlPlaneOptions): Promise<Control
   );
   options.log?.(`using the existing cluster at ${server}; installed ${crds.length} CRDs`);
   let stopped = false;
+  // An existing cluster brings its own add-ons; their addresses come from the environment, as
+  // `npm run cluster` prints them.
+  const addresses: ClusterAddresses = { KUBECONFIG: kubeconfigPath };
+  for (const name of [
+    "PROMETHEUS_URL",
+    "RABBITMQ_URL",
+    "RABBITMQ_MANAGEMENT_URL",
+    "KAFKA_BROKERS",
+    "SQS_ENDPOINT",
+    "EMULATOR_URL",
+  ] as const) {
+    const value = process.env[name];
+    if (value !== undefined) addresses[name] = value;
+  }
+  const notHere = (what: string) => () =>
+    Promise.reject(new Error(`${what} is not possible on an existing cluster`));
   return {
     profile: options.profile,
     kubeconfigPath,
     server,
     dir,
     binDir,
-    restartApiServer: () =>
-      Promise.reject(new Error("restartApiServer is not possible on an existing cluster")),
+    keda: options.keda !== false,
+    addresses,
+    restartApiServer: notHere("restartApiServer"),
+    stopAddon: notHere("stopAddon"),
+    startAddon: notHere("startAddon"),
     stop: () => {
       if (!stopped) {
         stopped = true;

@@ -1,3 +1,9 @@
 export { startControlPlane } from "./controlplane.js";
-export type { ControlPlane, ControlPlaneOptions, Profile } from "./controlplane.js";
+export type {
+  ClusterAddresses,
+  ControlPlane,
+  ControlPlaneOptions,
+  Profile,
+  StoppableAddon,
+} from "./controlplane.js";
 export { FAKE_NODES, GPU_RESOURCE, GPU_TAINT } from "./nodes.js";

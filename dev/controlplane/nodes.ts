@@ -1,5 +1,9 @@
 import { CoreV1Api, type KubeConfig, type V1Node } from "@kubernetes/client-node";
+import { fileURLToPath } from "node:url";
 import { waitFor } from "./net.js";
+
+/** The project's own KWOK stages (pod start, readiness after the model's load time, deletion). */
+export const KWOK_STAGES_DIR = fileURLToPath(new URL("./kwok/", import.meta.url));
 
 export const GPU_RESOURCE = "nvidia.com/gpu";
 export const GPU_TAINT = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" } as const;
@@ -37,8 +41,13 @@ export function fakeNode(spec: FakeNodeSpec): V1Node {
     kind: "Node",
     metadata: {
       name: spec.name,
-      // KWOK manages every node (--manage-all-nodes); the annotation also tells people these are fake.
-      annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+      annotations: {
+        // KWOK manages every node (--manage-all-nodes); the annotation also tells people these are fake.
+        "kwok.x-k8s.io/node": "fake",
+        "node.alpha.kubernetes.io/ttl": "0",
+        // Every node's kubelet is KWOK on one address: metrics-server tells them apart by this path.
+        "metrics.k8s.io/resource-metrics-path": `/metrics/nodes/${spec.name}/metrics/resource`,
+      },
       labels: {
         "kubernetes.io/hostname": spec.name,
         "kubernetes.io/os": "linux",

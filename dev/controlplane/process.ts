@@ -17,13 +17,30 @@ const live = new Set<ManagedProcess>();
 const cleanupFolders = new Set<string>();
 let handlersInstalled = false;
 
-export function startProcess(name: string, binary: string, args: string[], logPath: string): ManagedProcess {
+export interface StartOptions {
+  /** Added to (and overriding) the harness's own environment. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function startProcess(
+  name: string,
+  binary: string,
+  args: string[],
+  logPath: string,
+  options: StartOptions = {},
+): ManagedProcess {
   const logFd = openSync(logPath, "a");
   let child: ChildProcess;
   try {
     // Own process group: a Ctrl-C in the terminal reaches only the harness, which then stops the
     // components in order instead of having them all die at once mid-write.
-    child = spawn(binary, args, { detached: true, stdio: ["ignore", logFd, logFd] });
+    child = spawn(binary, args, {
+      detached: true,
+      stdio: ["ignore", logFd, logFd],
+      ...(options.env !== undefined && { env: { ...process.env, ...options.env } }),
+      ...(options.cwd !== undefined && { cwd: options.cwd }),
+    });
   } finally {
     closeSync(logFd);
   }

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { ApiException, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { inject } from "vitest";
+import type { ClusterAddresses, StoppableAddon } from "../../dev/controlplane/index.js";
 import "./control-plane-setup.js";
 
 export function testKubeconfigPath(): string {
@@ -66,4 +67,24 @@ export function kubectl(
     child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(opts.input ?? "");
   });
+}
+
+/** Addresses of the run's cluster: Prometheus, the brokers, the emulator (those it runs). */
+export function clusterAddresses(): ClusterAddresses {
+  return inject("addresses");
+}
+
+/** Stops an add-on's processes (an outage); its registrations stay, as after a crash. */
+export async function stopAddon(name: StoppableAddon): Promise<void> {
+  await harnessRequest(name, "stop");
+}
+
+/** Starts a stopped add-on again on the same ports, and waits until it is up. */
+export async function startAddon(name: StoppableAddon): Promise<void> {
+  await harnessRequest(name, "start");
+}
+
+async function harnessRequest(name: StoppableAddon, action: "stop" | "start"): Promise<void> {
+  const response = await fetch(`${inject("harnessUrl")}/addons/${name}/${action}`, { method: "POST" });
+  if (response.status !== 204) throw new Error(`${action} ${name}: ${await response.text()}`);
 }

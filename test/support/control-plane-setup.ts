@@ -1,5 +1,12 @@
+import { createServer, type Server } from "node:http";
 import type { TestProject } from "vitest/node";
-import { startControlPlane, type Profile } from "../../dev/controlplane/index.js";
+import {
+  startControlPlane,
+  type ClusterAddresses,
+  type ControlPlane,
+  type Profile,
+  type StoppableAddon,
+} from "../../dev/controlplane/index.js";
 
 declare module "vitest" {
   interface ProvidedContext {
@@ -7,7 +14,49 @@ declare module "vitest" {
     kubeconfig: string;
     /** Folder with the pinned kubectl and helm. */
     binDir: string;
+    /** The addresses `npm run cluster` prints: Prometheus, the brokers, the emulator. */
+    addresses: ClusterAddresses;
+    /** Whether KEDA's programs run. */
+    keda: boolean;
+    /** http://127.0.0.1:<port> of the harness's control endpoint (stop and start add-ons). */
+    harnessUrl: string;
   }
+}
+
+const ADDONS: readonly StoppableAddon[] = [
+  "keda",
+  "prometheus",
+  "prometheus-adapter",
+  "metrics-server",
+  "rabbitmq",
+  "kafka",
+];
+
+/**
+ * Tests run in worker processes; the control plane lives in this one. An outage test asks it to stop and
+ * start an add-on's processes over loopback: POST /addons/<name>/stop or /start, answered when done.
+ */
+function harnessServer(controlPlane: ControlPlane): Promise<{ server: Server; url: string }> {
+  const server = createServer((request, response) => {
+    const match = /^\/addons\/([a-z-]+)\/(stop|start)$/.exec(request.url ?? "");
+    const addon = ADDONS.find((name) => name === match?.[1]);
+    if (request.method !== "POST" || match === null || addon === undefined) {
+      response.writeHead(404).end(`unknown: ${request.method ?? ""} ${request.url ?? ""}\n`);
+      return;
+    }
+    const action = match[2] === "stop" ? controlPlane.stopAddon(addon) : controlPlane.startAddon(addon);
+    action.then(
+      () => response.writeHead(204).end(),
+      (error: unknown) => response.writeHead(500).end(error instanceof Error ? error.message : String(error)),
+    );
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      resolve({ server, url: `http://127.0.0.1:${port}` });
+    });
+  });
 }
 
 /**
@@ -22,7 +71,14 @@ export async function setUpControlPlane(
     profile,
     log: (line) => process.stderr.write(`[control plane] ${line}\n`),
   });
+  const harness = await harnessServer(controlPlane);
   project.provide("kubeconfig", controlPlane.kubeconfigPath);
   project.provide("binDir", controlPlane.binDir);
-  return () => controlPlane.stop();
+  project.provide("addresses", { ...controlPlane.addresses });
+  project.provide("keda", controlPlane.keda);
+  project.provide("harnessUrl", harness.url);
+  return async () => {
+    await new Promise((resolve) => harness.server.close(resolve));
+    await controlPlane.stop();
+  };
 }
