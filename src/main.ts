@@ -56,7 +56,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
       },
     }),
   });
-  const { discovery } = setupPolicyController({
+  const { discovery, externalMetrics } = setupPolicyController({
     manager,
     rest,
     applier: new Applier(kubeConfig, { fieldManager: FIELD_MANAGER, rest }),
@@ -79,11 +79,12 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
   const removeSignalHandlers = manager.installSignalHandlers();
   try {
     // KEDA is looked up before the controllers start, so the first reconciles already know the engine.
-    await discovery.start();
+    await Promise.all([discovery.start(), externalMetrics.start()]);
     await manager.start();
     await manager.done();
   } finally {
     discovery.stop();
+    externalMetrics.stop();
     removeSignalHandlers();
   }
   return 0;

@@ -4,7 +4,12 @@ import type { KubernetesObject, V1Deployment, V2HorizontalPodAutoscaler } from "
 import { parseAllDocuments, stringify } from "yaml";
 import type { z } from "zod";
 import { MLAutoscalePolicySchema, type Engine, type MLAutoscalePolicy } from "../api/v1alpha1/index.js";
-import { buildDesiredChildren, childObjects } from "../controllers/mlautoscalepolicy/desired/index.js";
+import {
+  buildDesiredChildren,
+  childObjects,
+  KEDA_ABSENT,
+  KEDA_RUNNING,
+} from "../controllers/mlautoscalepolicy/desired/index.js";
 import type { ScaledObject } from "../keda/types.js";
 
 /** Bad input: every message names the file, the document and the field. */
@@ -124,7 +129,9 @@ export function renderPolicy(policy: MLAutoscalePolicy, options: RenderOptions):
     ...policy,
     metadata: { ...policy.metadata, namespace: policy.metadata.namespace ?? "default" },
   };
-  const desired = buildDesiredChildren(withNamespace, { kedaInstalled: options.kedaInstalled });
+  const desired = buildDesiredChildren(withNamespace, {
+    keda: options.kedaInstalled ? KEDA_RUNNING : KEDA_ABSENT,
+  });
   if (!desired.ok) {
     throw new PolicyInputError([`${policy.metadata.name}: ${desired.reason}: ${desired.message}`]);
   }

@@ -1,7 +1,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { needsApply } from "./compare.js";
-import { isConflict, isNotFound } from "./errors.js";
+import { asKubeApiError, isConflict, isNotFound } from "./errors.js";
 import { discoverResource, KubeRestClient, objectPath, type JsonObject, type ResourceType } from "./rest.js";
 
 /** Identifies an object to act on. */
@@ -43,17 +43,24 @@ export class Applier {
     return this.writes;
   }
 
-  /** Server-side applies `object` (Content-Type application/apply-patch+yaml, force=true). */
+  /**
+   * Server-side applies `object` (Content-Type application/apply-patch+yaml, force=true). A refusal is
+   * thrown as a KubeApiError carrying the API server's message (an admission webhook's reason included).
+   */
   async apply<T extends KubernetesObject>(object: T): Promise<T> {
     this.writes++;
-    return this.objectApi.patch(
-      object,
-      undefined,
-      undefined,
-      this.fieldManager,
-      true,
-      PatchStrategy.ServerSideApply,
-    );
+    try {
+      return await this.objectApi.patch(
+        object,
+        undefined,
+        undefined,
+        this.fieldManager,
+        true,
+        PatchStrategy.ServerSideApply,
+      );
+    } catch (error) {
+      throw asKubeApiError(error);
+    }
   }
 
   /** Applies `desired` only when it differs from `live` in the fields it sets. */

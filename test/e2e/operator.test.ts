@@ -274,7 +274,7 @@ describe("operator installed with Helm for chosen namespaces only", () => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  it("reconciles policies in the watched namespace with Roles there and nothing cluster-wide", async () => {
+  it("reconciles policies in the watched namespace with Roles there and, cluster-wide, one read", async () => {
     await helm([
       "install",
       release,
@@ -289,6 +289,12 @@ describe("operator installed with Helm for chosen namespaces only", () => {
     expect(await canI("create", "deployments.apps", "-n", unwatched)).toBe("no");
     expect(await canI("list", "deployments.apps", "--all-namespaces")).toBe("no");
     expect(await canI("get", "secrets", "-n", watched)).toBe("no");
+    // Which server holds the external metrics API is cluster-level: that one APIService, read only.
+    expect(await canI("get", "apiservices.apiregistration.k8s.io/v1beta1.external.metrics.k8s.io")).toBe(
+      "yes",
+    );
+    expect(await canI("get", "apiservices.apiregistration.k8s.io/v1beta1.metrics.k8s.io")).toBe("no");
+    expect(await canI("list", "apiservices.apiregistration.k8s.io")).toBe("no");
 
     operator = await startWithServiceAccount(release, releaseNamespace, workDir, [`--namespaces=${watched}`]);
     const example = join(REPO, "examples", "2-batch-rabbitmq.yaml");

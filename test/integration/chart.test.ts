@@ -13,6 +13,15 @@ const execFileAsync = promisify(execFile);
 const REPO = resolve(import.meta.dirname, "../..");
 const CHART = join(REPO, "config", "chart");
 const CRD_FILE = join(REPO, "crds", "mlautoscale.io_mlautoscalepolicies.yaml");
+/** The operator's only cluster-wide right in every install: reading who holds the external metrics API. */
+const METRICS_APIS_RULES = [
+  {
+    apiGroups: ["apiregistration.k8s.io"],
+    resources: ["apiservices"],
+    resourceNames: ["v1beta1.external.metrics.k8s.io"],
+    verbs: ["get"],
+  },
+];
 
 interface Rendered {
   apiVersion: string;
@@ -139,6 +148,8 @@ describe("Helm chart", () => {
     const objects = await template(releaseNamespace, []);
     expect(objects.map((object) => object.kind).sort()).toEqual([
       "ClusterRole",
+      "ClusterRole",
+      "ClusterRoleBinding",
       "ClusterRoleBinding",
       "Deployment",
       "PodDisruptionBudget",
@@ -153,7 +164,16 @@ describe("Helm chart", () => {
       }
     }
 
-    const clusterRules = rulesOf(only(objects, "ClusterRole"));
+    const clusterRoles = objects.filter((object) => object.kind === "ClusterRole");
+    expect(clusterRoles.filter((role) => role.metadata.name.endsWith("-metrics-apis")).map(rulesOf)).toEqual([
+      METRICS_APIS_RULES,
+    ]);
+    const clusterRules = rulesOf(
+      only(
+        clusterRoles.filter((role) => !role.metadata.name.endsWith("-metrics-apis")),
+        "ClusterRole",
+      ),
+    );
     const resources = clusterRules.flatMap((rule) => rule.resources ?? []);
     expect(resources).not.toContain("secrets");
     expect(resources).not.toContain("*");
@@ -214,9 +234,10 @@ describe("Helm chart", () => {
       "--set=operator.logLevel=debug",
       "--set=serviceAccount.name=custom-operator",
     ]);
-    const kinds = objects.map((object) => object.kind);
-    expect(kinds).not.toContain("ClusterRole");
-    expect(kinds).not.toContain("ClusterRoleBinding");
+    // Cluster-wide, only the read of the one APIService that says who serves the external metrics API.
+    const clusterRoles = objects.filter((object) => object.kind === "ClusterRole");
+    expect(clusterRoles.map(rulesOf)).toEqual([METRICS_APIS_RULES]);
+    expect(objects.filter((object) => object.kind === "ClusterRoleBinding")).toHaveLength(1);
     const roles = objects.filter((object) => object.kind === "Role");
     expect(roles.map((role) => role.metadata.namespace).sort()).toEqual(
       [watchedA, watchedB, releaseNamespace].sort(),

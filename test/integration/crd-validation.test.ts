@@ -9,7 +9,11 @@ import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GROUP, PLURAL, VERSION, type MLAutoscalePolicy } from "../../src/api/v1alpha1/index.js";
 import { parsePolicy, PolicyInputError, renderPolicy } from "../../src/render/index.js";
-import { buildDesiredChildren, childObjects } from "../../src/controllers/mlautoscalepolicy/desired/index.js";
+import {
+  buildDesiredChildren,
+  childObjects,
+  KEDA_RUNNING,
+} from "../../src/controllers/mlautoscalepolicy/desired/index.js";
 import { FEATURE_POLICIES } from "../fixtures/feature-policies.js";
 import { quantitiesEqual } from "../../src/runtime/quantity.js";
 import {
@@ -430,7 +434,7 @@ describe("rendered children", () => {
   it.each(featureCases)("%s: every child passes server-side validation", async (_name, value) => {
     const policy = await storedPolicy(withNamespace(value, namespace));
     const targetSelector = { matchLabels: { app: "existing" } };
-    const result = buildDesiredChildren(policy, { kedaInstalled: true, targetSelector });
+    const result = buildDesiredChildren(policy, { keda: KEDA_RUNNING, targetSelector });
     if (!result.ok) throw new Error(result.message);
     const objects = childObjects(result.children);
     expect(objects.map((o) => o.kind)).toContain("PodDisruptionBudget");

@@ -5,7 +5,6 @@ import { stringify } from "yaml";
 import type { V1Deployment, V1PodDisruptionBudget, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import { KubeRestClient } from "../../src/runtime/rest.js";
 import type { PolicyStatus } from "../../src/api/v1alpha1/index.js";
-import type { ScaledObject } from "../../src/keda/types.js";
 import { INVALID_POLICIES, validBasePolicy, type JsonObject } from "../fixtures/invalid-policies.js";
 import { createTestNamespace, kubectl, testKubeConfig } from "../support/cluster.js";
 import { eventually, startOperator, type InProcessOperator, getIfExists } from "../support/operator.js";
@@ -425,57 +424,5 @@ describe("operator with existing workloads and other autoscalers", () => {
       "registry.example.com/ml/existing:1.0.0",
     );
     expect(deployment?.metadata?.ownerReferences).toBeUndefined();
-  });
-});
-
-describe("engine hand-over", () => {
-  it("switches HPA -> KEDA -> HPA without dropping replicas and without two autoscalers", async () => {
-    const ns = await createTestNamespace("handover");
-    await operatorFor(ns);
-    await apply(ns, policyNamed("svc"));
-    await waitForCondition(ns, "svc", "Reconciled", "True");
-    await rest.request("PATCH", `${paths.deployment(ns, "svc")}/scale`, {
-      contentType: "application/merge-patch+json",
-      body: { spec: { replicas: 3 } },
-    });
-    const hpaBefore = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
-
-    // HPA -> KEDA: a trigger makes Auto pick KEDA. The ScaledObject adopts the existing HPA by name.
-    const withTrigger = policyNamed("svc", (spec) => {
-      (spec["scaling"] as JsonObject)["triggers"] = [
-        {
-          type: "kafka",
-          metadata: {
-            bootstrapServers: "kafka:9092",
-            consumerGroup: "ml",
-            topic: "jobs",
-            lagThreshold: "10",
-          },
-        },
-      ];
-    });
-    await apply(ns, withTrigger);
-    const keda = await waitForCondition(ns, "svc", "Reconciled", "True");
-    expect(keda.status?.engine).toBe("KEDA");
-    const so = await get<ScaledObject>(paths.scaledObject(ns, "svc"));
-    expect(so?.metadata.annotations?.["scaledobject.keda.sh/transfer-hpa-ownership"]).toBe("true");
-    expect(so?.spec.advanced?.horizontalPodAutoscalerConfig?.name).toBe("svc");
-    const hpaDuring = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
-    expect(hpaDuring?.metadata?.uid).toBe(hpaBefore?.metadata?.uid);
-    expect((await get<V1Deployment>(paths.deployment(ns, "svc")))?.spec?.replicas).toBe(3);
-
-    // KEDA -> HPA: without a KEDA-managed HPA in between, the policy's HPA is applied before the
-    // ScaledObject is deleted.
-    await apply(ns, policyNamed("svc"));
-    const back = await eventually(async () => {
-      const policy = await get<Policy>(paths.policy(ns, "svc"));
-      const soGone = (await get(paths.scaledObject(ns, "svc"))) === undefined;
-      return policy?.status?.engine === "HPA" && soGone ? policy : undefined;
-    }, "the switch back to the HPA");
-    expect(condition(back, "Reconciled")?.status).toBe("True");
-    const hpaAfter = await get<V2HorizontalPodAutoscaler>(paths.hpa(ns, "svc"));
-    expect(hpaAfter?.spec?.maxReplicas).toBe(10);
-    expect(hpaAfter?.metadata?.ownerReferences?.[0]?.kind).toBe("MLAutoscalePolicy");
-    expect((await get<V1Deployment>(paths.deployment(ns, "svc")))?.spec?.replicas).toBe(3);
   });
 });

@@ -31,7 +31,7 @@ export async function startOperator(
   const rest = new KubeRestClient(kubeConfig);
   const metrics = new OperatorMetrics({ processMetrics: false });
   const manager = new Manager({ logger, metrics, shutdownTimeoutMs: 5_000 });
-  const { discovery } = setupPolicyController({
+  const { discovery, externalMetrics } = setupPolicyController({
     manager,
     rest,
     applier: new Applier(kubeConfig, { fieldManager: FIELD_MANAGER, rest }),
@@ -43,13 +43,14 @@ export async function startOperator(
     resyncPeriodMs: options.resyncPeriodMs ?? 60_000,
     kedaDiscoveryIntervalMs: options.kedaDiscoveryIntervalMs ?? 1_000,
   });
-  await discovery.start();
+  await Promise.all([discovery.start(), externalMetrics.start()]);
   await manager.start();
   return {
     manager,
     metrics,
     stop: async () => {
       discovery.stop();
+      externalMetrics.stop();
       await manager.stop("test finished");
     },
   };

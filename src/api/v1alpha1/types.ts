@@ -58,7 +58,11 @@ export const Reason = {
   ReconcileSucceeded: "ReconcileSucceeded",
   InvalidSpec: "InvalidSpec",
   ApplyFailed: "ApplyFailed",
+  /** The API server or an admission webhook refused a child: terminal until the policy or cluster changes. */
+  ApplyRefused: "ApplyRefused",
   KedaNotInstalled: "KedaNotInstalled",
+  /** KEDA's CRDs are served but KEDA is not running (no Available metrics server of KEDA's). */
+  KedaNotRunning: "KedaNotRunning",
   TargetNotFound: "TargetNotFound",
   Conflict: "Conflict",
   Paused: "Paused",

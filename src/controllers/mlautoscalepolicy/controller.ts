@@ -13,7 +13,13 @@ import { KEDA_API_VERSION, type ScaledObject, type TriggerAuthentication } from 
 import type { Applier } from "../../runtime/apply.js";
 import { withApplyHash } from "../../runtime/compare.js";
 import { Controller } from "../../runtime/controller.js";
-import { DiscoveryWatcher, restKindLookup } from "../../runtime/discovery.js";
+import {
+  DiscoveryWatcher,
+  restKindLookup,
+  watchApiService,
+  type ApiServiceState,
+} from "../../runtime/discovery.js";
+import type { Poller } from "../../runtime/poller.js";
 import type { EventRecorder } from "../../runtime/events.js";
 import { createInformer, type SharedInformer } from "../../runtime/informer.js";
 import type { Manager } from "../../runtime/manager.js";
@@ -21,7 +27,56 @@ import { keyString, type DeepReadonly, type KubeObject, type ObjectKey } from ".
 import type { OperatorMetrics } from "../../observability/metrics.js";
 import { controllerOf, groupOf } from "../../runtime/ownerref.js";
 import { objectPath, type KubeRestClient, type ResourceType } from "../../runtime/rest.js";
+import type { KedaAvailability } from "./desired/index.js";
 import { PolicyReconciler, type KedaCaches, type PolicyObject, type PolicyWriter } from "./reconciler.js";
+
+/** The APIService of the external metrics API: KEDA's metrics server holds it while KEDA runs. */
+export const EXTERNAL_METRICS_API_SERVICE = "v1beta1.external.metrics.k8s.io";
+
+/**
+ * Whether an APIService is KEDA's: KEDA's manifests and Helm chart label it part of keda-operator, and
+ * name its Service keda-*-metrics-apiserver.
+ */
+function isKedas(state: Extract<ApiServiceState, { exists: true }>): boolean {
+  return (
+    state.labels["app.kubernetes.io/part-of"] === "keda-operator" || /keda/i.test(state.service?.name ?? "")
+  );
+}
+
+/**
+ * KEDA runs when its CRDs are served and its metrics server holds the external metrics API and is
+ * Available: without that, KEDA's HPAs read nothing, and its operator is usually down with it. An
+ * install that may not read the APIService assumes KEDA runs, as before this check existed.
+ */
+export function kedaAvailability(
+  crdsServed: boolean,
+  externalMetrics: ApiServiceState | undefined,
+): KedaAvailability {
+  if (!crdsServed) return { state: "absent" };
+  if (externalMetrics === undefined || !externalMetrics.readable) return { state: "running" };
+  if (!externalMetrics.exists) {
+    return {
+      state: "not-running",
+      message: `no APIService ${EXTERNAL_METRICS_API_SERVICE}: KEDA's metrics server is not registered`,
+    };
+  }
+  const service = externalMetrics.service;
+  const serviceName = service === undefined ? "kube-apiserver" : `${service.namespace}/${service.name}`;
+  if (!isKedas(externalMetrics)) {
+    return {
+      state: "not-running",
+      message: `${EXTERNAL_METRICS_API_SERVICE} is served by ${serviceName}, not by KEDA's metrics server`,
+    };
+  }
+  if (!externalMetrics.available) {
+    return {
+      state: "not-running",
+      message:
+        `KEDA's metrics server (${serviceName}) is not Available: ${externalMetrics.reason} ${externalMetrics.message}`.trim(),
+    };
+  }
+  return { state: "running" };
+}
 
 export const CONTROLLER_NAME = "mlautoscalepolicy";
 /** Hash of each child's desired state, so a field the policy stops setting still counts as a change. */
@@ -156,6 +211,8 @@ function unique(keys: ObjectKey[]): ObjectKey[] {
 export function setupPolicyController(options: PolicyControllerOptions): {
   controller: Controller;
   discovery: DiscoveryWatcher;
+  /** Who holds the external metrics API (KEDA, when it runs). */
+  externalMetrics: Poller<ApiServiceState>;
 } {
   const { manager, rest, logger, namespaces } = options;
   const informer = <T extends KubeObject>(
@@ -183,6 +240,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   manager.addInformer("poddisruptionbudgets", pdbs);
 
   let keda: (KedaCaches & { stop: () => Promise<void> }) | undefined;
+  let externalMetricsState: ApiServiceState | undefined;
 
   const policyGauge = policyGauges(options.metrics.registry);
   const reconciler = new PolicyReconciler({
@@ -193,6 +251,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
       hpas: hpas.store,
       pdbs: pdbs.store,
       keda: () => keda,
+      kedaAvailability: () => kedaAvailability(keda !== undefined, externalMetricsState),
     },
     writer: restPolicyWriter(options.applier, rest),
     events: options.events,
@@ -284,7 +343,20 @@ export function setupPolicyController(options: PolicyControllerOptions): {
       }
     },
   });
-  return { controller, discovery };
+  const externalMetrics = watchApiService({
+    rest,
+    name: EXTERNAL_METRICS_API_SERVICE,
+    intervalMs: options.kedaDiscoveryIntervalMs,
+    logger,
+    onChange: (state) => {
+      const before = kedaAvailability(keda !== undefined, externalMetricsState).state;
+      externalMetricsState = state;
+      const after = kedaAvailability(keda !== undefined, externalMetricsState).state;
+      if (before !== after) logger.info({ keda: after }, "KEDA availability changed");
+      enqueueAll();
+    },
+  });
+  return { controller, discovery, externalMetrics };
 }
 
 /** mlautoscale_policies{engine, ready}: how many policies use each engine, by Ready status. */

@@ -26,8 +26,14 @@ import {
 import { controllerOf } from "../../runtime/ownerref.js";
 import { OWNER_INDEX, type ReadonlyStore } from "../../runtime/store.js";
 import { canonicalJson } from "../../runtime/compare.js";
+import { KubeApiError, TerminalError } from "../../runtime/errors.js";
 import { parsePolicy } from "../../render/index.js";
-import { buildDesiredChildren, childObjects, type DesiredChildren } from "./desired/index.js";
+import {
+  buildDesiredChildren,
+  childObjects,
+  type DesiredChildren,
+  type KedaAvailability,
+} from "./desired/index.js";
 import { POLICY_LABEL, scaleTarget } from "./desired/metadata.js";
 import { computeStatus, type ObservedChildren, type ReconcileVerdict } from "./status.js";
 
@@ -51,6 +57,10 @@ export interface PolicyCaches {
   pdbs: ReadonlyStore<V1PodDisruptionBudget>;
   /** KEDA's caches while its CRDs are installed and synced; undefined otherwise. */
   keda(): KedaCaches | undefined;
+  /**
+   * Whether KEDA runs, beyond its CRDs being served. Default: running whenever its caches exist.
+   */
+  kedaAvailability?(): KedaAvailability;
 }
 
 export interface ChildRef {
@@ -95,6 +105,29 @@ type Live = DeepReadonly<KubeObject>;
 
 function controlledByUid(object: Live | undefined, uid: string): boolean {
   return object !== undefined && controllerOf(object)?.uid === uid;
+}
+
+/**
+ * A child the API server did not take. `refused` when it answered that the object is invalid, forbidden
+ * or denied by an admission webhook (400, 403, 422): the same write would be refused again.
+ */
+export class ChildWriteError extends Error {
+  constructor(
+    message: string,
+    readonly refused: boolean,
+  ) {
+    super(message);
+    this.name = "ChildWriteError";
+  }
+
+  static of(child: string, error: unknown): ChildWriteError {
+    if (error instanceof KubeApiError) {
+      const refused = [400, 403, 422].includes(error.statusCode);
+      // The API server's own words: an admission webhook's reason reaches the policy verbatim.
+      return new ChildWriteError(`${child}: ${error.message}`, refused);
+    }
+    return new ChildWriteError(`${child}: ${error instanceof Error ? error.message : String(error)}`, false);
+  }
 }
 
 export class PolicyReconciler {
@@ -175,8 +208,10 @@ export class PolicyReconciler {
     }
 
     const keda = this.caches.keda();
+    const currentEngine = raw.status?.engine;
     const desired = buildDesiredChildren(policy, {
-      kedaInstalled: keda !== undefined,
+      keda: this.kedaAvailability(),
+      ...(currentEngine !== undefined && { currentEngine }),
       ...(targetSelector !== undefined && { targetSelector }),
     });
     if (!desired.ok) return { verdict: { kind: "failed", reason: desired.reason, message: desired.message } };
@@ -193,14 +228,23 @@ export class PolicyReconciler {
     try {
       result = await this.applyChildren(policy, raw, children, keda, context);
     } catch (error) {
-      // Bubble up after reporting: the controller retries with back-off.
+      const refused = error instanceof ChildWriteError && error.refused;
       const message = error instanceof Error ? error.message : String(error);
       await this.writeStatus(
         raw,
         policy,
-        { kind: "failed", reason: Reason.ApplyFailed, message, engine: children.engine },
+        {
+          kind: "failed",
+          reason: refused ? Reason.ApplyRefused : Reason.ApplyFailed,
+          message,
+          engine: children.engine,
+        },
         this.observe(raw, policy),
       );
+      // A refusal (invalid, forbidden, denied by an admission webhook) comes back the same on every
+      // retry: it waits for the policy or the cluster to change, which enqueues the policy again. Anything
+      // else is retried with back-off.
+      if (refused) throw new TerminalError(message, { cause: error });
       throw error;
     }
     const applied = childObjects(children).map((o) => ({
@@ -335,23 +379,15 @@ export class PolicyReconciler {
     }
 
     if (context.signal.aborted) throw new Error("shutting down");
-    // The children do not depend on each other at admission, so they are applied together: a reconcile
-    // then costs one API round trip instead of one per child.
+    // Two waves, each applied concurrently (one API round trip per wave when something changed): the
+    // workload and what the autoscaler refers to, then the autoscaler. KEDA's admission webhook reads
+    // the scale target (and its containers' requests, for cpu and memory triggers) when a ScaledObject is
+    // written, so the Deployment must exist first.
     const toApply = childObjects(children).filter((desired) => !(skipHpa && desired.kind === API.hpa.kind));
-    const outcomes = await Promise.allSettled(
-      toApply.map(async (desired) => {
-        const kind = desired.kind ?? "";
-        const childName = desired.metadata?.name ?? "";
-        const live = this.liveChild(kind, namespace, childName, keda);
-        const written = await this.writer.apply(desired, live);
-        if (written && live === undefined) {
-          this.events.event(raw, "Normal", "Created", `created ${kind} ${childName}`);
-        }
-      }),
-    );
-    const failures = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
-    if (failures.length > 0) {
-      throw new Error(failures.map((f) => (f instanceof Error ? f.message : String(f))).join("; "));
+    const isAutoscaler = (o: KubernetesObject): boolean =>
+      o.kind === API.hpa.kind || o.kind === API.scaledObject.kind;
+    for (const wave of [toApply.filter((o) => !isAutoscaler(o)), toApply.filter(isAutoscaler)]) {
+      await this.applyWave(raw, wave, namespace, keda);
     }
 
     if (scaledObjectToRetire !== undefined && !skipHpa) {
@@ -383,6 +419,43 @@ export class PolicyReconciler {
 
     await this.prune(policy, raw, children, keda);
     return result;
+  }
+
+  private async applyWave(
+    raw: DeepReadonly<PolicyObject>,
+    wave: KubernetesObject[],
+    namespace: string,
+    keda: KedaCaches | undefined,
+  ): Promise<void> {
+    const outcomes = await Promise.allSettled(
+      wave.map(async (desired) => {
+        const kind = desired.kind ?? "";
+        const childName = desired.metadata?.name ?? "";
+        const live = this.liveChild(kind, namespace, childName, keda);
+        let written: boolean;
+        try {
+          written = await this.writer.apply(desired, live);
+        } catch (error) {
+          throw ChildWriteError.of(`${kind} ${namespace}/${childName}`, error);
+        }
+        if (written && live === undefined) {
+          this.events.event(raw, "Normal", "Created", `created ${kind} ${childName}`);
+        }
+      }),
+    );
+    const failures = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
+    if (failures.length === 0) return;
+    const errors = failures.map((f) => (f instanceof ChildWriteError ? f : ChildWriteError.of("a child", f)));
+    // Refused only when every failure is a refusal: one transient failure means a retry can help.
+    throw new ChildWriteError(
+      errors.map((e) => e.message).join("; "),
+      errors.every((e) => e.refused),
+    );
+  }
+
+  private kedaAvailability(): KedaAvailability {
+    if (this.caches.keda() === undefined) return { state: "absent" };
+    return this.caches.kedaAvailability?.() ?? { state: "running" };
   }
 
   /** Deletes children the policy owns that are no longer desired, and only those. */
@@ -460,6 +533,8 @@ export class PolicyReconciler {
     add(API.pdb, this.caches.pdbs.get(namespace, name));
 
     const observed: ObservedChildren = { children };
+    const availability = this.kedaAvailability();
+    if (availability.state === "not-running") observed.kedaNotRunning = availability.message;
     if (workload !== undefined && (ref !== undefined || controlledByUid(workload, uid)))
       observed.workload = workload;
     if (hpa !== undefined) observed.hpa = hpa;

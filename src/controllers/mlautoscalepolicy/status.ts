@@ -49,6 +49,8 @@ export interface ObservedChildren {
   /** The HPA doing the scaling: the policy's own, or the one KEDA manages for its ScaledObject. */
   hpa?: DeepReadonly<V2HorizontalPodAutoscaler>;
   scaledObject?: DeepReadonly<ScaledObject>;
+  /** Set while KEDA's CRDs are served but KEDA is not running: why. Its ScaledObject's status is stale. */
+  kedaNotRunning?: string;
   children: { apiVersion: string; kind: string; name: string }[];
 }
 
@@ -109,6 +111,14 @@ function scalingActive(verdict: ReconcileVerdict, observed: ObservedChildren): C
     return { type, status: "Unknown", reason: Reason.NotReconciled, message: verdict.message };
   }
   if (verdict.engine === "KEDA") {
+    if (observed.kedaNotRunning !== undefined) {
+      return {
+        type,
+        status: "False",
+        reason: Reason.KedaNotRunning,
+        message: `KEDA is not running, so nothing polls the triggers or scales from zero: ${observed.kedaNotRunning}`,
+      };
+    }
     const conditions = observed.scaledObject?.status?.conditions ?? [];
     const ready = conditions.find((c) => c.type === "Ready");
     const fallback = conditions.find((c) => c.type === "Fallback");

@@ -167,6 +167,26 @@ describe("computeStatus", () => {
     });
   });
 
+  it("does not trust a ScaledObject's status while KEDA is not running: nothing updates it", () => {
+    const keda: ReconcileVerdict = { kind: "applied", engine: "KEDA", corrections: [], children: [] };
+    const stale = status(keda, {
+      scaledObject: scaledObjectWith([
+        { type: "Ready", status: "True" },
+        { type: "Active", status: "True" },
+      ]),
+      kedaNotRunning: "KEDA's metrics server (keda/keda-metrics-apiserver) is not Available",
+    });
+    expect(byType(stale, "ScalingActive")).toMatchObject({ status: "False", reason: "KedaNotRunning" });
+    expect(byType(stale, "ScalingActive")?.message).toContain("keda/keda-metrics-apiserver");
+    // An HPA-engine policy does not depend on KEDA.
+    const hpa = status(applied, {
+      workload: deployment(2, 2),
+      hpa: hpaWith("True", "ValidMetricFound", "ok"),
+      kedaNotRunning: "down",
+    });
+    expect(byType(hpa, "ScalingActive")).toMatchObject({ status: "True", reason: "ValidMetricFound" });
+  });
+
   it("mirrors KEDA: not ready -> MetricsUnavailable, fallback -> MetricsUnavailable, ready -> Active or Idle", () => {
     const keda: ReconcileVerdict = { kind: "applied", engine: "KEDA", corrections: [], children: [] };
     const failing = status(keda, {

@@ -3,6 +3,9 @@ import type { MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
 import {
   buildDesiredChildren,
   chooseEngine,
+  KEDA_ABSENT,
+  KEDA_RUNNING,
+  type KedaAvailability,
 } from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
 import { hpaPolicy, kedaPolicy } from "./policies.js";
 
@@ -44,7 +47,12 @@ const scenarios: Record<string, (engine: string) => MLAutoscalePolicy> = {
     }),
 };
 
-type Expected = "HPA" | "KEDA" | "KedaNotInstalled" | "invalid";
+type Expected = "HPA" | "KEDA" | "KedaNotInstalled" | "KedaNotRunning" | "invalid";
+
+const KEDA_DOWN: KedaAvailability = {
+  state: "not-running",
+  message: "v1beta1.external.metrics.k8s.io is not Available",
+};
 
 // [scenario, engine, KEDA installed, KEDA absent]
 const table: [string, string, Expected, Expected][] = [
@@ -70,7 +78,12 @@ const table: [string, string, Expected, Expected][] = [
   ["fallback", "HPA", "invalid", "invalid"],
 ];
 
-function outcome(scenario: string, engine: string, kedaInstalled: boolean): Expected {
+function outcome(
+  scenario: string,
+  engine: string,
+  keda: KedaAvailability,
+  current?: "HPA" | "KEDA",
+): Expected {
   const build = scenarios[scenario];
   if (build === undefined) throw new Error(`no scenario ${scenario}`);
   let policy: MLAutoscalePolicy;
@@ -79,26 +92,54 @@ function outcome(scenario: string, engine: string, kedaInstalled: boolean): Expe
   } catch {
     return "invalid";
   }
-  const choice = chooseEngine(policy.spec, kedaInstalled);
+  const choice = chooseEngine(policy.spec, keda, current);
   return choice.engine ?? choice.reason;
+}
+
+/** With KEDA's CRDs installed but KEDA not running: what a new policy gets, and one already on KEDA. */
+function whileKedaDown(expectedWhenRunning: Expected, absent: Expected): [Expected, Expected] {
+  if (expectedWhenRunning !== "KEDA") return [expectedWhenRunning, expectedWhenRunning];
+  // A policy an HPA can serve goes to the HPA; one that needs KEDA waits for it. Neither leaves KEDA
+  // once on it: KEDA takes part in every hand-over.
+  return [absent === "HPA" ? "HPA" : "KedaNotRunning", "KEDA"];
 }
 
 describe("chooseEngine", () => {
   it.each(table)(
     "%s, engine %s: %s with KEDA installed, %s without",
     (scenario, engine, installed, absent) => {
-      expect(outcome(scenario, engine, true)).toBe(installed);
-      expect(outcome(scenario, engine, false)).toBe(absent);
+      expect(outcome(scenario, engine, KEDA_RUNNING)).toBe(installed);
+      expect(outcome(scenario, engine, KEDA_ABSENT)).toBe(absent);
     },
   );
 
+  it.each(table)(
+    "%s, engine %s, KEDA's CRDs installed but KEDA not running: a new policy and one on KEDA",
+    (scenario, engine, installed, absent) => {
+      const [fresh, onKeda] = whileKedaDown(installed, absent);
+      expect(outcome(scenario, engine, KEDA_DOWN)).toBe(fresh);
+      expect(outcome(scenario, engine, KEDA_DOWN, "HPA")).toBe(fresh);
+      if (installed !== "invalid") expect(outcome(scenario, engine, KEDA_DOWN, "KEDA")).toBe(onKeda);
+    },
+  );
+
+  it("says why KEDA is not running, and that it is not running rather than absent", () => {
+    const choice = chooseEngine(kedaPolicy().spec, KEDA_DOWN);
+    expect(choice).toEqual({
+      engine: undefined,
+      reason: "KedaNotRunning",
+      message: expect.stringContaining("v1beta1.external.metrics.k8s.io is not Available") as unknown,
+    });
+    expect(choice.engine === undefined ? choice.message : "").toContain("scaling.triggers");
+  });
+
   it("explains a missing KEDA with the fields that need it", () => {
-    const choice = chooseEngine(kedaPolicy().spec, false);
+    const choice = chooseEngine(kedaPolicy().spec, KEDA_ABSENT);
     expect(choice.engine).toBeUndefined();
     if (choice.engine !== undefined) return;
     expect(choice.reason).toBe("KedaNotInstalled");
     expect(choice.message).toContain("scaling.triggers");
-    const explicit = chooseEngine(hpaPolicy({ "spec.scaling.engine": "KEDA" }).spec, false);
+    const explicit = chooseEngine(hpaPolicy({ "spec.scaling.engine": "KEDA" }).spec, KEDA_ABSENT);
     expect(explicit.engine === undefined ? explicit.message : "").toContain("scaling.engine is KEDA");
   });
 });
@@ -112,7 +153,7 @@ describe("buildDesiredChildren per engine", () => {
           external: [{ metricName: "requests_per_second", targetAverageValue: 100 }],
         },
       }),
-      { kedaInstalled: true },
+      { keda: KEDA_RUNNING },
     );
     if (!result.ok) throw new Error(result.message);
     expect(result.children.hpa?.spec?.metrics?.map((m) => m.external?.metric.name)).toEqual([
@@ -122,7 +163,7 @@ describe("buildDesiredChildren per engine", () => {
   });
 
   it("builds an HPA and no KEDA objects for the HPA engine", () => {
-    const result = buildDesiredChildren(hpaPolicy(), { kedaInstalled: true });
+    const result = buildDesiredChildren(hpaPolicy(), { keda: KEDA_RUNNING });
     if (!result.ok) throw new Error(result.message);
     expect(result.children.engine).toBe("HPA");
     expect(result.children.hpa).toBeDefined();
@@ -133,7 +174,7 @@ describe("buildDesiredChildren per engine", () => {
   });
 
   it("builds a ScaledObject and its TriggerAuthentication, and no HPA, for KEDA", () => {
-    const result = buildDesiredChildren(kedaPolicy(), { kedaInstalled: true });
+    const result = buildDesiredChildren(kedaPolicy(), { keda: KEDA_RUNNING });
     if (!result.ok) throw new Error(result.message);
     expect(result.children.engine).toBe("KEDA");
     expect(result.children.hpa).toBeUndefined();
@@ -142,7 +183,7 @@ describe("buildDesiredChildren per engine", () => {
   });
 
   it("returns KedaNotInstalled, and builds nothing, when KEDA is needed and absent", () => {
-    const result = buildDesiredChildren(kedaPolicy(), { kedaInstalled: false });
+    const result = buildDesiredChildren(kedaPolicy(), { keda: KEDA_ABSENT });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.reason).toBe("KedaNotInstalled");

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   buildDesiredChildren,
   childObjects,
+  KEDA_ABSENT,
+  KEDA_RUNNING,
 } from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
 import { childLabels, compareStrings } from "../../../src/controllers/mlautoscalepolicy/desired/metadata.js";
 import type { MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
@@ -11,7 +13,7 @@ import { hpaPolicy, kedaPolicy } from "./policies.js";
 const UID = "0c6d1d5e-3f5a-4c36-9a43-1d2f5f0f7c11";
 
 function render(policy: MLAutoscalePolicy, kedaInstalled = true): string {
-  const result = buildDesiredChildren(policy, { kedaInstalled });
+  const result = buildDesiredChildren(policy, { keda: kedaInstalled ? KEDA_RUNNING : KEDA_ABSENT });
   if (!result.ok) throw new Error(result.message);
   return JSON.stringify(childObjects(result.children));
 }
@@ -30,7 +32,7 @@ function reversedKeys<T>(value: T): T {
 describe("owner references", () => {
   it("makes the policy every child's controller when it has a UID", () => {
     const policy = kedaPolicy({ "metadata.uid": UID });
-    const result = buildDesiredChildren(policy, { kedaInstalled: true });
+    const result = buildDesiredChildren(policy, { keda: KEDA_RUNNING });
     if (!result.ok) throw new Error(result.message);
     const objects = childObjects(result.children);
     expect(objects.map((o) => o.kind)).toEqual([
@@ -55,7 +57,7 @@ describe("owner references", () => {
   });
 
   it("has no owner reference without a UID (a file rendered offline)", () => {
-    const result = buildDesiredChildren(hpaPolicy(), { kedaInstalled: true });
+    const result = buildDesiredChildren(hpaPolicy(), { keda: KEDA_RUNNING });
     if (!result.ok) throw new Error(result.message);
     for (const o of childObjects(result.children)) {
       expect(o.metadata).not.toHaveProperty("ownerReferences");

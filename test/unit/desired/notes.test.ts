@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { buildDesiredChildren } from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
+import {
+  buildDesiredChildren,
+  KEDA_ABSENT,
+  KEDA_RUNNING,
+} from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
 import { parsePolicy } from "../../../src/render/index.js";
 import { validBasePolicy, withChanges } from "../../fixtures/invalid-policies.js";
 
@@ -17,7 +21,7 @@ function gpuPolicy() {
 
 describe("notes on the desired children", () => {
   it("says that a Prometheus-sourced metric needs a metrics adapter when the HPA serves it", () => {
-    const result = buildDesiredChildren(gpuPolicy(), { kedaInstalled: false });
+    const result = buildDesiredChildren(gpuPolicy(), { keda: KEDA_ABSENT });
     if (!result.ok) throw new Error(result.message);
     expect(result.children.engine).toBe("HPA");
     expect(result.children.notes).toEqual([
@@ -26,7 +30,7 @@ describe("notes on the desired children", () => {
   });
 
   it("has nothing to say when KEDA reads the metric", () => {
-    const result = buildDesiredChildren(gpuPolicy(), { kedaInstalled: true });
+    const result = buildDesiredChildren(gpuPolicy(), { keda: KEDA_RUNNING });
     if (!result.ok) throw new Error(result.message);
     expect(result.children.engine).toBe("KEDA");
     expect(result.children.notes).toEqual([]);

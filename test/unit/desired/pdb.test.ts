@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { buildDesiredChildren } from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
+import {
+  buildDesiredChildren,
+  KEDA_ABSENT,
+  KEDA_RUNNING,
+} from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
 import {
   buildPodDisruptionBudget,
   safeBudget,
@@ -75,7 +79,7 @@ describe("buildPodDisruptionBudget", () => {
 describe("the PDB in buildDesiredChildren", () => {
   it("selects the Deployment's pods and reports corrections among the children", () => {
     const result = buildDesiredChildren(kedaPolicy({ "spec.disruption": { minAvailable: 1 } }), {
-      kedaInstalled: true,
+      keda: KEDA_RUNNING,
     });
     if (!result.ok) throw new Error(result.message);
     expect(result.children.pdb?.spec?.selector).toEqual(result.children.deployment?.spec?.selector);
@@ -91,7 +95,7 @@ describe("the PDB in buildDesiredChildren", () => {
   it("uses the target's selector in targetRef mode", () => {
     const targetSelector = { matchLabels: { app: "existing-model" } };
     const result = buildDesiredChildren(hpaPolicy(targetRefChanges), {
-      kedaInstalled: false,
+      keda: KEDA_ABSENT,
       targetSelector,
     });
     if (!result.ok) throw new Error(result.message);
@@ -101,7 +105,7 @@ describe("the PDB in buildDesiredChildren", () => {
   });
 
   it("leaves the PDB out, with a note, when the target's selector is unknown", () => {
-    const result = buildDesiredChildren(hpaPolicy(targetRefChanges), { kedaInstalled: false });
+    const result = buildDesiredChildren(hpaPolicy(targetRefChanges), { keda: KEDA_ABSENT });
     if (!result.ok) throw new Error(result.message);
     expect(result.children.pdb).toBeUndefined();
     expect(result.children.notes).toEqual([expect.stringContaining("StatefulSet existing-model")]);

@@ -9,16 +9,18 @@ import type {
 import type { Engine, MLAutoscalePolicy } from "../../../api/v1alpha1/index.js";
 import type { ScaledObject, TriggerAuthentication } from "../../../keda/types.js";
 import { buildDeployment } from "./deployment.js";
-import { chooseEngine } from "./engine.js";
+import { chooseEngine, type KedaAvailability } from "./engine.js";
 import { buildHorizontalPodAutoscaler } from "./hpa.js";
 import { modelLoadSeconds, selectorLabels } from "./metadata.js";
 import { buildPodDisruptionBudget } from "./pdb.js";
 import { buildScaledObject, buildTriggerAuthentication } from "./scaledobject.js";
 
-export { chooseEngine } from "./engine.js";
+export { chooseEngine, KEDA_ABSENT, KEDA_RUNNING, type KedaAvailability } from "./engine.js";
 
 export interface ClusterFacts {
-  kedaInstalled: boolean;
+  keda: KedaAvailability;
+  /** The engine the policy's children use now (its status), so that a KEDA outage starts no hand-over. */
+  currentEngine?: Engine;
   /** Pod selector of the targetRef workload; without it (e.g. rendering offline) no PDB is built for it. */
   targetSelector?: V1LabelSelector;
 }
@@ -39,7 +41,8 @@ export interface DesiredChildren {
 }
 
 export type DesiredResult =
-  { ok: true; children: DesiredChildren } | { ok: false; reason: "KedaNotInstalled"; message: string };
+  | { ok: true; children: DesiredChildren }
+  | { ok: false; reason: "KedaNotInstalled" | "KedaNotRunning"; message: string };
 
 /** The children in the order they are applied: workload first, autoscaler next, budget last. */
 export function childObjects(children: DesiredChildren): KubernetesObject[] {
@@ -53,7 +56,7 @@ export function childObjects(children: DesiredChildren): KubernetesObject[] {
 }
 
 export function buildDesiredChildren(policy: MLAutoscalePolicy, facts: ClusterFacts): DesiredResult {
-  const choice = chooseEngine(policy.spec, facts.kedaInstalled);
+  const choice = chooseEngine(policy.spec, facts.keda, facts.currentEngine);
   if (choice.engine === undefined) return { ok: false, reason: choice.reason, message: choice.message };
 
   const children: DesiredChildren = {
