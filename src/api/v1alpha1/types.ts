@@ -74,5 +74,7 @@ export const Reason = {
   ScaledToZero: "ScaledToZero",
   // ScalingActive
   MetricsUnavailable: "MetricsUnavailable",
+  /** An HPA External metric that no server answers (none registered, or KEDA holds the API). */
+  ExternalMetricsUnavailable: "ExternalMetricsUnavailable",
   AutoscalerPending: "AutoscalerPending",
 } as const;

@@ -27,7 +27,7 @@ import { keyString, type DeepReadonly, type KubeObject, type ObjectKey } from ".
 import type { OperatorMetrics } from "../../observability/metrics.js";
 import { controllerOf, groupOf } from "../../runtime/ownerref.js";
 import { objectPath, type KubeRestClient, type ResourceType } from "../../runtime/rest.js";
-import type { KedaAvailability } from "./desired/index.js";
+import type { ExternalMetricsApi, KedaAvailability } from "./desired/index.js";
 import { PolicyReconciler, type KedaCaches, type PolicyObject, type PolicyWriter } from "./reconciler.js";
 
 /** The APIService of the external metrics API: KEDA's metrics server holds it while KEDA runs. */
@@ -41,6 +41,45 @@ function isKedas(state: Extract<ApiServiceState, { exists: true }>): boolean {
   return (
     state.labels["app.kubernetes.io/part-of"] === "keda-operator" || /keda/i.test(state.service?.name ?? "")
   );
+}
+
+function serviceName(state: Extract<ApiServiceState, { exists: true }>): string {
+  return state.service === undefined ? "kube-apiserver" : `${state.service.namespace}/${state.service.name}`;
+}
+
+/**
+ * Whether an HPA can read External metrics, from the APIService that routes them. One server holds the
+ * API; KEDA's answers only for its ScaledObjects (it finds them by the scaledobject.keda.sh/name
+ * selector), so with KEDA installed an HPA's own External metric has no server.
+ */
+export function externalMetricsApi(state: ApiServiceState | undefined): ExternalMetricsApi {
+  if (state === undefined || !state.readable) return { servable: true };
+  if (!state.exists) {
+    return {
+      servable: false,
+      permanent: true,
+      message: `no APIService ${EXTERNAL_METRICS_API_SERVICE}: no server provides external metrics (a metrics adapter such as prometheus-adapter would)`,
+    };
+  }
+  if (isKedas(state)) {
+    return {
+      servable: false,
+      permanent: true,
+      message:
+        `external.metrics.k8s.io is held by KEDA's metrics server (${serviceName(state)}), which serves only ` +
+        `ScaledObjects' metrics, and only one server can hold it; read the metric through a KEDA trigger ` +
+        `(e.g. prometheus) instead`,
+    };
+  }
+  if (!state.available) {
+    return {
+      servable: false,
+      permanent: false,
+      message:
+        `the server of external.metrics.k8s.io (${serviceName(state)}) is not Available: ${state.reason} ${state.message}`.trim(),
+    };
+  }
+  return { servable: true };
 }
 
 /**
@@ -252,6 +291,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
       pdbs: pdbs.store,
       keda: () => keda,
       kedaAvailability: () => kedaAvailability(keda !== undefined, externalMetricsState),
+      externalMetricsApi: () => externalMetricsApi(externalMetricsState),
     },
     writer: restPolicyWriter(options.applier, rest),
     events: options.events,

@@ -32,6 +32,7 @@ import {
   buildDesiredChildren,
   childObjects,
   type DesiredChildren,
+  type ExternalMetricsApi,
   type KedaAvailability,
 } from "./desired/index.js";
 import { POLICY_LABEL, scaleTarget } from "./desired/metadata.js";
@@ -61,6 +62,8 @@ export interface PolicyCaches {
    * Whether KEDA runs, beyond its CRDs being served. Default: running whenever its caches exist.
    */
   kedaAvailability?(): KedaAvailability;
+  /** Whether an HPA's External metrics have a server. Default: they do. */
+  externalMetricsApi?(): ExternalMetricsApi;
 }
 
 export interface ChildRef {
@@ -209,8 +212,10 @@ export class PolicyReconciler {
 
     const keda = this.caches.keda();
     const currentEngine = raw.status?.engine;
+    const externalMetrics = this.caches.externalMetricsApi?.();
     const desired = buildDesiredChildren(policy, {
       keda: this.kedaAvailability(),
+      ...(externalMetrics !== undefined && { externalMetrics }),
       ...(currentEngine !== undefined && { currentEngine }),
       ...(targetSelector !== undefined && { targetSelector }),
     });
@@ -258,6 +263,7 @@ export class PolicyReconciler {
         engine: children.engine,
         corrections: children.corrections,
         children: applied,
+        ...(children.problem !== undefined && { problem: children.problem }),
       },
       ...(result !== undefined && { result }),
     };
@@ -404,15 +410,18 @@ export class PolicyReconciler {
       );
     }
 
-    // The HPA does not act on a workload at 0 replicas: after KEDA scaled it to zero, start it at min.
+    // The HPA does not act on a workload at 0 replicas (after KEDA scaled it to zero), and a withheld HPA
+    // does not act at all: bring the policy's own Deployment up to replicas.min. Only ever up, so that
+    // this never fights an autoscaler.
     const deployment = this.caches.deployments.get(namespace, name);
+    const noAutoscalerActs = deployment?.spec?.replicas === 0 || children.problem?.withheld === true;
     if (
       children.engine === "HPA" &&
       children.deployment !== undefined &&
       deployment !== undefined &&
       controlledByUid(deployment, uid) &&
-      deployment.spec?.replicas === 0 &&
-      policy.spec.replicas.min > 0
+      noAutoscalerActs &&
+      (deployment.spec?.replicas ?? 1) < policy.spec.replicas.min
     ) {
       await this.writer.scale({ ...API.deployment, namespace, name }, policy.spec.replicas.min);
     }

@@ -41,7 +41,17 @@ export function setCondition(
 
 /** What the reconcile concluded, before looking at the children's status. */
 export type ReconcileVerdict =
-  | { kind: "applied"; engine: Engine; corrections: string[]; children: ObservedChildren["children"] }
+  | {
+      kind: "applied";
+      engine: Engine;
+      corrections: string[];
+      children: ObservedChildren["children"];
+      /**
+       * What was applied is in place, but the autoscaler cannot work as asked: ScalingActive says so,
+       * and Reconciled too when part of the policy was left out (`withheld`).
+       */
+      problem?: { reason: string; message: string; withheld: boolean };
+    }
   | { kind: "failed"; reason: string; message: string; engine?: Engine };
 
 export interface ObservedChildren {
@@ -109,6 +119,9 @@ function scalingActive(verdict: ReconcileVerdict, observed: ObservedChildren): C
   const type = ConditionType.ScalingActive;
   if (verdict.kind === "failed") {
     return { type, status: "Unknown", reason: Reason.NotReconciled, message: verdict.message };
+  }
+  if (verdict.problem !== undefined) {
+    return { type, status: "False", reason: verdict.problem.reason, message: verdict.problem.message };
   }
   if (verdict.engine === "KEDA") {
     if (observed.kedaNotRunning !== undefined) {
@@ -179,21 +192,33 @@ export function computeStatus(input: StatusInput): PolicyStatus {
   let conditions: Condition[] | undefined = previous?.conditions?.map((c) => ({ ...c }));
 
   const reconciled: ConditionInput =
-    verdict.kind === "applied"
-      ? verdict.corrections.length > 0
-        ? {
-            type: ConditionType.Reconciled,
-            status: "True",
-            reason: Reason.DisruptionBudgetCorrected,
-            message: verdict.corrections.join("; "),
-          }
+    verdict.kind === "applied" && verdict.problem?.withheld === true
+      ? {
+          type: ConditionType.Reconciled,
+          status: "False",
+          reason: verdict.problem.reason,
+          message: verdict.problem.message,
+        }
+      : verdict.kind === "applied"
+        ? verdict.corrections.length > 0
+          ? {
+              type: ConditionType.Reconciled,
+              status: "True",
+              reason: Reason.DisruptionBudgetCorrected,
+              message: verdict.corrections.join("; "),
+            }
+          : {
+              type: ConditionType.Reconciled,
+              status: "True",
+              reason: Reason.ReconcileSucceeded,
+              message: `children applied with the ${verdict.engine} engine`,
+            }
         : {
             type: ConditionType.Reconciled,
-            status: "True",
-            reason: Reason.ReconcileSucceeded,
-            message: `children applied with the ${verdict.engine} engine`,
-          }
-      : { type: ConditionType.Reconciled, status: "False", reason: verdict.reason, message: verdict.message };
+            status: "False",
+            reason: verdict.reason,
+            message: verdict.message,
+          };
   conditions = setCondition(conditions, reconciled, generation, now);
 
   const availability = workloadAvailability(observed.workload, input.minReplicas);

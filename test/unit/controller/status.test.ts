@@ -167,6 +167,35 @@ describe("computeStatus", () => {
     });
   });
 
+  it("reports an autoscaler that cannot work as asked: Reconciled False when part was withheld", () => {
+    const message = "the HPA cannot read its External metric requests_per_second: KEDA holds the API";
+    const withheld = status(
+      { ...applied, problem: { reason: "ExternalMetricsUnavailable", message, withheld: true } },
+      { workload: deployment(3, 3) },
+    );
+    expect(byType(withheld, "Reconciled")).toMatchObject({
+      status: "False",
+      reason: "ExternalMetricsUnavailable",
+      message,
+    });
+    expect(byType(withheld, "ScalingActive")).toMatchObject({
+      status: "False",
+      reason: "ExternalMetricsUnavailable",
+    });
+    // The workload that was applied still serves.
+    expect(byType(withheld, "Ready")).toMatchObject({ status: "True", reason: "Available" });
+
+    const partial = status(
+      { ...applied, problem: { reason: "ExternalMetricsUnavailable", message, withheld: false } },
+      { workload: deployment(3, 3), hpa: hpaWith("True", "ValidMetricFound", "ok") },
+    );
+    expect(byType(partial, "Reconciled")).toMatchObject({ status: "True" });
+    expect(byType(partial, "ScalingActive")).toMatchObject({
+      status: "False",
+      reason: "ExternalMetricsUnavailable",
+    });
+  });
+
   it("does not trust a ScaledObject's status while KEDA is not running: nothing updates it", () => {
     const keda: ReconcileVerdict = { kind: "applied", engine: "KEDA", corrections: [], children: [] };
     const stale = status(keda, {

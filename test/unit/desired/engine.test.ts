@@ -5,6 +5,7 @@ import {
   chooseEngine,
   KEDA_ABSENT,
   KEDA_RUNNING,
+  type ExternalMetricsApi,
   type KedaAvailability,
 } from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
 import { hpaPolicy, kedaPolicy } from "./policies.js";
@@ -187,5 +188,56 @@ describe("buildDesiredChildren per engine", () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.reason).toBe("KedaNotInstalled");
+  });
+});
+
+describe("buildDesiredChildren with an External metric no server answers", () => {
+  const keda: ExternalMetricsApi = { servable: false, permanent: true, message: "KEDA holds the API" };
+  const external = [
+    { metricName: "requests_per_second", selector: { service: "ml" }, targetAverageValue: 100 },
+  ];
+
+  it("makes no HPA whose every metric is unreadable, keeps the workload, and says why", () => {
+    const result = buildDesiredChildren(hpaPolicy({ "spec.scaling.metrics": { external } }), {
+      keda: KEDA_RUNNING,
+      externalMetrics: keda,
+    });
+    if (!result.ok) throw new Error(result.message);
+    expect(result.children.hpa).toBeUndefined();
+    expect(result.children.deployment).toBeDefined();
+    expect(result.children.pdb).toBeDefined();
+    expect(result.children.problem).toEqual({
+      reason: "ExternalMetricsUnavailable",
+      withheld: true,
+      message:
+        "the HPA cannot read its External metric requests_per_second: KEDA holds the API; no HorizontalPodAutoscaler is created until one can",
+    });
+  });
+
+  it("keeps an HPA that other metrics drive, and says which metric it cannot read", () => {
+    const result = buildDesiredChildren(
+      hpaPolicy({ "spec.scaling.metrics": { cpu: { targetUtilization: 60 }, external } }),
+      { keda: KEDA_RUNNING, externalMetrics: keda },
+    );
+    if (!result.ok) throw new Error(result.message);
+    expect(result.children.hpa?.spec?.metrics).toHaveLength(2);
+    expect(result.children.problem).toMatchObject({ withheld: false, reason: "ExternalMetricsUnavailable" });
+  });
+
+  it("keeps the HPA through an outage of the server: it will read again", () => {
+    const result = buildDesiredChildren(hpaPolicy({ "spec.scaling.metrics": { external } }), {
+      keda: KEDA_RUNNING,
+      externalMetrics: { servable: false, permanent: false, message: "not Available" },
+    });
+    if (!result.ok) throw new Error(result.message);
+    expect(result.children.hpa).toBeDefined();
+    expect(result.children.problem?.withheld).toBe(false);
+  });
+
+  it("reports nothing for a policy without External metrics", () => {
+    const result = buildDesiredChildren(hpaPolicy(), { keda: KEDA_RUNNING, externalMetrics: keda });
+    if (!result.ok) throw new Error(result.message);
+    expect(result.children.problem).toBeUndefined();
+    expect(result.children.hpa).toBeDefined();
   });
 });

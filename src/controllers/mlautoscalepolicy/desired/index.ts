@@ -17,8 +17,25 @@ import { buildScaledObject, buildTriggerAuthentication } from "./scaledobject.js
 
 export { chooseEngine, KEDA_ABSENT, KEDA_RUNNING, type KedaAvailability } from "./engine.js";
 
+/**
+ * Whether an HPA's External metrics can be read: only one server can hold external.metrics.k8s.io, and
+ * KEDA's serves nothing but its ScaledObjects' metrics.
+ */
+export type ExternalMetricsApi =
+  | { servable: true }
+  | {
+      servable: false;
+      /** True when no server will ever answer (none registered, or KEDA's); false for an outage. */
+      permanent: boolean;
+      message: string;
+    };
+
+export const EXTERNAL_METRICS_SERVABLE: ExternalMetricsApi = { servable: true };
+
 export interface ClusterFacts {
   keda: KedaAvailability;
+  /** Who can answer the HPA's External metrics; unknown counts as servable. */
+  externalMetrics?: ExternalMetricsApi;
   /** The engine the policy's children use now (its status), so that a KEDA outage starts no hand-over. */
   currentEngine?: Engine;
   /** Pod selector of the targetRef workload; without it (e.g. rendering offline) no PDB is built for it. */
@@ -38,6 +55,11 @@ export interface DesiredChildren {
   corrections: string[];
   /** Things the result leaves out and why (e.g. the PDB of a target whose selector is unknown). */
   notes: string[];
+  /**
+   * Set when the autoscaler cannot work as asked (an HPA External metric no server answers): what is
+   * applied is still applied, and the policy reports this reason and message.
+   */
+  problem?: { reason: "ExternalMetricsUnavailable"; message: string; withheld: boolean };
 }
 
 export type DesiredResult =
@@ -71,6 +93,23 @@ export function buildDesiredChildren(policy: MLAutoscalePolicy, facts: ClusterFa
 
   if (choice.engine === "HPA") {
     children.hpa = buildHorizontalPodAutoscaler(policy);
+    const external = facts.externalMetrics ?? EXTERNAL_METRICS_SERVABLE;
+    const hpaMetrics = children.hpa.spec?.metrics ?? [];
+    const externalNames = hpaMetrics.flatMap((m) =>
+      m.type === "External" ? [m.external?.metric.name ?? ""] : [],
+    );
+    if (!external.servable && externalNames.length > 0) {
+      // An HPA whose every metric no server will answer would only ever show <unknown>: none is made.
+      const hpaWithheld = external.permanent && externalNames.length === hpaMetrics.length;
+      if (hpaWithheld) delete children.hpa;
+      children.problem = {
+        reason: "ExternalMetricsUnavailable",
+        withheld: hpaWithheld,
+        message:
+          `the HPA cannot read its External metric${externalNames.length > 1 ? "s" : ""} ${externalNames.join(", ")}: ` +
+          `${external.message}${hpaWithheld ? "; no HorizontalPodAutoscaler is created until one can" : ""}`,
+      };
+    }
     const metrics = policy.spec.scaling.metrics;
     for (const [field, metric] of [
       ["queueDepth", metrics.queueDepth],

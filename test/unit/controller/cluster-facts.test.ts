@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { kedaAvailability } from "../../../src/controllers/mlautoscalepolicy/controller.js";
+import {
+  externalMetricsApi,
+  kedaAvailability,
+} from "../../../src/controllers/mlautoscalepolicy/controller.js";
 import { ChildWriteError } from "../../../src/controllers/mlautoscalepolicy/reconciler.js";
 import type { ApiServiceState } from "../../../src/runtime/discovery.js";
 import { asKubeApiError, KubeApiError } from "../../../src/runtime/errors.js";
@@ -60,6 +63,46 @@ describe("kedaAvailability", () => {
   it("assumes KEDA runs when the APIService may not be read, or has not been read yet", () => {
     expect(kedaAvailability(true, { readable: false, message: "forbidden" })).toEqual({ state: "running" });
     expect(kedaAvailability(true, undefined)).toEqual({ state: "running" });
+  });
+});
+
+describe("externalMetricsApi", () => {
+  it("can serve an HPA's External metrics only when an Available server other than KEDA's holds the API", () => {
+    expect(
+      externalMetricsApi({
+        ...kedas(true),
+        labels: {},
+        service: { namespace: "monitoring", name: "prometheus-adapter" },
+      }),
+    ).toEqual({ servable: true });
+    expect(externalMetricsApi(kedas(true))).toEqual({
+      servable: false,
+      permanent: true,
+      message: expect.stringContaining(
+        "held by KEDA's metrics server (keda/keda-metrics-apiserver), which serves only ScaledObjects' metrics",
+      ) as unknown,
+    });
+    expect(externalMetricsApi({ readable: true, exists: false })).toMatchObject({
+      servable: false,
+      permanent: true,
+    });
+  });
+
+  it("takes an outage of the server as passing, and an unreadable APIService as servable", () => {
+    expect(
+      externalMetricsApi({
+        ...kedas(false, "FailedDiscoveryCheck", "no route"),
+        labels: {},
+        service: { namespace: "monitoring", name: "prometheus-adapter" },
+      }),
+    ).toEqual({
+      servable: false,
+      permanent: false,
+      message:
+        "the server of external.metrics.k8s.io (monitoring/prometheus-adapter) is not Available: FailedDiscoveryCheck no route",
+    });
+    expect(externalMetricsApi({ readable: false, message: "forbidden" })).toEqual({ servable: true });
+    expect(externalMetricsApi(undefined)).toEqual({ servable: true });
   });
 });
 
