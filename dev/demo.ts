@@ -11,6 +11,7 @@ import {
   createSqsClient,
   type QueueClient,
 } from "../src/brokers/index.js";
+import { PRESETS } from "../src/controllers/mlautoscalepolicy/desired/behavior.js";
 import { repoRoot } from "./controlplane/binaries.js";
 import type { ClusterAddresses } from "./controlplane/index.js";
 import { fakeNode } from "./controlplane/nodes.js";
@@ -117,25 +118,41 @@ async function mustSucceed(kubectl: Kubectl, args: string[]): Promise<string> {
   return result.stdout;
 }
 
+/** CPU one replica of a policy document requests, in millicores. */
+function documentCpuMillis(document: unknown): number {
+  return cpuMillis((document as PolicyDocument).spec?.workload?.template?.resources?.requests?.cpu);
+}
+
 /**
- * Applies the examples into `namespace`: first the policy with the largest CPU request per replica, once
- * its pods are bound to nodes, then the whole folder (`kubectl apply -f examples/`). The scheduler spreads
- * pods over the emptiest nodes, so applied all at once the small pods would leave no node empty enough for
- * the training worker that needs a whole one; largest first is first-fit decreasing.
+ * Applies policy documents into `namespace` (`kubectl apply -f -`): first the one with the largest CPU
+ * request per replica, once its pods are bound to nodes, then the rest. The scheduler spreads pods over
+ * the emptiest nodes, so applied all at once the small pods would leave no node empty enough for the
+ * training worker that needs a whole one; largest first is first-fit decreasing.
  */
 export async function applyExamples(
   kubectl: Kubectl,
   namespace: string,
-  options: { dir?: string; timeoutMs?: number; log?: (line: string) => void } = {},
-): Promise<ExamplePolicy[]> {
+  documents: readonly unknown[],
+  options: { timeoutMs?: number; log?: (line: string) => void } = {},
+): Promise<string[]> {
   const log = options.log ?? (() => undefined);
-  const policies = examplePolicies(options.dir);
-  const [largest] = policies;
+  const policies = documents
+    .filter((d) => (d as PolicyDocument).kind === "MLAutoscalePolicy")
+    .sort((a, b) => documentCpuMillis(b) - documentCpuMillis(a));
+  const nameOf = (d: unknown): string => (d as PolicyDocument).metadata?.name ?? "";
+  const apply = async (batch: readonly unknown[]): Promise<void> => {
+    const result = await kubectl(
+      ["apply", "-n", namespace, "-f", "-"],
+      batch.map((d) => JSON.stringify(d)).join("\n"),
+    );
+    if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
+  };
+  const [largest, ...rest] = policies;
   if (largest !== undefined) {
-    log(`applying ${largest.name} first: ${largest.cpuMillis / 1000} CPU per replica`);
-    await mustSucceed(kubectl, ["apply", "-n", namespace, "-f", largest.file]);
+    log(`applying ${nameOf(largest)} first: ${documentCpuMillis(largest) / 1000} CPU per replica`);
+    await apply([largest]);
     await waitFor(
-      `the pods of ${largest.name} to be bound to nodes`,
+      `the pods of ${nameOf(largest)} to be bound to nodes`,
       async () => {
         const out = await mustSucceed(kubectl, [
           "get",
@@ -143,7 +160,7 @@ export async function applyExamples(
           "-n",
           namespace,
           "-l",
-          `mlautoscale.io/policy=${largest.name}`,
+          `mlautoscale.io/policy=${nameOf(largest)}`,
           "-o",
           "json",
         ]);
@@ -153,9 +170,11 @@ export async function applyExamples(
       { timeoutMs: options.timeoutMs ?? 120_000, intervalMs: 250 },
     );
   }
-  log(`kubectl apply -n ${namespace} -f ${options.dir ?? EXAMPLES_DIR}`);
-  await mustSucceed(kubectl, ["apply", "-n", namespace, "-f", options.dir ?? EXAMPLES_DIR]);
-  return policies;
+  if (rest.length > 0) {
+    log(`applying ${rest.map(nameOf).join(", ")}`);
+    await apply(rest);
+  }
+  return policies.map(nameOf);
 }
 
 /** What a policy document of examples/ looks like to the code that points it at the local cluster. */
@@ -270,4 +289,81 @@ export async function prepareLocalBrokers(
     made.push(`Secret ${namespace}/rabbitmq-credentials (host: the local RabbitMQ)`);
   }
   return made;
+}
+
+interface TimedPolicy {
+  kind?: string;
+  spec?: {
+    workload?: {
+      template?: {
+        model?: { loadSeconds?: number };
+        shutdown?: { drainSeconds?: number; maxRequestSeconds?: number };
+      };
+    };
+    scaling?: {
+      pollingIntervalSeconds?: number;
+      scaleToZero?: { cooldownSeconds?: number; initialCooldownSeconds?: number; activationValue?: number };
+      behavior?: {
+        preset?: keyof typeof PRESETS;
+        scaleUp?: TimedRules;
+        scaleDown?: TimedRules;
+      };
+    };
+  };
+}
+
+interface TimedRules {
+  stabilizationWindowSeconds?: number;
+  policies?: { periodSeconds: number }[];
+}
+
+/** The default model load time and KEDA defaults a policy gets when it sets none (the schema's). */
+const UNSET = { loadSeconds: 60, pollingIntervalSeconds: 30, cooldownSeconds: 300 } as const;
+
+/**
+ * A copy of a policy with every duration it sets divided by `factor`: model load time, drain and longest
+ * request, KEDA polling and cooldowns, and the behavior's windows and periods (a preset is written out as
+ * its rules first). Durations stay whole seconds, at least 1 where the API requires it. The local demo
+ * uses it so that a scale-up and scale-down cycle of the examples fits in minutes; the controllers' own
+ * periods (the HPA's 15 s sync) are untouched, so the faster the factor, the more they dominate.
+ */
+export function compressTimes<T>(policy: T, factor: number): T {
+  if (!(factor >= 1)) throw new Error(`time compression factor must be >= 1, got ${factor}`);
+  const copy = structuredClone(policy) as TimedPolicy;
+  if (copy.kind !== "MLAutoscalePolicy" || factor === 1) return copy as T;
+  const shorter = (seconds: number, min = 1): number => Math.max(min, Math.round(seconds / factor));
+  const spec = copy.spec ?? {};
+  const template = spec.workload?.template;
+  if (template !== undefined) {
+    const model = (template.model ??= {});
+    model.loadSeconds = shorter(model.loadSeconds ?? UNSET.loadSeconds, 0);
+    const shutdown = template.shutdown;
+    if (shutdown?.drainSeconds !== undefined) shutdown.drainSeconds = shorter(shutdown.drainSeconds, 0);
+    if (shutdown?.maxRequestSeconds !== undefined)
+      shutdown.maxRequestSeconds = shorter(shutdown.maxRequestSeconds);
+  }
+  const scaling = (spec.scaling ??= {});
+  if (scaling.pollingIntervalSeconds !== undefined)
+    scaling.pollingIntervalSeconds = shorter(scaling.pollingIntervalSeconds);
+  const zero = scaling.scaleToZero;
+  if (zero !== undefined) {
+    zero.cooldownSeconds = shorter(zero.cooldownSeconds ?? UNSET.cooldownSeconds, 0);
+    if (zero.initialCooldownSeconds !== undefined)
+      zero.initialCooldownSeconds = shorter(zero.initialCooldownSeconds, 0);
+  }
+  // Without one, a policy gets the Realtime preset (the schema's default), which has windows too.
+  const behavior = (scaling.behavior ??= { preset: "Realtime" });
+  if (behavior.preset !== undefined) {
+    const rules = PRESETS[behavior.preset];
+    delete behavior.preset;
+    behavior.scaleUp = structuredClone(rules.scaleUp);
+    behavior.scaleDown = structuredClone(rules.scaleDown);
+  }
+  for (const rules of [behavior.scaleUp, behavior.scaleDown]) {
+    if (rules === undefined) continue;
+    if (rules.stabilizationWindowSeconds !== undefined)
+      rules.stabilizationWindowSeconds = shorter(rules.stabilizationWindowSeconds, 0);
+    for (const rule of rules.policies ?? []) rule.periodSeconds = shorter(rule.periodSeconds);
+  }
+  return copy as T;
 }

@@ -16,7 +16,14 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { main as runCommand } from "../src/commands.js";
 import { repoRoot } from "./controlplane/binaries.js";
 import { startControlPlane, type ControlPlane } from "./controlplane/index.js";
-import { addDemoNodes, applyExamples, kubectlWith, type Kubectl } from "./demo.js";
+import {
+  addDemoNodes,
+  applyExamples,
+  kubectlWith,
+  localExamples,
+  prepareLocalBrokers,
+  type Kubectl,
+} from "./demo.js";
 
 const DEMO_NAMESPACE = "mlautoscale-demo";
 const POLL_MS = 1_000;
@@ -143,7 +150,9 @@ async function runDemo(): Promise<number> {
 
     const created = await kubectl(["create", "namespace", DEMO_NAMESPACE]);
     if (created.code !== 0) throw new Error(created.stderr);
-    const policies = await applyExamples(kubectl, DEMO_NAMESPACE, { log: (line) => say(line) });
+    const documents = localExamples(controlPlane.addresses);
+    await prepareLocalBrokers(kubectl, DEMO_NAMESPACE, documents, controlPlane.addresses);
+    const policies = await applyExamples(kubectl, DEMO_NAMESPACE, documents, { log: (line) => say(line) });
     say(`Applied ${policies.length} policies; kubectl get mlap -A as it changes:\n`);
 
     const deadline = Date.now() + readyTimeoutMs;
