@@ -114,6 +114,36 @@ function workloadAvailability(
   };
 }
 
+/**
+ * The triggers KEDA reports failing, by name: its status.health is keyed by metric name, s<index>-<...>,
+ * where the index is the trigger's position in the ScaledObject.
+ */
+function failingTriggers(scaledObject: DeepReadonly<ScaledObject> | undefined): string {
+  const triggers = scaledObject?.spec.triggers ?? [];
+  const describe = (index: number, metric?: string): string => {
+    const trigger = triggers[index];
+    if (trigger === undefined) return metric ?? `trigger ${index}`;
+    return `${trigger.name ?? trigger.type} (${trigger.type}${metric === undefined ? "" : `, metric ${metric}`})`;
+  };
+  const failing = Object.entries(scaledObject?.status?.health ?? {}).filter(
+    ([, h]) => h.status === "Failing",
+  );
+  if (failing.length > 0) {
+    const described = failing.map(([metric, health]) => {
+      const index = /^s(\d+)-/.exec(metric)?.[1];
+      const name = index === undefined ? metric : describe(Number(index), metric);
+      return `${name}: ${health.numberOfFailures ?? "?"} failures`;
+    });
+    return `; failing: ${described.join(", ")}`;
+  }
+  // KEDA keeps per-trigger health only with a fallback; otherwise name the triggers that can fail (cpu and
+  // memory are read by the HPA, not polled by KEDA).
+  const polled = triggers.flatMap((t, i) => (t.type === "cpu" || t.type === "memory" ? [] : [describe(i)]));
+  return polled.length === 0
+    ? ""
+    : `; ${polled.length === 1 ? "its trigger" : "one of its triggers"}: ${polled.join(", ")}`;
+}
+
 /** ScalingActive mirrored from the autoscaler: a metric that cannot be read is reported, never taken as 0. */
 function scalingActive(verdict: ReconcileVerdict, observed: ObservedChildren): ConditionInput {
   const type = ConditionType.ScalingActive;
@@ -140,7 +170,7 @@ function scalingActive(verdict: ReconcileVerdict, observed: ObservedChildren): C
         type,
         status: "False",
         reason: Reason.MetricsUnavailable,
-        message: `KEDA fallback is active: ${fallback.message ?? "a scaler keeps failing"}`,
+        message: `KEDA fallback is active: ${fallback.message ?? "a scaler keeps failing"}${failingTriggers(observed.scaledObject)}`,
       };
     }
     if (ready === undefined || ready.status === "Unknown") {
@@ -156,7 +186,7 @@ function scalingActive(verdict: ReconcileVerdict, observed: ObservedChildren): C
         type,
         status: "False",
         reason: Reason.MetricsUnavailable,
-        message: `ScaledObject not ready: ${ready.reason ?? ""} ${ready.message ?? ""}`.trim(),
+        message: `ScaledObject not ready: ${`${ready.reason ?? ""} ${ready.message ?? ""}`.trim()}${failingTriggers(observed.scaledObject)}`,
       };
     }
     const active = conditions.find((c) => c.type === "Active");

@@ -196,6 +196,35 @@ describe("computeStatus", () => {
     });
   });
 
+  it("names the triggers KEDA reports failing, by the trigger's name and KEDA's metric", () => {
+    const keda: ReconcileVerdict = { kind: "applied", engine: "KEDA", corrections: [], children: [] };
+    const so = scaledObjectWith([
+      { type: "Ready", status: "True" },
+      {
+        type: "Fallback",
+        status: "True",
+        message: "At least one trigger is falling back on this scaled object",
+      },
+    ]);
+    so.spec.triggers = [
+      { type: "rabbitmq", name: "jobs", metadata: {} },
+      { type: "prometheus", name: "queue-depth", metadata: {} },
+    ];
+    so.status = {
+      ...so.status,
+      health: {
+        "s0-rabbitmq-jobs": { numberOfFailures: 0, status: "Happy" },
+        "s1-prometheus": { numberOfFailures: 3, status: "Failing" },
+      },
+    };
+    expect(byType(status(keda, { scaledObject: so }), "ScalingActive")).toMatchObject({
+      status: "False",
+      reason: "MetricsUnavailable",
+      message:
+        "KEDA fallback is active: At least one trigger is falling back on this scaled object; failing: queue-depth (prometheus, metric s1-prometheus): 3 failures",
+    });
+  });
+
   it("does not trust a ScaledObject's status while KEDA is not running: nothing updates it", () => {
     const keda: ReconcileVerdict = { kind: "applied", engine: "KEDA", corrections: [], children: [] };
     const stale = status(keda, {
