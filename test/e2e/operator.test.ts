@@ -42,7 +42,8 @@ const WAIT = { timeout: 120_000, interval: 500 };
 // What RBAC says when it refuses the ServiceAccount something (JSON-escaped in the operator's log). Other
 // 403s are not a missing permission: a namespace of another test being deleted, whose policies an
 // operator watching every namespace also sees, refuses new content to everybody.
-const RBAC_REFUSAL = /forbidden: User \\?"system:serviceaccount:|cannot (get|list|watch|create|update|patch|delete) resource/;
+const RBAC_REFUSAL =
+  /forbidden: User \\?"system:serviceaccount:|cannot (get|list|watch|create|update|patch|delete) resource/;
 
 async function helm(args: string[]): Promise<string> {
   const { stdout } = await execFileAsync(join(testBinDir(), "helm"), [
