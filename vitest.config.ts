@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config";
 
+// The AWS SDK warns once per process that its releases from 2027 need Node 22: not news in every test
+// worker. Workers inherit this process's environment.
+process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+
 // Three projects: unit tests are pure and fast; integration and e2e share one real control plane
 // per run (started in globalSetup) and isolate tests by namespace.
 export default defineConfig({

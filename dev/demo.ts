@@ -21,11 +21,27 @@ export const EXAMPLES_DIR = join(repoRoot, "examples");
 
 /**
  * The harness's four nodes hold 16 GPU-node CPUs; the examples' minimum replicas ask for 19 (the training
- * worker alone takes a whole p3.2xlarge). These two nodes, one per zone, make room for all of them.
+ * worker alone takes a whole p3.2xlarge), and their maximums far more. These nodes, in both zones, give
+ * every example room to reach its peak during the demo's replay, so that what limits a workload is its
+ * policy, not the cluster's size.
  */
 export const DEMO_NODES = [
-  { name: "gpu-p3-b", instanceType: "p3.2xlarge", zone: "zone-b", cpu: "8", memory: "61Gi", gpus: 4 },
-  { name: "gpu-g4dn-c", instanceType: "g4dn.xlarge", zone: "zone-a", cpu: "4", memory: "16Gi", gpus: 4 },
+  ...["b", "c", "d", "e"].map((suffix, i) => ({
+    name: `gpu-p3-${suffix}`,
+    instanceType: "p3.2xlarge",
+    zone: i % 2 === 0 ? "zone-b" : "zone-a",
+    cpu: "8",
+    memory: "61Gi",
+    gpus: 4,
+  })),
+  ...["c", "d", "e", "f"].map((suffix, i) => ({
+    name: `gpu-g4dn-${suffix}`,
+    instanceType: "g4dn.xlarge",
+    zone: i % 2 === 0 ? "zone-a" : "zone-b",
+    cpu: "4",
+    memory: "16Gi",
+    gpus: 4,
+  })),
 ] as const;
 
 /** Creates the demo nodes (KWOK manages every node) and waits for them to be Ready. */
