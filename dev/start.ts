@@ -30,6 +30,10 @@ import {
   type Kubectl,
 } from "./demo.js";
 
+// The AWS SDK (the demo's SQS queue) warns, over several lines, that its releases after January 2027 will
+// need Node 22: not news in the middle of a demo. Set before any SQS client is made; children inherit it.
+process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+
 const DEMO_NAMESPACE = "mlautoscale-demo";
 const POLL_MS = 1_000;
 /** How often the live table prints a line during the replay. */
@@ -128,10 +132,23 @@ async function policyRows(kubectl: Kubectl): Promise<PolicyRow[]> {
       namespace: item.metadata.namespace,
       name: item.metadata.name,
       ready: conditions.some((c) => c.type === "Ready" && c.status === "True"),
-      remarks: conditions
-        .filter((c) => !usual(c) && (c.type !== "ScalingActive" || c.status !== "True"))
-        .map((c) => `${c.type} ${c.reason ?? ""}: ${c.message ?? ""}`),
+      remarks: remarksOf(
+        conditions.filter((c) => !usual(c) && (c.type !== "ScalingActive" || c.status !== "True")),
+      ),
     };
+  });
+}
+
+/** `Reason (Type, Type): message`, once per reason and message: one cause often shows in two conditions. */
+function remarksOf(conditions: readonly { type: string; reason?: string; message?: string }[]): string[] {
+  const types = new Map<string, string[]>();
+  for (const c of conditions) {
+    const remark = `${c.reason ?? ""}\u0000${c.message ?? ""}`;
+    types.set(remark, [...(types.get(remark) ?? []), c.type]);
+  }
+  return [...types].map(([remark, names]) => {
+    const [reason, message] = remark.split("\u0000");
+    return `${reason} (${names.join(", ")}): ${message}`;
   });
 }
 
@@ -266,8 +283,7 @@ async function replay(
         `--settle-seconds=${SETTLE_SECONDS}`,
       ],
       undefined,
-      // The AWS SDK would warn, once per process, that its releases from 2027 need Node 22.
-      { ...controlPlane.addresses, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+      controlPlane.addresses,
     );
     let stdout = "";
     let stderr = "";

@@ -96,7 +96,9 @@ describe("npm start", () => {
     expect(output.match(/^ {2}observed /gm)).toHaveLength(4);
     expect(output.match(/^ {2}simulated /gm)).toHaveLength(4);
     // Where the demo's cluster cannot serve the ranker's External metric (KEDA holds that API), it says so.
-    expect(output).toMatch(/^ {2}the operator says: ScalingActive ExternalMetricsUnavailable: \S/m);
+    expect(output).toMatch(
+      /^ {2}the operator says: ExternalMetricsUnavailable \(Reconciled, ScalingActive\): \S/m,
+    );
 
     const rows = lastPolicyTable(output);
     expect([...rows.keys()].sort()).toEqual(POLICIES);
