@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { isEndpointPattern } from "./api/v1alpha1/index.js";
 import { describeIssues } from "./render/index.js";
 
 const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -39,6 +40,25 @@ export const OperatorConfigSchema = z.strictObject({
     .describe("Deadline for in-flight reconciles on SIGTERM."),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   kubeconfig: z.string().min(1).optional().describe("Path to a kubeconfig; in-cluster config when absent."),
+  allowedTriggerEndpoints: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim().toLowerCase())
+        .filter((s) => s.length > 0),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine(isEndpointPattern, "must be a host or *.domain, optionally with :port (e.g. *.svc:9090)"),
+      ),
+    )
+    .describe(
+      "Hosts trigger addresses may point at, comma-separated (host or *.domain, optionally :port); empty allows any.",
+    ),
 });
 
 export type OperatorConfig = z.output<typeof OperatorConfigSchema>;
@@ -57,6 +77,7 @@ const SOURCES = {
   "shutdown-timeout-seconds": ["shutdownTimeoutSeconds", "SHUTDOWN_TIMEOUT_SECONDS"],
   "log-level": ["logLevel", "LOG_LEVEL"],
   kubeconfig: ["kubeconfig", "KUBECONFIG"],
+  "allowed-trigger-endpoints": ["allowedTriggerEndpoints", "ALLOWED_TRIGGER_ENDPOINTS"],
 } as const satisfies Record<string, readonly [keyof OperatorConfig, string]>;
 
 export const OPERATOR_USAGE = `Usage: mlautoscale operator [flags]

@@ -1,5 +1,6 @@
 // `mlautoscale operator`: wiring only — config -> logger -> clients -> manager -> controller -> server.
 import { KubeConfig } from "@kubernetes/client-node";
+import { parseEndpointPattern } from "./api/v1alpha1/index.js";
 import { ConfigError, loadConfig, OPERATOR_USAGE, type OperatorConfig } from "./config.js";
 import { setupPolicyController } from "./controllers/mlautoscalepolicy/controller.js";
 import { createLogger } from "./observability/logger.js";
@@ -67,11 +68,14 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
     workers: config.workers,
     resyncPeriodMs: config.resyncSeconds * 1000,
     kedaDiscoveryIntervalMs: config.kedaDiscoverySeconds * 1000,
+    allowedTriggerEndpoints: config.allowedTriggerEndpoints.map(parseEndpointPattern),
   });
   logger.info(
     {
       namespaces: config.namespaces.length === 0 ? "all" : config.namespaces,
       leaderElect: config.leaderElect,
+      allowedTriggerEndpoints:
+        config.allowedTriggerEndpoints.length === 0 ? "any" : config.allowedTriggerEndpoints,
       identity,
     },
     "starting mlautoscale operator",

@@ -1,6 +1,7 @@
 // Runs the operator's controller in the test process, to look inside; operator-process.ts runs the real
 // CLI as a child process (signals, leader election, crashes).
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { EndpointPattern } from "../../src/api/v1alpha1/index.js";
 import { setupPolicyController } from "../../src/controllers/mlautoscalepolicy/controller.js";
 import { FIELD_MANAGER } from "../../src/main.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -25,6 +26,7 @@ export async function startOperator(
     resyncPeriodMs?: number;
     kedaDiscoveryIntervalMs?: number;
     workers?: number;
+    allowedTriggerEndpoints?: readonly EndpointPattern[];
   },
 ): Promise<InProcessOperator> {
   const logger = createLogger({ level: process.env["OPERATOR_TEST_LOG"] === "1" ? "debug" : "silent" });
@@ -42,6 +44,9 @@ export async function startOperator(
     workers: options.workers ?? 2,
     resyncPeriodMs: options.resyncPeriodMs ?? 60_000,
     kedaDiscoveryIntervalMs: options.kedaDiscoveryIntervalMs ?? 1_000,
+    ...(options.allowedTriggerEndpoints !== undefined && {
+      allowedTriggerEndpoints: options.allowedTriggerEndpoints,
+    }),
   });
   await Promise.all([discovery.start(), externalMetrics.start()]);
   await manager.start();

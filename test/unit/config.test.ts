@@ -16,6 +16,7 @@ describe("operator configuration", () => {
       kedaDiscoverySeconds: 30,
       shutdownTimeoutSeconds: 30,
       logLevel: "info",
+      allowedTriggerEndpoints: [],
     });
   });
 
@@ -39,6 +40,19 @@ describe("operator configuration", () => {
     expect(() => loadConfig([], { LEADER_ELECT: "yes" })).toThrow(/--leader-elect \(LEADER_ELECT\)/);
     expect(() => loadConfig(["--namespaces=Bad_Name"], {})).toThrow(
       /--namespaces \(WATCH_NAMESPACES\): must be a namespace name/,
+    );
+  });
+
+  it("reads the allowed trigger endpoints as lower-case patterns, and refuses what is not one", () => {
+    expect(
+      loadConfig(["--allowed-trigger-endpoints= *.SVC.cluster.local, 10.0.0.7:9092,"], {})
+        .allowedTriggerEndpoints,
+    ).toEqual(["*.svc.cluster.local", "10.0.0.7:9092"]);
+    expect(loadConfig([], { ALLOWED_TRIGGER_ENDPOINTS: "kafka.svc" }).allowedTriggerEndpoints).toEqual([
+      "kafka.svc",
+    ]);
+    expect(() => loadConfig([], { ALLOWED_TRIGGER_ENDPOINTS: "ok.svc,http://x/" })).toThrow(
+      /--allowed-trigger-endpoints \(ALLOWED_TRIGGER_ENDPOINTS\): must be a host or \*\.domain/,
     );
   });
 

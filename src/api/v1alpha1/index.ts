@@ -3,3 +3,4 @@ export * from "./types.js";
 export * from "./crd.js";
 export * from "./crd-yaml.js";
 export * from "./rules.js";
+export * from "./endpoints.js";

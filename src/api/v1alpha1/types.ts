@@ -64,6 +64,11 @@ export const Reason = {
   /** KEDA's CRDs are served but KEDA is not running (no Available metrics server of KEDA's). */
   KedaNotRunning: "KedaNotRunning",
   TargetNotFound: "TargetNotFound",
+  /**
+   * The policy names a trigger endpoint outside the operator's allow-list (--allowed-trigger-endpoints):
+   * nothing is applied for it, since KEDA would send the trigger's credentials there.
+   */
+  EndpointNotAllowed: "EndpointNotAllowed",
   Conflict: "Conflict",
   Paused: "Paused",
   // Ready

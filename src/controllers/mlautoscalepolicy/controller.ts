@@ -8,7 +8,7 @@ import type {
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
-import { API_VERSION, KIND } from "../../api/v1alpha1/index.js";
+import { API_VERSION, KIND, type EndpointPattern } from "../../api/v1alpha1/index.js";
 import { KEDA_API_VERSION, type ScaledObject, type TriggerAuthentication } from "../../keda/types.js";
 import type { Applier } from "../../runtime/apply.js";
 import { withApplyHash } from "../../runtime/compare.js";
@@ -132,6 +132,8 @@ export interface PolicyControllerOptions {
   workers: number;
   resyncPeriodMs: number;
   kedaDiscoveryIntervalMs: number;
+  /** Where trigger addresses may point; empty or absent: anywhere. */
+  allowedTriggerEndpoints?: readonly EndpointPattern[];
 }
 
 const RESOURCES = {
@@ -296,6 +298,9 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     writer: restPolicyWriter(options.applier, rest),
     events: options.events,
     onObserved: policyGauge,
+    ...(options.allowedTriggerEndpoints !== undefined && {
+      allowedTriggerEndpoints: options.allowedTriggerEndpoints,
+    }),
   });
 
   const controller = new Controller({

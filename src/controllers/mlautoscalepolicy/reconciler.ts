@@ -9,7 +9,10 @@ import type {
 } from "@kubernetes/client-node";
 import {
   ConditionType,
+  describePatterns,
+  disallowedEndpoints,
   Reason,
+  type EndpointPattern,
   type MLAutoscalePolicy,
   type PolicyStatus,
 } from "../../api/v1alpha1/index.js";
@@ -91,6 +94,11 @@ export interface PolicyReconcilerOptions {
   now?: () => Date;
   /** Told after each reconcile, for the policy gauges; ready undefined when the policy is gone. */
   onObserved?: (key: ObjectKey, engine: string | undefined, ready: string | undefined) => void;
+  /**
+   * Where trigger addresses may point (the clusters without the admission policy rely on this); empty or
+   * absent: anywhere.
+   */
+  allowedTriggerEndpoints?: readonly EndpointPattern[];
 }
 
 /** How soon to look again while a hand-over between engines is under way. */
@@ -178,6 +186,20 @@ export class PolicyReconciler {
     context: ReconcileContext,
   ): Promise<{ verdict: ReconcileVerdict; result?: ReconcileResult }> {
     const engineInUse = raw.status?.engine;
+    // Before anything is applied, paused or not: KEDA would send the triggers' credentials to these
+    // addresses. Children already there are left as they are, as for an invalid spec.
+    const allowed = this.options.allowedTriggerEndpoints ?? [];
+    const refusals = disallowedEndpoints(policy.spec, allowed);
+    if (refusals.length > 0) {
+      return {
+        verdict: {
+          kind: "failed",
+          reason: Reason.EndpointNotAllowed,
+          message: `${refusals.map((r) => r.message).join("; ")} (allowed: ${describePatterns(allowed)}); children left as they are`,
+          ...(engineInUse !== undefined && { engine: engineInUse }),
+        },
+      };
+    }
     if (policy.spec.paused) {
       return {
         verdict: {
