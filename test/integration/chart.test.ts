@@ -13,6 +13,7 @@ const execFileAsync = promisify(execFile);
 const REPO = resolve(import.meta.dirname, "../..");
 const CHART = join(REPO, "config", "chart");
 const CRD_FILE = join(REPO, "crds", "mlautoscale.io_mlautoscalepolicies.yaml");
+const ADMISSION_MANIFEST = join(REPO, "config", "admission", "policy-author-rights.yaml");
 /** The operator's only cluster-wide right in every install: reading who holds the external metrics API. */
 const METRICS_APIS_RULES = [
   {
@@ -26,7 +27,7 @@ const METRICS_APIS_RULES = [
 interface Rendered {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [field: string]: unknown;
 }
 
@@ -86,6 +87,44 @@ function operatorContainer(objects: Rendered[]): Container {
 
 function rulesOf(role: Rendered): PolicyRule[] {
   return (role as Rendered & { rules: PolicyRule[] }).rules;
+}
+
+const AGGREGATE_LABEL = "rbac.authorization.k8s.io/aggregate-to-";
+
+function aggregatesInto(role: Rendered): string[] {
+  const labels = role.metadata.labels ?? {};
+  return Object.entries(labels)
+    .filter(([key, value]) => key.startsWith(AGGREGATE_LABEL) && value === "true")
+    .map(([key]) => key.slice(AGGREGATE_LABEL.length))
+    .sort();
+}
+
+/** The operator's own ClusterRoles: not those that fold into the users' view, edit and admin. */
+function operatorClusterRoles(objects: Rendered[]): Rendered[] {
+  return objects.filter((object) => object.kind === "ClusterRole" && aggregatesInto(object).length === 0);
+}
+
+/** Helm's release labels, which the plain manifests under config/ do not carry. */
+const RELEASE_LABELS = [
+  "helm.sh/chart",
+  "app.kubernetes.io/instance",
+  "app.kubernetes.io/version",
+  "app.kubernetes.io/managed-by",
+];
+
+function withoutReleaseLabels(object: Rendered): Rendered {
+  const labels = Object.fromEntries(
+    Object.entries(object.metadata.labels ?? {}).filter(([key]) => !RELEASE_LABELS.includes(key)),
+  );
+  return { ...object, metadata: { ...object.metadata, labels } };
+}
+
+interface AdmissionPolicy extends Rendered {
+  spec: {
+    failurePolicy: string;
+    variables: { name: string; expression: string }[];
+    validations: { expression: string; messageExpression?: string }[];
+  };
 }
 
 /** Server-side dry run of every object; the server's verdict per object. */
@@ -149,6 +188,9 @@ describe("Helm chart", () => {
     expect(objects.map((object) => object.kind).sort()).toEqual([
       "ClusterRole",
       "ClusterRole",
+      "ClusterRole",
+      "ClusterRole",
+      "ClusterRole",
       "ClusterRoleBinding",
       "ClusterRoleBinding",
       "Deployment",
@@ -157,14 +199,22 @@ describe("Helm chart", () => {
       "RoleBinding",
       "Service",
       "ServiceAccount",
+      "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicyBinding",
     ]);
+    const clusterScoped = [
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicyBinding",
+    ];
     for (const object of objects) {
-      if (object.kind !== "ClusterRole" && object.kind !== "ClusterRoleBinding") {
+      if (!clusterScoped.includes(object.kind)) {
         expect(object.metadata.namespace, object.kind).toBe(releaseNamespace);
       }
     }
 
-    const clusterRoles = objects.filter((object) => object.kind === "ClusterRole");
+    const clusterRoles = operatorClusterRoles(objects);
     expect(clusterRoles.filter((role) => role.metadata.name.endsWith("-metrics-apis")).map(rulesOf)).toEqual([
       METRICS_APIS_RULES,
     ]);
@@ -235,8 +285,19 @@ describe("Helm chart", () => {
       "--set=serviceAccount.name=custom-operator",
     ]);
     // Cluster-wide, only the read of the one APIService that says who serves the external metrics API.
-    const clusterRoles = objects.filter((object) => object.kind === "ClusterRole");
+    const clusterRoles = operatorClusterRoles(objects);
     expect(clusterRoles.map(rulesOf)).toEqual([METRICS_APIS_RULES]);
+    // The admission policy is bound only where this release's operator acts.
+    const binding = only(objects, "ValidatingAdmissionPolicyBinding") as Rendered & {
+      spec: { matchResources?: unknown };
+    };
+    expect(binding.spec.matchResources).toEqual({
+      namespaceSelector: {
+        matchExpressions: [
+          { key: "kubernetes.io/metadata.name", operator: "In", values: [watchedA, watchedB] },
+        ],
+      },
+    });
     expect(objects.filter((object) => object.kind === "ClusterRoleBinding")).toHaveLength(1);
     const roles = objects.filter((object) => object.kind === "Role");
     expect(roles.map((role) => role.metadata.namespace).sort()).toEqual(
@@ -270,16 +331,103 @@ describe("Helm chart", () => {
     await dryRun(objects.filter((object) => object.kind !== "ServiceMonitor"));
   });
 
-  it("renders without leader election, PDB or RBAC when they are turned off", async () => {
+  it("renders without leader election, PDB, RBAC or admission policy when they are turned off", async () => {
     const objects = await template(releaseNamespace, [
       "--set=leaderElection.enabled=false",
       "--set=replicaCount=1",
       "--set=podDisruptionBudget.enabled=false",
       "--set=rbac.create=false",
+      "--set=admissionPolicy.enabled=false",
     ]);
     expect(objects.map((object) => object.kind).sort()).toEqual(["Deployment", "Service", "ServiceAccount"]);
     expect(operatorContainer(objects).args).toContain("--leader-elect=false");
     await dryRun(objects);
+  });
+
+  it("ships config/admission/ as the chart's admission policy with default values, which the API server accepts", async () => {
+    const fromChart = (await template("mlautoscale-system", [])).filter((object) =>
+      object.kind.startsWith("ValidatingAdmissionPolicy"),
+    );
+    const manifest = parseAllDocuments(readFileSync(ADMISSION_MANIFEST, "utf8"))
+      .map((document) => document.toJS() as Rendered | null)
+      .filter((object): object is Rendered => object !== null);
+    expect(manifest).toEqual(fromChart.map(withoutReleaseLabels));
+    const policy = only(manifest, "ValidatingAdmissionPolicy") as AdmissionPolicy;
+    expect(policy.spec.failurePolicy).toBe("Fail");
+    expect(policy.spec.variables.find((v) => v.name === "allowedEndpoints")?.expression).toBe("[]");
+    // Message expressions run without the authorizer: one that called it would only ever fail.
+    for (const validation of policy.spec.validations) {
+      expect(validation.messageExpression ?? "").not.toContain("authorizer");
+      expect(validation.messageExpression ?? "").not.toContain("mayGetEverySecret");
+    }
+    await dryRun(manifest);
+  });
+
+  it("templates the trigger endpoint allow-list into the admission policy and the operator's flag", async () => {
+    const allowed = ["*.svc.cluster.local", "sqs.eu-west-1.amazonaws.com:443"];
+    const objects = await template(releaseNamespace, [
+      `--set=triggerEndpoints.allowed={${allowed.join(",")}}`,
+    ]);
+    const policy = only(objects, "ValidatingAdmissionPolicy") as AdmissionPolicy;
+    expect(policy.spec.variables.find((v) => v.name === "allowedEndpoints")?.expression).toBe(
+      JSON.stringify(allowed),
+    );
+    expect(operatorContainer(objects).args).toContain(`--allowed-trigger-endpoints=${allowed.join(",")}`);
+    expect(operatorContainer(await template(releaseNamespace, [])).args.join(" ")).not.toContain(
+      "--allowed-trigger-endpoints",
+    );
+    await dryRun(objects.filter((object) => object.kind.startsWith("ValidatingAdmissionPolicy")));
+  });
+
+  it("folds policy rights into Kubernetes' view, edit and admin, unless turned off", async () => {
+    const objects = await template(releaseNamespace, []);
+    const userRoles = objects.filter(
+      (object) => object.kind === "ClusterRole" && aggregatesInto(object).length,
+    );
+    const byName = Object.fromEntries(userRoles.map((role) => [role.metadata.name, role]));
+    expect(Object.keys(byName).sort()).toEqual(["mlautoscale-admin", "mlautoscale-edit", "mlautoscale-view"]);
+    const view = byName["mlautoscale-view"] as Rendered;
+    const edit = byName["mlautoscale-edit"] as Rendered;
+    const admin = byName["mlautoscale-admin"] as Rendered;
+    expect(aggregatesInto(view)).toEqual(["admin", "edit", "view"]);
+    expect(aggregatesInto(edit)).toEqual(["admin", "edit"]);
+    expect(aggregatesInto(admin)).toEqual(["admin"]);
+    expect(rulesOf(view)).toEqual([
+      {
+        apiGroups: ["mlautoscale.io"],
+        resources: ["mlautoscalepolicies", "mlautoscalepolicies/status"],
+        verbs: ["get", "list", "watch"],
+      },
+    ]);
+    for (const role of [edit, admin]) {
+      const policyVerbs = rulesOf(role)
+        .filter((rule) => rule.resources?.includes("mlautoscalepolicies"))
+        .flatMap((rule) => rule.verbs);
+      expect(policyVerbs.sort()).toEqual(
+        ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"].sort(),
+      );
+      // The status is the operator's to write.
+      const statusVerbs = rulesOf(role)
+        .filter((rule) => rule.resources?.includes("mlautoscalepolicies/status"))
+        .flatMap((rule) => rule.verbs);
+      expect(statusVerbs.sort()).toEqual(["get", "list", "watch"]);
+    }
+    const without = await template(releaseNamespace, ["--set=rbac.aggregatedRoles=false"]);
+    expect(without.filter((object) => aggregatesInto(object).length > 0)).toEqual([]);
+  });
+
+  it("refuses to render the admission policy for clusters older than 1.30", async () => {
+    const old = await helm(["template", "mlautoscale", CHART, "--kube-version=1.29.0"]);
+    expect(old.code).not.toBe(0);
+    expect(old.stderr).toContain("admissionPolicy.enabled needs Kubernetes 1.30 or newer");
+    const disabled = await helm([
+      "template",
+      "mlautoscale",
+      CHART,
+      "--kube-version=1.29.0",
+      "--set=admissionPolicy.enabled=false",
+    ]);
+    expect(disabled.code, disabled.stderr).toBe(0);
   });
 
   it("rejects values that the schema forbids", async () => {
@@ -288,6 +436,9 @@ describe("Helm chart", () => {
       ["--set=watchNamespaces={Not_A_Namespace}"],
       ["--set=operator.logLevel=verbose"],
       ["--set=unknownKey=true"],
+      ["--set=triggerEndpoints.allowed={http://prometheus:9090}"],
+      ["--set=triggerEndpoints.allowed={Upper.Case}"],
+      ["--set=admissionPolicy.enabeld=true"],
     ]) {
       const result = await helm(["template", "mlautoscale", CHART, ...values]);
       expect(result.code, values.join(" ")).not.toBe(0);
