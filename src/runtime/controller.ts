@@ -83,6 +83,32 @@ export function generationChanged<T extends KubeObject>(
 }
 
 /**
+ * Passes what the reconciler of a primary kind must see: a new generation, or new labels or annotations,
+ * which are metadata and leave the generation as it was (controller-runtime's
+ * `predicate.Or(GenerationChangedPredicate{}, LabelChangedPredicate{}, AnnotationChangedPredicate{})`):
+ * labels are copied onto children, so a change must reach them now, not at the next resync.
+ */
+export function specOrMetadataChanged<T extends KubeObject>(
+  previous: DeepReadonly<T>,
+  current: DeepReadonly<T>,
+): boolean {
+  return (
+    generationChanged(previous, current) ||
+    !sameStringMap(previous.metadata?.labels, current.metadata?.labels) ||
+    !sameStringMap(previous.metadata?.annotations, current.metadata?.annotations)
+  );
+}
+
+function sameStringMap(
+  a: Readonly<Record<string, string>> | undefined,
+  b: Readonly<Record<string, string>> | undefined,
+): boolean {
+  const left = Object.entries(a ?? {});
+  if (left.length !== Object.keys(b ?? {}).length) return false;
+  return left.every(([key, value]) => b?.[key] === value);
+}
+
+/**
  * The reconcile loop (controller-runtime `internal/controller`): watches feed keys into a rate-limited
  * work queue; workers take a key, call the reconciler, and requeue by its answer.
  */
@@ -120,11 +146,12 @@ export class Controller {
 
   /**
    * Watches the kind this controller reconciles: each event enqueues the object's own key. Updates
-   * pass through `predicate` (by default, generation changed). Resync requeues this kind's keys.
+   * pass through `predicate` (by default, a new generation, labels or annotations). Resync requeues this
+   * kind's keys.
    */
   watchPrimary<T extends KubeObject>(
     informer: SharedInformer<T>,
-    predicate: UpdatePredicate<T> = generationChanged,
+    predicate: UpdatePredicate<T> = specOrMetadataChanged,
   ): void {
     this.primaries.push(informer);
     const enqueueOwn = (object: DeepReadonly<T>): void => this.enqueue(keyOf(object));
@@ -177,7 +204,13 @@ export class Controller {
     };
     const unsubscribe = informer.addEventHandler({
       onAdd: enqueueMapped,
-      onUpdate: (_previous, current) => enqueueMapped(current),
+      // Both versions (as controller-runtime's map handler does): an object that no longer maps to a key
+      // (a foreign HPA retargeted away) must wake the key it left, not only the one it joins.
+      onUpdate: (previous, current) => {
+        const keys = new Map<string, ObjectKey>();
+        for (const key of [...map(previous), ...map(current)]) keys.set(keyString(key), key);
+        for (const key of keys.values()) this.enqueue(key);
+      },
       onDelete: enqueueMapped,
     });
     this.unsubscribers.push(unsubscribe);

@@ -180,6 +180,54 @@ describe("Controller", () => {
     await controller.stop();
   });
 
+  it("reconciles a label or annotation change that leaves the generation as it was", async () => {
+    const seen: string[] = [];
+    const { controller, primary, metrics } = setup(async (key) => {
+      await Promise.resolve(); // reconcilers are asynchronous; yield once like a real one
+      seen.push(key.name);
+    });
+    controller.start();
+    const created = policy("a", 1);
+    primary.upsert(created);
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(1));
+    // Labels and annotations are metadata: the API server does not bump the generation for them.
+    primary.upsert({ ...created, metadata: { ...created.metadata, labels: { team: "search" } } });
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(2));
+    primary.upsert({
+      ...created,
+      metadata: { ...created.metadata, labels: { team: "search" }, annotations: { note: "x" } },
+    });
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(3));
+    expect(seen).toEqual(["a", "a", "a"]);
+    await controller.stop();
+  });
+
+  it("maps both versions of an updated object, so the key it was mapped to before is reconciled too", async () => {
+    const seen: string[] = [];
+    const { controller, metrics } = setup(async (key) => {
+      await Promise.resolve(); // reconcilers are asynchronous; yield once like a real one
+      seen.push(key.name);
+    });
+    interface Targeting extends KubeObject {
+      spec: { target: string };
+    }
+    const targets = new FakeInformer<Targeting>();
+    controller.watchMapped<Targeting>(targets, (object) => [{ namespace: "team", name: object.spec.target }]);
+    controller.start();
+    const hpa = {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { namespace: "team", name: "foreign" },
+    };
+    targets.upsert({ ...hpa, spec: { target: "left" } });
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(1));
+    // Retargeted away from "left": "left" must learn that the conflict is gone, "right" that it begins.
+    targets.upsert({ ...hpa, spec: { target: "right" } });
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(3));
+    expect(seen.slice(1).sort()).toEqual(["left", "right"]);
+    await controller.stop();
+  });
+
   it("maps an owned object's events to its controller owner of the right kind", async () => {
     const seen: string[] = [];
     const { controller, primary, metrics } = setup(async (key) => {
