@@ -152,7 +152,7 @@ interface ApiResourceList {
 
 /**
  * Finds a kind's resource through discovery (GET /apis/<group>/<version>). Returns undefined when the
- * group/version is not served or does not contain the kind.
+ * group/version is not served (404) or does not contain the kind; throws on any other failure.
  */
 export async function discoverResource(
   rest: Pick<KubeRestClient, "request">,
@@ -163,9 +163,9 @@ export async function discoverResource(
   try {
     list = await rest.request<ApiResourceList>("GET", groupVersionPath(apiVersion));
   } catch (error) {
-    if (error instanceof KubeApiError && (error.statusCode === 404 || error.statusCode === 503)) {
-      return undefined;
-    }
+    // Only a 404 says the group/version is not served. A 503 (an API server starting or overloaded, an
+    // aggregated API's backend down) says nothing about it: an error, so that callers keep what they knew.
+    if (error instanceof KubeApiError && error.statusCode === 404) return undefined;
     throw error;
   }
   const resource = (list.resources ?? []).find((entry) => entry.kind === kind && !entry.name.includes("/"));
