@@ -141,6 +141,21 @@ export class ChildWriteError extends Error {
   }
 }
 
+/**
+ * An HPA the policy answers for: its own, the one KEDA made for the policy's ScaledObject, or its own
+ * released without an owner during a hand-over (the policy's name and label, no controller).
+ */
+function isPolicysHpa(
+  hpa: Live,
+  policyName: string,
+  policyUid: string,
+  scaledObjectUid: string | undefined,
+): boolean {
+  const controller = controllerOf(hpa);
+  if (controller !== undefined) return controller.uid === policyUid || controller.uid === scaledObjectUid;
+  return hpa.metadata?.name === policyName && hpa.metadata.labels?.[POLICY_LABEL] === policyName;
+}
+
 export class PolicyReconciler {
   private readonly caches: PolicyCaches;
   private readonly writer: PolicyWriter;
@@ -336,14 +351,7 @@ export class PolicyReconciler {
    * policy's ScaledObject, or left without owner between the two, still labelled with the policy.
    */
   private isOurHpa(hpa: Live, policy: MLAutoscalePolicy, ourScaledObjectUid: string | undefined): boolean {
-    const controller = controllerOf(hpa);
-    if (controller?.uid === policy.metadata.uid) return true;
-    if (controller !== undefined && controller.uid === ourScaledObjectUid) return true;
-    return (
-      controller === undefined &&
-      hpa.metadata?.name === policy.metadata.name &&
-      hpa.metadata.labels?.[POLICY_LABEL] === policy.metadata.name
-    );
+    return isPolicysHpa(hpa, policy.metadata.name, policy.metadata.uid ?? "", ourScaledObjectUid);
   }
 
   private liveChild(
@@ -568,9 +576,10 @@ export class PolicyReconciler {
     if (availability.state === "not-running") observed.kedaNotRunning = availability.message;
     if (workload !== undefined && (ref !== undefined || controlledByUid(workload, uid)))
       observed.workload = workload;
-    if (hpa !== undefined) observed.hpa = hpa;
-    if (scaledObject !== undefined && controlledByUid(scaledObject, uid))
-      observed.scaledObject = scaledObject;
+    const ourScaledObject = controlledByUid(scaledObject, uid) ? scaledObject : undefined;
+    if (ourScaledObject !== undefined) observed.scaledObject = ourScaledObject;
+    // A foreign HPA with the policy's name is a Conflict: its replicas and conditions are not the policy's.
+    if (hpa !== undefined && isPolicysHpa(hpa, name, uid, ourScaledObject?.metadata?.uid)) observed.hpa = hpa;
     return observed;
   }
 
