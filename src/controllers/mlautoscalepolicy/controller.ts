@@ -11,6 +11,7 @@ import { Gauge, type Registry } from "prom-client";
 import { API_VERSION, KIND, type EndpointPattern } from "../../api/v1alpha1/index.js";
 import { KEDA_API_VERSION, type ScaledObject, type TriggerAuthentication } from "../../keda/types.js";
 import type { Applier } from "../../runtime/apply.js";
+import { sleep, systemClock } from "../../runtime/clock.js";
 import { withApplyHash } from "../../runtime/compare.js";
 import { Controller } from "../../runtime/controller.js";
 import {
@@ -132,9 +133,13 @@ export interface PolicyControllerOptions {
   workers: number;
   resyncPeriodMs: number;
   kedaDiscoveryIntervalMs: number;
+  /** How long KEDA's caches may take to sync before the operator goes on without them. Default 60 s. */
+  kedaSyncDeadlineMs?: number;
   /** Where trigger addresses may point; empty or absent: anywhere. */
   allowedTriggerEndpoints?: readonly EndpointPattern[];
 }
+
+const KEDA_SYNC_DEADLINE_MS = 60_000;
 
 const RESOURCES = {
   policies: { apiVersion: API_VERSION, kind: KIND },
@@ -281,6 +286,8 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   manager.addInformer("poddisruptionbudgets", pdbs);
 
   let keda: (KedaCaches & { stop: () => Promise<void> }) | undefined;
+  /** KEDA's caches between their start and their first sync, and what policies are told meanwhile. */
+  let kedaSyncing: { caches: KedaCaches & { stop: () => Promise<void> }; message: string } | undefined;
   let externalMetricsState: ApiServiceState | undefined;
 
   const policyGauge = policyGauges(options.metrics.registry);
@@ -292,6 +299,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
       hpas: hpas.store,
       pdbs: pdbs.store,
       keda: () => keda,
+      kedaCachesSyncing: () => kedaSyncing?.message,
       kedaAvailability: () => kedaAvailability(keda !== undefined, externalMetricsState),
       externalMetricsApi: () => externalMetricsApi(externalMetricsState),
     },
@@ -349,7 +357,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     intervalMs: options.kedaDiscoveryIntervalMs,
     logger,
     onChange: async (served) => {
-      if (served && keda === undefined) {
+      if (served && keda === undefined && kedaSyncing === undefined) {
         const scaledObjects = informer<ScaledObject>(RESOURCES.scaledObjects);
         const triggerAuthentications = informer<TriggerAuthentication>(RESOURCES.triggerAuthentications);
         manager.addInformer("scaledobjects", scaledObjects, { startWithManager: false });
@@ -368,8 +376,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
         ];
         scaledObjects.start();
         triggerAuthentications.start();
-        await Promise.all([scaledObjects.waitForSync(), triggerAuthentications.waitForSync()]);
-        keda = {
+        const caches = {
           scaledObjects: scaledObjects.store,
           triggerAuthentications: triggerAuthentications.store,
           stop: async () => {
@@ -377,8 +384,41 @@ export function setupPolicyController(options: PolicyControllerOptions): {
             await Promise.all([scaledObjects.stop(), triggerAuthentications.stop()]);
           },
         };
-        logger.info("KEDA's CRDs are installed: ScaledObject and TriggerAuthentication caches running");
-        enqueueAll();
+        const promote = (): void => {
+          if (kedaSyncing?.caches !== caches) return;
+          kedaSyncing = undefined;
+          keda = caches;
+          logger.info("KEDA's CRDs are installed: ScaledObject and TriggerAuthentication caches running");
+          enqueueAll();
+        };
+        kedaSyncing = {
+          caches,
+          message: `KEDA's ScaledObject and TriggerAuthentication caches have not synced (see the operator's log)`,
+        };
+        const synced = Promise.all([scaledObjects.waitForSync(), triggerAuthentications.waitForSync()]);
+        // Bounded: a list of ScaledObjects that keeps failing must not keep the operator from starting.
+        // Until the caches sync, policies wait (no engine is chosen without knowing KEDA's objects).
+        const deadline = new AbortController();
+        const inTime = await Promise.race([
+          synced.then(() => true),
+          sleep(systemClock, options.kedaSyncDeadlineMs ?? KEDA_SYNC_DEADLINE_MS, deadline.signal).then(
+            () => false,
+          ),
+        ]);
+        deadline.abort();
+        if (!inTime) {
+          logger.error(
+            { deadlineMs: options.kedaSyncDeadlineMs ?? KEDA_SYNC_DEADLINE_MS },
+            "KEDA's caches have not synced in time; policies wait for them, and /readyz says which cache",
+          );
+          void synced.then(promote, () => undefined);
+          return;
+        }
+        promote();
+      } else if (!served && kedaSyncing !== undefined) {
+        const stopping = kedaSyncing.caches;
+        kedaSyncing = undefined;
+        await stopping.stop();
       } else if (!served && keda !== undefined) {
         const stopping = keda;
         keda = undefined;

@@ -62,6 +62,12 @@ export interface PolicyCaches {
   /** KEDA's caches while its CRDs are installed and synced; undefined otherwise. */
   keda(): KedaCaches | undefined;
   /**
+   * Why KEDA's caches, its CRDs being served, have not synced yet; undefined when they have or KEDA is
+   * absent. Meanwhile no policy is reconciled: without KEDA's objects neither the engine nor a conflict
+   * can be decided.
+   */
+  kedaCachesSyncing?(): string | undefined;
+  /**
    * Whether KEDA runs, beyond its CRDs being served. Default: running whenever its caches exist.
    */
   kedaAvailability?(): KedaAvailability;
@@ -100,6 +106,9 @@ export interface PolicyReconcilerOptions {
    */
   allowedTriggerEndpoints?: readonly EndpointPattern[];
 }
+
+/** How soon to look again while KEDA's caches have not synced (they enqueue every policy once they do). */
+const KEDA_CACHES_RETRY_MS = 30_000;
 
 /** How soon to look again while a hand-over between engines is under way. */
 const HANDOVER_REQUEUE_MS = 2_000;
@@ -177,6 +186,11 @@ export class PolicyReconciler {
       return;
     }
     if (raw.metadata?.deletionTimestamp !== undefined) return;
+    const syncing = this.caches.kedaCachesSyncing?.();
+    if (syncing !== undefined) {
+      context.logger?.info({ reason: syncing }, "waiting for KEDA's caches");
+      return { requeueAfterMs: KEDA_CACHES_RETRY_MS };
+    }
 
     const parsed = parsePolicy(mutableCopy(raw));
     if (!parsed.ok) {

@@ -57,3 +57,15 @@ describe("the autoscaler a policy reports", () => {
     expect(status?.lastScaleTime).toBe("2026-12-01T10:00:00Z");
   });
 });
+
+describe("a policy while KEDA's caches have not synced", () => {
+  it("is left alone, with no write, and looked at again later", async () => {
+    // Without KEDA's objects the engine (Auto would pick the HPA) and a conflict cannot be decided.
+    const { applied, status, result } = await reconcileOnce(validBasePolicy(), {
+      kedaCachesSyncing: "KEDA's ScaledObject and TriggerAuthentication caches have not synced",
+    });
+    expect(applied).toEqual([]);
+    expect(status).toBeUndefined();
+    expect(result).toEqual({ requeueAfterMs: 30_000 });
+  });
+});
