@@ -8,6 +8,7 @@
 //
 // Run: npx tsx bench/keda-side-by-side.bench.ts [--objects 1000] [--order direct-first|operator-first]
 //        [--settle-seconds 60] [--apply-concurrency 16] [--loop] [--ready-timeout-seconds 1800]
+//        [--between delete|keep] [--keda-api-qps N]
 import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
 import {
   closeSync,
@@ -68,6 +69,8 @@ const { values: flags } = parseArgs({
     "ready-timeout-seconds": { type: "string", default: "1800" },
     loop: { type: "boolean", default: false },
     between: { type: "string", default: "delete" },
+    // KEDA's operator's client limit (its --kube-api-qps, burst 1.5 times it); unset: KEDA's own 20/30.
+    "keda-api-qps": { type: "string" },
   },
   strict: true,
 });
@@ -86,6 +89,12 @@ const order = flags.order;
 if (order !== "direct-first" && order !== "operator-first") {
   throw new Error("--order must be direct-first or operator-first");
 }
+const kedaApiQps =
+  flags["keda-api-qps"] === undefined ? undefined : positiveInteger("keda-api-qps", flags["keda-api-qps"]);
+const kedaClient =
+  kedaApiQps === undefined
+    ? { qps: 20, burst: 30, setByBenchmark: false }
+    : { qps: kedaApiQps, burst: Math.ceil(kedaApiQps * 1.5), setByBenchmark: true };
 const between = flags.between;
 if (between !== "delete" && between !== "keep") throw new Error("--between must be delete or keep");
 
@@ -1066,7 +1075,14 @@ async function deleteFirstPhase(context: Context, namespace: string): Promise<In
 async function main(): Promise<void> {
   const command = operatorCommand();
   log(`starting the e2e control plane with KEDA${flags.loop ? " and the scaling loop" : ""}`);
-  const controlPlane = await startControlPlane({ profile: "e2e", keda: true, loop: flags.loop });
+  const controlPlane = await startControlPlane({
+    profile: "e2e",
+    keda: true,
+    loop: flags.loop,
+    ...(kedaClient.setByBenchmark && {
+      kedaOperatorArgs: [`--kube-api-qps=${kedaClient.qps}`, `--kube-api-burst=${kedaClient.burst}`],
+    }),
+  });
   try {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
@@ -1140,6 +1156,7 @@ async function main(): Promise<void> {
           clientBurst: 30,
           source: "github.com/kedacore/keda/v2@v2.20.2 cmd/operator/main.go:107-108,187-188,229,286",
         },
+        kedaClient,
         operator: { workers: 4, clientRateLimit: "none" },
       },
       parameters: {
@@ -1262,7 +1279,7 @@ function printSummary(direct: PhaseResult, viaOperator: PhaseResult, timeRatio: 
     n(viaOperator.keda["keda-operator"].toReadyPerObject),
   );
   row(
-    "keda-operator peak request rate (req/s, QPS limit 20)",
+    `keda-operator peak request rate (req/s, QPS limit ${kedaClient.qps})`,
     n(direct.kedaRequestRatePeakPerSecond),
     n(viaOperator.kedaRequestRatePeakPerSecond),
   );

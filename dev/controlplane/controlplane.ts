@@ -49,6 +49,11 @@ export interface ControlPlaneOptions {
    * Kafka, SQS and the workload emulator. KEDA follows `keda`.
    */
   loop?: boolean;
+  /**
+   * e2e: flags added to KEDA's operator, e.g. `--kube-api-qps=200` for a benchmark of more ScaledObjects
+   * than KEDA's default client limit (20 requests/s) gets through in reasonable time.
+   */
+  kedaOperatorArgs?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -240,6 +245,7 @@ class LocalControlPlane implements ControlPlane {
       components: this.components,
       pki,
       objects: new ClusterObjects(kubeConfig),
+      kedaOperatorArgs: this.options.kedaOperatorArgs ?? [],
       log: this.log,
       waitForApiServiceAvailable: async (names) => {
         await Promise.all(

@@ -12,6 +12,8 @@ export interface AddonContext {
   components: Components;
   pki: LocalPki;
   objects: ClusterObjects;
+  /** Flags added to KEDA's operator (ControlPlaneOptions.kedaOperatorArgs). */
+  kedaOperatorArgs: readonly string[];
   log(line: string): void;
   /** Resolves once every named APIService reports Available=True. */
   waitForApiServiceAvailable(names: readonly string[]): Promise<void>;

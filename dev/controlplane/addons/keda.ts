@@ -44,7 +44,7 @@ export interface KedaAddon {
 }
 
 export async function startKeda(context: AddonContext): Promise<KedaAddon> {
-  const { components, locator, pki, kubeconfigPath: kubeconfig, objects } = context;
+  const { components, locator, pki, kubeconfigPath: kubeconfig, objects, kedaOperatorArgs } = context;
   await objects.apply(namespace(KEDA_NAMESPACE));
   const env = kedaEnvironment();
 
@@ -60,6 +60,7 @@ export async function startKeda(context: AddonContext): Promise<KedaAddon> {
       `--health-probe-bind-address=127.0.0.1:${health}`,
       "--zap-encoder=console",
       "--zap-log-level=info",
+      ...kedaOperatorArgs,
     ],
     probe: { url: `http://127.0.0.1:${health}/readyz` },
     options: { env },
