@@ -9,7 +9,7 @@
 // Run: npx tsx bench/keda-side-by-side.bench.ts [--objects 1000] [--order direct-first|operator-first]
 //        [--settle-seconds 60] [--apply-concurrency 16] [--loop] [--ready-timeout-seconds 1800]
 //        [--between delete|keep] [--keda-api-qps N]
-import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
+import { spawn, execFile, type ChildProcess } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -28,10 +28,10 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { startControlPlane, type ControlPlane } from "../dev/controlplane/index.js";
 import { freePorts } from "../dev/controlplane/net.js";
-import { fakeNode } from "../dev/controlplane/nodes.js";
 import { parsePolicy, renderPolicy } from "../src/render/index.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
 import type { ScaledObject } from "../src/keda/types.js";
+import { compileOperator, createBenchNodes, PODS_PER_BENCH_NODE } from "./operator/setup.js";
 import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
 import { readProcessCpuSeconds, readProcessMemory } from "./operator/process-memory.js";
 import { currentTrueCondition, percentile, type ListedPolicy } from "./operator/readiness.js";
@@ -47,14 +47,12 @@ import {
 const execFileAsync = promisify(execFile);
 const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 const resultsPath = join(repoRoot, "bench", "results", "keda-side-by-side.json");
-const compiledDir = join(repoRoot, "node_modules", ".cache", "mlautoscale-bench", "dist");
 
 const POLICY_API = "/apis/mlautoscale.io/v1alpha1";
 const KEDA_API = "/apis/keda.sh/v1alpha1";
 const DIRECT_NAMESPACE = "keda-direct";
 const OPERATOR_NAMESPACE = "via-operator";
 const FIELD_MANAGER = "keda-side-by-side-bench";
-const PODS_PER_BENCH_NODE = 1000;
 const POLL_INTERVAL_MS = 2_000;
 const MEMORY_SAMPLE_MS = 5_000;
 const KEDA_PROGRAMS = ["keda-operator", "keda-adapter", "keda-webhooks"] as const;
@@ -163,42 +161,6 @@ function handWritten(index: number): HandWritten {
 
 // ---------------------------------------------------------------------------------------------------
 // the cluster and its processes
-
-async function createBenchNodes(rest: KubeRestClient, count: number): Promise<void> {
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const node = fakeNode({
-      name: `bench-node-${i}`,
-      instanceType: "m5.24xlarge",
-      zone: i % 2 === 0 ? "zone-a" : "zone-b",
-      cpu: "1000",
-      memory: "4Ti",
-      gpus: 0,
-    });
-    const pods = String(PODS_PER_BENCH_NODE);
-    if (node.status?.capacity !== undefined) node.status.capacity["pods"] = pods;
-    if (node.status?.allocatable !== undefined) node.status.allocatable["pods"] = pods;
-    await rest.request("POST", "/api/v1/nodes", { body: node });
-    names.push(node.metadata?.name ?? "");
-  }
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const list = await rest.request<{
-      items?: {
-        metadata?: { name?: string };
-        status?: { conditions?: { type?: string; status?: string }[] };
-      }[];
-    }>("GET", "/api/v1/nodes");
-    const ready = (list.items ?? []).filter(
-      (n) =>
-        names.includes(n.metadata?.name ?? "") &&
-        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true,
-    );
-    if (ready.length === names.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${ready.length}/${names.length} bench nodes Ready`);
-    await sleep(500);
-  }
-}
 
 interface KedaProcess {
   program: KedaProgram;
@@ -332,25 +294,6 @@ function countLogLines(path: string, needle: string): number {
 
 // ---------------------------------------------------------------------------------------------------
 // the operator
-
-function operatorCommand(): string[] {
-  log("compiling the operator (tsc -p tsconfig.build.json)");
-  const tsc = spawnSync(
-    process.execPath,
-    [
-      join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
-      "-p",
-      "tsconfig.build.json",
-      "--outDir",
-      compiledDir,
-    ],
-    { cwd: repoRoot, encoding: "utf8" },
-  );
-  const cli = join(compiledDir, "cli.js");
-  if (!existsSync(cli)) throw new Error(`tsc produced no ${cli}:\n${tsc.stdout}${tsc.stderr}`);
-  if (tsc.status !== 0) log(`tsc reported errors; running what it emitted:\n${tsc.stdout.slice(0, 2000)}`);
-  return [cli];
-}
 
 interface OperatorProcess {
   child: ChildProcess;
@@ -1073,7 +1016,7 @@ async function deleteFirstPhase(context: Context, namespace: string): Promise<In
 // the run
 
 async function main(): Promise<void> {
-  const command = operatorCommand();
+  const command = [compileOperator(log)];
   log(`starting the e2e control plane with KEDA${flags.loop ? " and the scaling loop" : ""}`);
   const controlPlane = await startControlPlane({
     profile: "e2e",

@@ -5,8 +5,8 @@
 // Run: npx tsx bench/operator.bench.ts [--policies 1000] [--steady-seconds 300] [--rss-policies 1000,5000]
 //        [--namespaces 1] [--apply parallel|kubectl] [--operator-runtime compiled|tsx]
 //        [--ready-timeout-seconds 1800]
-import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,8 +14,8 @@ import { parseArgs, promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { startControlPlane, type ControlPlane } from "../dev/controlplane/index.js";
-import { fakeNode } from "../dev/controlplane/nodes.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
+import { compileOperator, createBenchNodes, PODS_PER_BENCH_NODE } from "./operator/setup.js";
 import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
 import { readProcessCpuSeconds, readProcessMemory, type ProcessMemory } from "./operator/process-memory.js";
 import { percentile, progressOf, secondsToReady, type ListedPolicy } from "./operator/readiness.js";
@@ -32,12 +32,10 @@ import {
 const execFileAsync = promisify(execFile);
 const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 const resultsPath = join(repoRoot, "bench", "results", "operator.json");
-const compiledDir = join(repoRoot, "node_modules", ".cache", "mlautoscale-bench", "dist");
 
 const POLICY_API = "/apis/mlautoscale.io/v1alpha1";
 const LEASE_PATH = "/apis/coordination.k8s.io/v1/namespaces/default/leases/mlautoscale-operator";
 /** Pods one bench node takes; enough nodes are added that scheduling is never short of room. */
-const PODS_PER_BENCH_NODE = 1000;
 const POLL_INTERVAL_MS = 2_000;
 /** After the last policy is reconciled, how long memory is sampled before it is reported. */
 const MEMORY_SETTLE_MS = 60_000;
@@ -97,22 +95,7 @@ const seconds = (ms: number): number => Math.round(ms / 100) / 10;
 /** The operator's entry point: tsc output (as the container image runs it) or the sources through tsx. */
 function operatorCommand(): string[] {
   if (operatorRuntime === "tsx") return ["--import", "tsx", join(repoRoot, "src", "cli.ts")];
-  log("compiling the operator (tsc -p tsconfig.build.json)");
-  const tsc = spawnSync(
-    process.execPath,
-    [
-      join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
-      "-p",
-      "tsconfig.build.json",
-      "--outDir",
-      compiledDir,
-    ],
-    { cwd: repoRoot, encoding: "utf8" },
-  );
-  const cli = join(compiledDir, "cli.js");
-  if (!existsSync(cli)) throw new Error(`tsc produced no ${cli}:\n${tsc.stdout}${tsc.stderr}`);
-  if (tsc.status !== 0) log(`tsc reported errors; running what it emitted:\n${tsc.stdout.slice(0, 2000)}`);
-  return [cli];
+  return [compileOperator(log)];
 }
 
 function policyName(index: number): string {
@@ -140,44 +123,6 @@ function benchPolicy(index: number): object {
       scaling: { metrics: { cpu: { targetUtilization: 70 } } },
     },
   };
-}
-
-async function createBenchNodes(rest: KubeRestClient, count: number): Promise<void> {
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const node = fakeNode({
-      name: `bench-node-${i}`,
-      instanceType: "m5.24xlarge",
-      zone: i % 2 === 0 ? "zone-a" : "zone-b",
-      cpu: "1000",
-      memory: "4Ti",
-      gpus: 0,
-    });
-    const pods = String(PODS_PER_BENCH_NODE);
-    if (node.status?.capacity !== undefined) node.status.capacity["pods"] = pods;
-    if (node.status?.allocatable !== undefined) node.status.allocatable["pods"] = pods;
-    await rest.request("POST", "/api/v1/nodes", { body: node });
-    names.push(node.metadata?.name ?? "");
-  }
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const list = await rest.request<{ items?: { metadata?: { name?: string }; status?: NodeStatus }[] }>(
-      "GET",
-      "/api/v1/nodes",
-    );
-    const ready = (list.items ?? []).filter(
-      (n) =>
-        names.includes(n.metadata?.name ?? "") &&
-        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true,
-    );
-    if (ready.length === names.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${ready.length}/${names.length} bench nodes Ready`);
-    await sleep(500);
-  }
-}
-
-interface NodeStatus {
-  conditions?: { type?: string; status?: string }[];
 }
 
 async function kubectl(controlPlane: ControlPlane, args: string[]): Promise<string> {

@@ -8,8 +8,8 @@
 // server can hold external.metrics.k8s.io), a second cluster. Method and figures: docs/benchmarks.md.
 //
 // Run: npx tsx bench/scale-up-latency.bench.ts [--repetitions 3] [--workloads 1,2,3,4] [--sequential]
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,12 +22,12 @@ import { kubectlWith, localExamples, prepareLocalBrokers } from "../dev/demo.js"
 import { createRabbitMqClient, createSqsClient, type QueueClient } from "../src/brokers/index.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
 import { parseQuantity } from "../src/simulate/quantity.js";
+import { compileOperator } from "./operator/setup.js";
 import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
 import { sortedEntries, subtractCounts, writesOnly } from "./operator/request-counts.js";
 
 const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 const resultsPath = join(repoRoot, "bench", "results", "scale-up-latency.json");
-const compiledDir = join(repoRoot, "node_modules", ".cache", "mlautoscale-bench", "dist");
 const POLICY_API = "/apis/mlautoscale.io/v1alpha1";
 const FIELD_MANAGER = "scale-up-latency-bench";
 const SAMPLE_MS = 1_000;
@@ -279,24 +279,6 @@ async function prometheusValue(cluster: Cluster, query: string): Promise<number 
 
 // ---------------------------------------------------------------------------------------------------
 // the operator (one per workload, so that stopping one leaves the others)
-
-function compileOperator(): string {
-  log("compiling the operator (tsc -p tsconfig.build.json)");
-  const tsc = spawnSync(
-    process.execPath,
-    [
-      join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
-      "-p",
-      "tsconfig.build.json",
-      "--outDir",
-      compiledDir,
-    ],
-    { cwd: repoRoot, encoding: "utf8" },
-  );
-  const cli = join(compiledDir, "cli.js");
-  if (!existsSync(cli)) throw new Error(`tsc produced no ${cli}:\n${tsc.stdout}${tsc.stderr}`);
-  return cli;
-}
 
 interface OperatorProcess {
   child: ChildProcess;
@@ -810,7 +792,7 @@ function summarize(workload: Workload, reps: Repetition[]): Summary {
 }
 
 async function main(): Promise<void> {
-  const cli = compileOperator();
+  const cli = compileOperator(log);
   const chosen = WORKLOADS.filter((w) => selected.has(w.example));
   const all: { workload: Workload; reps: Repetition[] }[] = [];
   const loads: number[] = [];
