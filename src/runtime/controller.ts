@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { systemClock, type Clock, type TimerHandle } from "./clock.js";
+import { canonicalJson } from "./compare.js";
 import { errorMessage, TerminalError } from "./errors.js";
 import type { SharedInformer } from "./informer.js";
 import { keyOf, keyString, parseKey, type DeepReadonly, type KubeObject, type ObjectKey } from "./object.js";
@@ -94,18 +95,9 @@ export function specOrMetadataChanged<T extends KubeObject>(
 ): boolean {
   return (
     generationChanged(previous, current) ||
-    !sameStringMap(previous.metadata?.labels, current.metadata?.labels) ||
-    !sameStringMap(previous.metadata?.annotations, current.metadata?.annotations)
+    canonicalJson(previous.metadata?.labels ?? {}) !== canonicalJson(current.metadata?.labels ?? {}) ||
+    canonicalJson(previous.metadata?.annotations ?? {}) !== canonicalJson(current.metadata?.annotations ?? {})
   );
-}
-
-function sameStringMap(
-  a: Readonly<Record<string, string>> | undefined,
-  b: Readonly<Record<string, string>> | undefined,
-): boolean {
-  const left = Object.entries(a ?? {});
-  if (left.length !== Object.keys(b ?? {}).length) return false;
-  return left.every(([key, value]) => b?.[key] === value);
 }
 
 /**
@@ -206,10 +198,10 @@ export class Controller {
       onAdd: enqueueMapped,
       // Both versions (as controller-runtime's map handler does): an object that no longer maps to a key
       // (a foreign HPA retargeted away) must wake the key it left, not only the one it joins.
+      // The queue holds a key once, so a key both versions map to is reconciled once.
       onUpdate: (previous, current) => {
-        const keys = new Map<string, ObjectKey>();
-        for (const key of [...map(previous), ...map(current)]) keys.set(keyString(key), key);
-        for (const key of keys.values()) this.enqueue(key);
+        enqueueMapped(previous);
+        enqueueMapped(current);
       },
       onDelete: enqueueMapped,
     });

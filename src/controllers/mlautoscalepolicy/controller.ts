@@ -398,17 +398,16 @@ export function setupPolicyController(options: PolicyControllerOptions): {
         const synced = Promise.all([scaledObjects.waitForSync(), triggerAuthentications.waitForSync()]);
         // Bounded: a list of ScaledObjects that keeps failing must not keep the operator from starting.
         // Until the caches sync, policies wait (no engine is chosen without knowing KEDA's objects).
+        const deadlineMs = options.kedaSyncDeadlineMs ?? KEDA_SYNC_DEADLINE_MS;
         const deadline = new AbortController();
         const inTime = await Promise.race([
           synced.then(() => true),
-          sleep(systemClock, options.kedaSyncDeadlineMs ?? KEDA_SYNC_DEADLINE_MS, deadline.signal).then(
-            () => false,
-          ),
+          sleep(systemClock, deadlineMs, deadline.signal).then(() => false),
         ]);
         deadline.abort();
         if (!inTime) {
           logger.error(
-            { deadlineMs: options.kedaSyncDeadlineMs ?? KEDA_SYNC_DEADLINE_MS },
+            { deadlineMs },
             "KEDA's caches have not synced in time; policies wait for them, and /readyz says which cache",
           );
           void synced.then(promote, () => undefined);
