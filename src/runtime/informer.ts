@@ -58,6 +58,24 @@ export interface InformerOptions<T extends KubeObject> {
    * validated it; pass a schema's parse function to check it.
    */
   decode?: (raw: unknown) => T;
+  /**
+   * Trims each object from the server before it is decoded and cached. By default `stripManagedFields`:
+   * nothing the controllers read is there, and it is often the largest part of an object.
+   */
+  transform?: (object: JsonObject) => JsonObject;
+}
+
+/**
+ * Drops metadata.managedFields (controller-runtime's `cache.TransformStripManagedFields`). Server-side
+ * apply keeps them on the server; the cache never needs them, since write-skip compares the fields
+ * the desired object sets.
+ */
+export function stripManagedFields(object: JsonObject): JsonObject {
+  const metadata = object["metadata"];
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) return object;
+  if (!("managedFields" in metadata)) return object;
+  const { managedFields: _dropped, ...rest } = metadata as Record<string, unknown>;
+  return { ...object, metadata: rest };
 }
 
 type WatchOutcome = "ended" | "gone" | "silent" | "stopped";
@@ -349,7 +367,8 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
 
   /** Adds apiVersion/kind (list items lack them), decodes, and freezes an object from the server. */
   private decode(type: ResourceType, raw: JsonObject): DeepReadonly<T> {
-    const withKind: unknown = { apiVersion: type.apiVersion, kind: type.kind, ...raw };
+    const transform = this.options.transform ?? stripManagedFields;
+    const withKind: unknown = { apiVersion: type.apiVersion, kind: type.kind, ...transform(raw) };
     const decode = this.options.decode ?? ((value: unknown) => value as T);
     return deepFreeze(decode(withKind));
   }

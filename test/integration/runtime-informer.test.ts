@@ -97,6 +97,8 @@ describe("Informer against a real API server", () => {
         () => expect(events).toContainEqual({ type: "update", name: "live", value: "b" }),
         15_000,
       );
+      // Delivered by the watch, and cached without the managedFields the server sent.
+      expect(informer.store.get(namespace, "live")?.metadata).not.toHaveProperty("managedFields");
       await core.deleteNamespacedConfigMap({ namespace, name: "live" });
       await vi.waitFor(() => expect(events).toContainEqual({ type: "delete", name: "live" }), 15_000);
       expect(informer.store.get(namespace, "live")).toBeUndefined();
@@ -104,6 +106,10 @@ describe("Informer against a real API server", () => {
       const cached: DeepReadonly<ConfigMap> | undefined = informer.store.get(namespace, "before-start");
       expect(cached?.kind).toBe("ConfigMap");
       expect(Object.isFrozen(cached?.data)).toBe(true);
+      // The server keeps managedFields on every object; the listed copy is cached without them.
+      const live = await core.readNamespacedConfigMap({ namespace, name: "before-start" });
+      expect(live.metadata?.managedFields?.length).toBeGreaterThan(0);
+      for (const object of informer.store.list()) expect(object.metadata).not.toHaveProperty("managedFields");
     } finally {
       await informer.stop();
     }
