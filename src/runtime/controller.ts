@@ -101,6 +101,17 @@ export function specOrMetadataChanged<T extends KubeObject>(
 }
 
 /**
+ * Passes updates that change what `read` picks out of the object: the fields a reconciler reads. A
+ * child's status changes many times while it rolls out (every pod that becomes ready, every metric
+ * the HPA controller records); a reconciler that reads three of those fields should wake for those.
+ */
+export function readFieldsChanged<T extends KubeObject>(
+  read: (object: DeepReadonly<T>) => unknown,
+): UpdatePredicate<T> {
+  return (previous, current) => canonicalJson(read(previous)) !== canonicalJson(read(current));
+}
+
+/**
  * The reconcile loop (controller-runtime `internal/controller`): watches feed keys into a rate-limited
  * work queue; workers take a key, call the reconciler, and requeue by its answer.
  */
@@ -168,40 +179,47 @@ export class Controller {
     owner: { apiVersion: string; kind: string },
   ): void {
     const ownerGroup = groupOf(owner.apiVersion);
-    const enqueueOwner = (object: DeepReadonly<T>): void => {
+    const ownerKey = (object: DeepReadonly<T>): string[] => {
       const reference = controllerOf(object);
-      if (!reference || reference.kind !== owner.kind || groupOf(reference.apiVersion) !== ownerGroup) return;
-      this.enqueue({ namespace: object.metadata?.namespace ?? "", name: reference.name });
+      if (!reference || reference.kind !== owner.kind || groupOf(reference.apiVersion) !== ownerGroup)
+        return [];
+      return [keyString({ namespace: object.metadata?.namespace ?? "", name: reference.name })];
+    };
+    const enqueueOwner = (...objects: Array<DeepReadonly<T>>): void => {
+      // Each key once (see watchMapped).
+      for (const key of new Set(objects.flatMap(ownerKey))) this.queue.add(key);
     };
     this.unsubscribers.push(
       informer.addEventHandler({
         onAdd: enqueueOwner,
         // Both versions: a child whose owner reference changed must wake the old owner too.
-        onUpdate: (previous, current) => {
-          enqueueOwner(previous);
-          enqueueOwner(current);
-        },
+        onUpdate: (previous, current) => enqueueOwner(previous, current),
         onDelete: enqueueOwner,
       }),
     );
   }
 
-  /** Watches any kind with a custom mapping from object to keys (controller-runtime `EnqueueRequestsFromMapFunc`). */
+  /**
+   * Watches any kind with a custom mapping from object to keys (controller-runtime
+   * `EnqueueRequestsFromMapFunc`). Updates pass through `predicate` (by default, every update).
+   */
   watchMapped<T extends KubeObject>(
     informer: SharedInformer<T>,
     map: (object: DeepReadonly<T>) => readonly ObjectKey[],
+    predicate: UpdatePredicate<T> = () => true,
   ): () => void {
-    const enqueueMapped = (object: DeepReadonly<T>): void => {
-      for (const key of map(object)) this.enqueue(key);
+    const enqueueMapped = (...objects: Array<DeepReadonly<T>>): void => {
+      // Each key once: a key handed to an idle worker is no longer queued, so adding it a second
+      // time would reconcile it twice.
+      const keys = new Set(objects.flatMap((object) => map(object).map(keyString)));
+      for (const key of keys) this.queue.add(key);
     };
     const unsubscribe = informer.addEventHandler({
       onAdd: enqueueMapped,
       // Both versions (as controller-runtime's map handler does): an object that no longer maps to a key
       // (a foreign HPA retargeted away) must wake the key it left, not only the one it joins.
-      // The queue holds a key once, so a key both versions map to is reconciled once.
       onUpdate: (previous, current) => {
-        enqueueMapped(previous);
-        enqueueMapped(current);
+        if (predicate(previous, current)) enqueueMapped(previous, current);
       },
       onDelete: enqueueMapped,
     });

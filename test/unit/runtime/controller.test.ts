@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../../../src/runtime/clock.js";
 import {
   Controller,
+  readFieldsChanged,
   type ControllerMetrics,
   type ReconcileOutcome,
   type Reconciler,
@@ -225,6 +226,41 @@ describe("Controller", () => {
     targets.upsert({ ...hpa, spec: { target: "right" } });
     await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(3));
     expect(seen.slice(1).sort()).toEqual(["left", "right"]);
+    await controller.stop();
+  });
+
+  it("wakes a mapped key only for updates that change the fields its predicate reads", async () => {
+    const seen: string[] = [];
+    const { controller, metrics } = setup(async (key) => {
+      await Promise.resolve();
+      seen.push(key.name);
+    });
+    interface Child extends KubeObject {
+      status: { ready: number; observedGeneration: number };
+    }
+    const children = new FakeInformer<Child>();
+    controller.watchMapped<Child>(
+      children,
+      () => [{ namespace: "team", name: "owner" }],
+      readFieldsChanged((child) => child.status.ready),
+    );
+    controller.start();
+    const child = { metadata: { namespace: "team", name: "child", resourceVersion: "1" } };
+    children.upsert({ ...child, status: { ready: 0, observedGeneration: 1 } });
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(1));
+    // A field nobody reads: nothing is queued.
+    children.upsert({ ...child, status: { ready: 0, observedGeneration: 2 } });
+    expect(controller.queue.len()).toBe(0);
+    // A field the reconciler reads: one reconcile, though both versions map to the key and a worker
+    // is idle (it takes the key at once, so a second add would run it again).
+    children.upsert({ ...child, status: { ready: 1, observedGeneration: 2 } });
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(2));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(metrics.outcomes).toHaveLength(2);
+    // Deletion always wakes the owner.
+    children.delete({ ...child, status: { ready: 1, observedGeneration: 2 } });
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(3));
+    expect(seen).toEqual(["owner", "owner", "owner"]);
     await controller.stop();
   });
 
