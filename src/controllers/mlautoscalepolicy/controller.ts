@@ -13,7 +13,7 @@ import { KEDA_API_VERSION, type ScaledObject, type TriggerAuthentication } from 
 import type { Applier } from "../../runtime/apply.js";
 import { sleep, systemClock } from "../../runtime/clock.js";
 import { withApplyHash } from "../../runtime/compare.js";
-import { Controller } from "../../runtime/controller.js";
+import { Controller, readFieldsChanged, type UpdatePredicate } from "../../runtime/controller.js";
 import {
   DiscoveryWatcher,
   restKindLookup,
@@ -253,6 +253,57 @@ function unique(keys: ObjectKey[]): ObjectKey[] {
   return [...seen.values()];
 }
 
+/**
+ * What the reconciler reads of an object it watches: everything but the bookkeeping every write
+ * changes, and of the status only `status`. Updates that change none of it wake no policy.
+ */
+function readByReconciler<T extends KubeObject & { spec?: unknown }>(
+  status: (object: DeepReadonly<T>) => unknown,
+): UpdatePredicate<T> {
+  return readFieldsChanged<T>((object) => {
+    const { resourceVersion: _resourceVersion, ...metadata } = object.metadata ?? {};
+    return { metadata, spec: object.spec, status: status(object) };
+  });
+}
+
+/** A workload's status as computeStatus reads it (Ready, status.replicas and status.readyReplicas). */
+const workloadChanged = readByReconciler<V1Deployment | V1StatefulSet>((w) => ({
+  replicas: w.status?.replicas,
+  readyReplicas: w.status?.readyReplicas,
+  availableReplicas: w.status?.availableReplicas,
+}));
+
+/** An HPA's status as mirrored into the policy's: desired replicas, last scale time, ScalingActive. */
+const hpaChanged = readByReconciler<V2HorizontalPodAutoscaler>((h) => ({
+  desiredReplicas: h.status?.desiredReplicas,
+  lastScaleTime: h.status?.lastScaleTime,
+  scalingActive: h.status?.conditions
+    ?.filter((c) => c.type === "ScalingActive")
+    .map((c) => ({ status: c.status, reason: c.reason, message: c.message })),
+}));
+
+/** A ScaledObject's conditions and trigger health, which ScalingActive mirrors. */
+const scaledObjectChanged = readByReconciler<ScaledObject>((so) => ({
+  conditions: so.status?.conditions?.map((c) => ({
+    type: c.type,
+    status: c.status,
+    reason: c.reason,
+    message: c.message,
+  })),
+  health: so.status?.health,
+}));
+
+/** Nothing of a PDB's status is read: its counts change with every pod that starts or stops. */
+const pdbChanged = readByReconciler<V1PodDisruptionBudget>(() => undefined);
+
+/** Which updates of each watched kind wake the policies they map to. */
+export const childUpdateFilters = {
+  workload: workloadChanged,
+  hpa: hpaChanged,
+  scaledObject: scaledObjectChanged,
+  pdb: pdbChanged,
+} as const;
+
 /** Registers the informers, the controller and KEDA discovery with the manager. */
 export function setupPolicyController(options: PolicyControllerOptions): {
   controller: Controller;
@@ -321,29 +372,38 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     queueMetrics: options.metrics.workQueue(CONTROLLER_NAME),
   });
   controller.watchPrimary(policies);
-  controller.watchMapped(deployments, (d) =>
-    unique([
-      ...owningPolicy(d),
-      ...policiesTargeting(policies, d.metadata?.namespace ?? "", {
-        kind: "Deployment",
-        ...(d.metadata?.name !== undefined && { name: d.metadata.name }),
-      }),
-    ]),
+  controller.watchMapped(
+    deployments,
+    (d) =>
+      unique([
+        ...owningPolicy(d),
+        ...policiesTargeting(policies, d.metadata?.namespace ?? "", {
+          kind: "Deployment",
+          ...(d.metadata?.name !== undefined && { name: d.metadata.name }),
+        }),
+      ]),
+    workloadChanged,
   );
-  controller.watchMapped(statefulSets, (s) =>
-    policiesTargeting(policies, s.metadata?.namespace ?? "", {
-      kind: "StatefulSet",
-      ...(s.metadata?.name !== undefined && { name: s.metadata.name }),
-    }),
+  controller.watchMapped(
+    statefulSets,
+    (s) =>
+      policiesTargeting(policies, s.metadata?.namespace ?? "", {
+        kind: "StatefulSet",
+        ...(s.metadata?.name !== undefined && { name: s.metadata.name }),
+      }),
+    workloadChanged,
   );
   // HPAs: the policy's own, KEDA's for the policy's ScaledObject, and foreign ones on the same target.
-  controller.watchMapped(hpas, (h) =>
-    unique([
-      ...owningPolicy(h),
-      ...policiesTargeting(policies, h.metadata?.namespace ?? "", h.spec?.scaleTargetRef),
-    ]),
+  controller.watchMapped(
+    hpas,
+    (h) =>
+      unique([
+        ...owningPolicy(h),
+        ...policiesTargeting(policies, h.metadata?.namespace ?? "", h.spec?.scaleTargetRef),
+      ]),
+    hpaChanged,
   );
-  controller.watchMapped(pdbs, owningPolicy);
+  controller.watchMapped(pdbs, owningPolicy, pdbChanged);
   manager.addController(controller);
 
   const enqueueAll = (): void => {
@@ -363,14 +423,17 @@ export function setupPolicyController(options: PolicyControllerOptions): {
         manager.addInformer("scaledobjects", scaledObjects, { startWithManager: false });
         manager.addInformer("triggerauthentications", triggerAuthentications, { startWithManager: false });
         const unsubscribe = [
-          controller.watchMapped(scaledObjects, (so) =>
-            unique([
-              ...owningPolicy(so),
-              ...policiesTargeting(policies, so.metadata?.namespace ?? "", {
-                kind: so.spec.scaleTargetRef.kind ?? "Deployment",
-                name: so.spec.scaleTargetRef.name,
-              }),
-            ]),
+          controller.watchMapped(
+            scaledObjects,
+            (so) =>
+              unique([
+                ...owningPolicy(so),
+                ...policiesTargeting(policies, so.metadata?.namespace ?? "", {
+                  kind: so.spec.scaleTargetRef.kind ?? "Deployment",
+                  name: so.spec.scaleTargetRef.name,
+                }),
+              ]),
+            scaledObjectChanged,
           ),
           controller.watchMapped(triggerAuthentications, owningPolicy),
         ];
