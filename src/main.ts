@@ -9,6 +9,7 @@ import { Applier } from "./runtime/apply.js";
 import { RestEventRecorder } from "./runtime/events.js";
 import { defaultIdentity, restLeaseClient } from "./runtime/leader-election.js";
 import { Manager } from "./runtime/manager.js";
+import { WriteFence } from "./runtime/fence.js";
 import { KubeRestClient } from "./runtime/rest.js";
 import type { CommandIO } from "./render/command.js";
 
@@ -39,7 +40,9 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
   }
   const logger = createLogger({ level: config.logLevel });
   const kubeConfig = loadKubeConfig(config);
-  const rest = new KubeRestClient(kubeConfig);
+  // Writes go out only while this replica leads (with leader election) or runs (without).
+  const fence = new WriteFence();
+  const rest = new KubeRestClient(kubeConfig, { fence });
   const metrics = new OperatorMetrics();
   const identity = defaultIdentity();
   const manager = new Manager({
@@ -48,6 +51,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
     serverPort: config.metricsPort,
     serverHost: config.bindAddress,
     shutdownTimeoutMs: config.shutdownTimeoutSeconds * 1000,
+    fence,
     ...(config.leaderElect && {
       leaderElection: {
         client: restLeaseClient(rest),
@@ -60,7 +64,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
   const { discovery, externalMetrics } = setupPolicyController({
     manager,
     rest,
-    applier: new Applier(kubeConfig, { fieldManager: FIELD_MANAGER, rest }),
+    applier: new Applier(rest, { fieldManager: FIELD_MANAGER }),
     events: new RestEventRecorder(rest, "mlautoscale-operator", logger, identity),
     metrics,
     logger,
@@ -90,6 +94,10 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
     discovery.stop();
     externalMetrics.stop();
     removeSignalHandlers();
+  }
+  if (manager.lostLeadership) {
+    logger.error("exiting: this replica lost its lease; Kubernetes restarts it as a candidate");
+    return 1;
   }
   return 0;
 }

@@ -1,8 +1,16 @@
-import type { KubeConfig } from "@kubernetes/client-node";
-import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { needsApply } from "./compare.js";
-import { asKubeApiError, isConflict, isNotFound } from "./errors.js";
-import { discoverResource, KubeRestClient, objectPath, type JsonObject, type ResourceType } from "./rest.js";
+import { isConflict, isNotFound } from "./errors.js";
+import {
+  discoverResource,
+  type KubeRestClient,
+  objectPath,
+  type JsonObject,
+  type ResourceType,
+} from "./rest.js";
+
+/** Server-side apply's patch type; JSON is YAML, so the body is sent as JSON. */
+const APPLY_PATCH = "application/apply-patch+yaml";
 
 /** Identifies an object to act on. */
 export interface ObjectReference {
@@ -27,15 +35,14 @@ export interface ApplyOutcome<T> {
  */
 export class Applier {
   readonly fieldManager: string;
-  private readonly objectApi: KubernetesObjectApi;
-  private readonly rest: KubeRestClient;
   private readonly resourceTypes = new Map<string, ResourceType>();
   private writes = 0;
 
-  constructor(kubeConfig: KubeConfig, options: { fieldManager: string; rest?: KubeRestClient }) {
+  constructor(
+    private readonly rest: KubeRestClient,
+    options: { fieldManager: string },
+  ) {
     this.fieldManager = options.fieldManager;
-    this.objectApi = KubernetesObjectApi.makeApiClient(kubeConfig);
-    this.rest = options.rest ?? new KubeRestClient(kubeConfig);
   }
 
   /** Requests sent that could change something (applies and deletes). */
@@ -48,19 +55,17 @@ export class Applier {
    * thrown as a KubeApiError carrying the API server's message (an admission webhook's reason included).
    */
   async apply<T extends KubernetesObject>(object: T): Promise<T> {
+    const type = await this.resourceType(object.apiVersion ?? "", object.kind ?? "");
     this.writes++;
-    try {
-      return await this.objectApi.patch(
-        object,
-        undefined,
-        undefined,
-        this.fieldManager,
-        true,
-        PatchStrategy.ServerSideApply,
-      );
-    } catch (error) {
-      throw asKubeApiError(error);
-    }
+    return this.rest.request<T>(
+      "PATCH",
+      objectPath(type, object.metadata?.namespace, object.metadata?.name ?? ""),
+      {
+        query: { fieldManager: this.fieldManager, force: true },
+        contentType: APPLY_PATCH,
+        body: object,
+      },
+    );
   }
 
   /** Applies `desired` only when it differs from `live` in the fields it sets. */
@@ -82,8 +87,7 @@ export class Applier {
     this.writes++;
     return this.rest.request("PATCH", `${objectPath(type, namespace, name)}/status`, {
       query: { fieldManager: this.fieldManager, force: true },
-      // JSON is YAML, so the apply content type takes it as is.
-      contentType: PatchStrategy.ServerSideApply,
+      contentType: APPLY_PATCH,
       body: { apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) }, status },
     });
   }
@@ -98,22 +102,13 @@ export class Applier {
     uid: string,
     propagationPolicy: "Background" | "Foreground" | "Orphan" = "Background",
   ): Promise<DeleteOutcome> {
+    const type = await this.resourceType(reference.apiVersion, reference.kind);
     this.writes++;
     try {
-      await this.objectApi.delete(
-        {
-          apiVersion: reference.apiVersion,
-          kind: reference.kind,
-          metadata: { name: reference.name, namespace: reference.namespace },
-        },
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        // In the body: the API server reads DeleteOptions from the body when there is one, not from the query.
-        { preconditions: { uid }, propagationPolicy },
-      );
+      await this.rest.request("DELETE", objectPath(type, reference.namespace, reference.name), {
+        // In the body: the API server reads DeleteOptions from the body when there is one.
+        body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid }, propagationPolicy },
+      });
       return "deleted";
     } catch (error) {
       if (isNotFound(error)) return "not-found";

@@ -22,30 +22,42 @@ export interface Lease {
   spec: LeaseSpec;
 }
 
-/** The three calls leader election makes; conflicts (409) and not-found (404) surface as errors. */
+/**
+ * The three calls leader election makes; conflicts (409) and not-found (404) surface as errors. Each
+ * takes the signal that bounds it: a renewal must not outlive the renew deadline.
+ */
 export interface LeaseClient {
-  get(namespace: string, name: string): Promise<Lease | undefined>;
-  create(lease: Lease): Promise<Lease>;
+  get(namespace: string, name: string, signal?: AbortSignal): Promise<Lease | undefined>;
+  create(lease: Lease, signal?: AbortSignal): Promise<Lease>;
   /** Replaces the lease; must fail with 409 if metadata.resourceVersion is stale. */
-  update(lease: Lease): Promise<Lease>;
+  update(lease: Lease, signal?: AbortSignal): Promise<Lease>;
 }
 
-/** A LeaseClient on the Kubernetes REST API. */
+/** A LeaseClient on the Kubernetes REST API. The lease is the one write no leadership fence guards. */
 export function restLeaseClient(rest: Pick<KubeRestClient, "request">): LeaseClient {
   const path = (namespace: string, name?: string): string =>
     `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${name ? `/${encodeURIComponent(name)}` : ""}`;
   return {
-    async get(namespace, name) {
+    async get(namespace, name, signal) {
       try {
-        return await rest.request<Lease>("GET", path(namespace, name));
+        return await rest.request<Lease>("GET", path(namespace, name), { ...(signal && { signal }) });
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
       }
     },
-    create: (lease) => rest.request<Lease>("POST", path(lease.metadata.namespace), { body: lease }),
-    update: (lease) =>
-      rest.request<Lease>("PUT", path(lease.metadata.namespace, lease.metadata.name), { body: lease }),
+    create: (lease, signal) =>
+      rest.request<Lease>("POST", path(lease.metadata.namespace), {
+        body: lease,
+        unfenced: true,
+        ...(signal && { signal }),
+      }),
+    update: (lease, signal) =>
+      rest.request<Lease>("PUT", path(lease.metadata.namespace, lease.metadata.name), {
+        body: lease,
+        unfenced: true,
+        ...(signal && { signal }),
+      }),
   };
 }
 
@@ -143,16 +155,19 @@ export class LeaderElector {
   }
 
   /** One attempt to take or renew the lease; true when this replica holds it afterwards. */
-  async tryAcquireOrRenew(): Promise<boolean> {
+  async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
     const now = this.clock.now();
-    const existing = await this.client.get(this.options.namespace, this.options.name);
+    const existing = await this.client.get(this.options.namespace, this.options.name, signal);
     if (!existing) {
-      const created = await this.client.create({
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
-        metadata: { name: this.options.name, namespace: this.options.namespace },
-        spec: this.recordFor(undefined, now),
-      });
+      const created = await this.client.create(
+        {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name: this.options.name, namespace: this.options.namespace },
+          spec: this.recordFor(undefined, now),
+        },
+        signal,
+      );
       this.observe(created, now);
       return true;
     }
@@ -160,11 +175,10 @@ export class LeaderElector {
     const holder = existing.spec.holderIdentity ?? "";
     const heldByOther = holder !== "" && holder !== this.identity;
     if (heldByOther && this.observedAt + this.leaseDurationMsOf(existing) > now) return false;
-    const updated = await this.client.update({
-      ...existing,
-      metadata: { ...existing.metadata },
-      spec: this.recordFor(existing.spec, now),
-    });
+    const updated = await this.client.update(
+      { ...existing, metadata: { ...existing.metadata }, spec: this.recordFor(existing.spec, now) },
+      signal,
+    );
     this.observe(updated, now);
     return true;
   }
@@ -202,12 +216,30 @@ export class LeaderElector {
     }
   }
 
-  private async attempt(): Promise<boolean> {
+  /**
+   * One attempt, abandoned after `timeoutMs` (or when `signal` aborts): a request that hangs must not
+   * hold the elector past its renew deadline while another replica takes the lease.
+   */
+  private async attempt(signal: AbortSignal, timeoutMs: number): Promise<boolean> {
+    const bounded = new AbortController();
+    const timer = this.clock.setTimer(timeoutMs, () =>
+      bounded.abort(new Error(`lease request took longer than ${timeoutMs} ms`)),
+    );
+    const onAbort = (): void => bounded.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    // The call's own promise cannot be trusted to settle (that is the point): race it with the signal.
+    const abandoned = new Promise<never>((_resolve, reject) => {
+      bounded.signal.addEventListener("abort", () => reject(bounded.signal.reason as Error), { once: true });
+    });
     try {
-      return await this.tryAcquireOrRenew();
+      return await Promise.race([this.tryAcquireOrRenew(bounded.signal), abandoned]);
     } catch (error) {
       if (!isConflict(error)) this.options.logger?.warn({ err: errorMessage(error) }, "lease update failed");
       return false;
+    } finally {
+      timer.cancel();
+      signal.removeEventListener("abort", onAbort);
+      if (!bounded.signal.aborted) bounded.abort();
     }
   }
 
@@ -218,7 +250,7 @@ export class LeaderElector {
 
   private async campaign(signal: AbortSignal): Promise<void> {
     this.currentState = "candidate";
-    while (!signal.aborted && !(await this.attempt())) {
+    while (!signal.aborted && !(await this.attempt(signal, this.renewDeadlineMs))) {
       await sleep(this.clock, this.jitteredRetry(), signal);
     }
     if (signal.aborted) return;
@@ -230,7 +262,9 @@ export class LeaderElector {
     while (!signal.aborted) {
       await sleep(this.clock, this.retryPeriodMs, signal);
       if (signal.aborted) return;
-      if (await this.attempt()) {
+      // Bounded by what is left of the renew deadline, so leadership ends at the deadline at the latest.
+      const left = Math.max(0, lastRenewal + this.renewDeadlineMs - this.clock.now());
+      if (await this.attempt(signal, left)) {
         lastRenewal = this.clock.now();
       } else if (this.clock.now() - lastRenewal >= this.renewDeadlineMs) {
         this.options.logger?.warn(
@@ -252,16 +286,19 @@ export class LeaderElector {
         const now = this.clock.now();
         try {
           // As client-go's release: empty holder, 1 s duration, times now, transitions kept.
-          await this.client.update({
-            ...lease,
-            spec: {
-              holderIdentity: "",
-              leaseDurationSeconds: 1,
-              acquireTime: microTime(now),
-              renewTime: microTime(now),
-              leaseTransitions: lease.spec.leaseTransitions ?? 0,
+          await this.client.update(
+            {
+              ...lease,
+              spec: {
+                holderIdentity: "",
+                leaseDurationSeconds: 1,
+                acquireTime: microTime(now),
+                renewTime: microTime(now),
+                leaseTransitions: lease.spec.leaseTransitions ?? 0,
+              },
             },
-          });
+            AbortSignal.timeout(this.renewDeadlineMs),
+          );
         } catch (error) {
           this.options.logger?.warn({ err: errorMessage(error) }, "failed to release the lease");
         }

@@ -3,6 +3,7 @@ import { ObservabilityServer, type HealthCheck } from "../observability/server.j
 import type { OperatorMetrics } from "../observability/metrics.js";
 import { errorMessage } from "./errors.js";
 import type { Controller } from "./controller.js";
+import type { WriteFence } from "./fence.js";
 import type { SharedInformer } from "./informer.js";
 import { LeaderElector, type LeaseClient } from "./leader-election.js";
 import type { KubeObject } from "./object.js";
@@ -27,6 +28,11 @@ export interface ManagerOptions {
   leaderElection?: LeaderElectionConfig;
   /** How long shutdown waits for in-flight reconciles. Default 30 s. */
   shutdownTimeoutMs?: number;
+  /**
+   * The fence of the REST client the controllers write through: opened while this replica leads,
+   * closed the moment it stops (so no write of an old leader reaches the API server).
+   */
+  fence?: WriteFence;
 }
 
 /** The part of an informer the manager drives; independent of the object type. */
@@ -59,6 +65,7 @@ export class Manager {
   private resolveStopped: () => void = () => {};
   private readonly startAbort = new AbortController();
   private boundPort: number | undefined;
+  private leadershipLost = false;
 
   constructor(private readonly options: ManagerOptions) {
     this.logger = options.logger.child({ component: "manager" });
@@ -73,9 +80,13 @@ export class Manager {
         releaseOnStop: true,
         onStartedLeading: () => this.startControllers(),
         onStoppedLeading: () => {
-          // A replica that lost its lease may be partitioned; like controller-runtime, it exits
-          // rather than risk two leaders, and restarts as a candidate.
-          if (!this.stopping) void this.stop("leadership lost");
+          if (this.stopping) return;
+          // A replica that lost its lease may be partitioned and another may lead already: no write
+          // of this one may reach the API server from now on, in flight or not. Then, like
+          // controller-runtime, it exits (non-zero) rather than risk two leaders, and restarts.
+          this.leadershipLost = true;
+          this.options.fence?.close("this replica lost its lease");
+          void this.stop("leadership lost");
         },
       });
     }
@@ -100,6 +111,11 @@ export class Manager {
 
   addController(controller: Controller): void {
     this.controllers.push(controller);
+  }
+
+  /** True once this replica stopped because it lost its lease (the process should exit non-zero). */
+  get lostLeadership(): boolean {
+    return this.leadershipLost;
   }
 
   /** Whether this replica currently runs the controllers. */
@@ -192,6 +208,7 @@ export class Manager {
   private startControllers(): void {
     if (this.controllersRunning || this.stopping) return;
     this.controllersRunning = true;
+    this.options.fence?.open();
     for (const controller of this.controllers) controller.start();
     this.logger.info(
       { controllers: this.controllers.map((controller) => controller.name) },
@@ -202,11 +219,14 @@ export class Manager {
   private async shutdown(reason: string): Promise<void> {
     this.logger.info({ reason }, "shutting down");
     this.startAbort.abort();
-    const deadlineMs = this.options.shutdownTimeoutMs ?? 30_000;
+    // After a lost lease the in-flight reconciles can write nothing (the fence is closed): abort them
+    // at once rather than wait for them.
+    const deadlineMs = this.leadershipLost ? 0 : (this.options.shutdownTimeoutMs ?? 30_000);
     if (this.controllersRunning) {
       await Promise.all(this.controllers.map((controller) => controller.stop(deadlineMs)));
       this.controllersRunning = false;
     }
+    this.options.fence?.close("this replica is shutting down");
     // Only after the controllers are quiet may another replica take over.
     await this.elector?.stop();
     await Promise.all(this.informers.map(({ informer }) => informer.stop()));

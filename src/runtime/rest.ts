@@ -3,6 +3,7 @@ import https from "node:https";
 import { createInterface } from "node:readline";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError } from "./errors.js";
+import type { WriteFence } from "./fence.js";
 
 /**
  * A thin JSON client for the Kubernetes REST API on node:http(s), authenticated by client-node's
@@ -22,7 +23,29 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /** Overrides the client's request timeout for this call. */
+  timeoutMs?: number;
+  /** A write that does not depend on leadership (the lease itself): not fenced. */
+  unfenced?: boolean;
 }
+
+export interface KubeRestClientOptions {
+  /**
+   * Every request but a watch is aborted after this long (client-go's rest.Config.Timeout; watches
+   * have their server-side timeout and the informer's silence check). Default 30 s.
+   */
+  requestTimeoutMs?: number;
+  /** Writes are sent only while the fence is open (leader election); reads never ask it. */
+  fence?: WriteFence;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** The TLS settings of a connection, as applyToHTTPSOptions fills them in. */
+type TlsOptions = Pick<
+  https.AgentOptions,
+  "ca" | "cert" | "key" | "pfx" | "passphrase" | "rejectUnauthorized" | "servername"
+>;
 
 export interface WatchEvent {
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
@@ -30,14 +53,42 @@ export interface WatchEvent {
 }
 
 export class KubeRestClient {
-  constructor(private readonly kubeConfig: KubeConfig) {}
+  private readonly requestTimeoutMs: number;
+  private readonly fence: WriteFence | undefined;
+  /** One keep-alive agent, so requests reuse connections (client-node builds a new agent per call). */
+  private agent: { key: string; agent: https.Agent } | undefined;
+  private readonly httpAgent = new http.Agent({ keepAlive: true });
 
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    options: KubeRestClientOptions = {},
+  ) {
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.fence = options.fence;
+  }
+
+  /**
+   * One request with a deadline. A write (any method but GET) on a fenced client carries the fence's
+   * signal, so it is refused before it is sent, or aborted in flight, once this replica stops leading.
+   */
   async request<T = JsonObject>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const response = await this.send(method, path, options);
-    const text = await readAll(response);
-    const status = response.statusCode ?? 0;
-    if (status < 200 || status > 299) throw apiErrorFrom(status, text);
-    return (text.length === 0 ? {} : JSON.parse(text)) as T;
+    const signals = [AbortSignal.timeout(options.timeoutMs ?? this.requestTimeoutMs)];
+    if (options.signal !== undefined) signals.push(options.signal);
+    if (this.fence !== undefined && method !== "GET" && options.unfenced !== true) {
+      signals.push(this.fence.writeSignal());
+    }
+    const signal = AbortSignal.any(signals);
+    try {
+      const response = await this.send(method, path, { ...options, signal });
+      const text = await readAll(response);
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status > 299) throw apiErrorFrom(status, text);
+      return (text.length === 0 ? {} : JSON.parse(text)) as T;
+    } catch (error) {
+      // The reason the request was aborted (a timeout, a closed fence) says more than "aborted".
+      if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
+      throw error;
+    }
   }
 
   /**
@@ -82,6 +133,10 @@ export class KubeRestClient {
     }
     const requestOptions: https.RequestOptions = { method, headers: { Accept: "application/json" } };
     await this.kubeConfig.applyToHTTPSOptions(requestOptions);
+    // A proxy needs client-node's proxy agent; otherwise connections are kept and reused.
+    if (cluster.proxyUrl === undefined) {
+      requestOptions.agent = url.protocol === "https:" ? this.keepAliveAgent(requestOptions) : this.httpAgent;
+    }
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     if (payload !== undefined) {
       requestOptions.headers = {
@@ -97,6 +152,33 @@ export class KubeRestClient {
       if (payload !== undefined) request.write(payload);
       request.end();
     });
+  }
+
+  /** The shared agent for these TLS settings; a new one only when they change (a rotated certificate). */
+  private keepAliveAgent(options: TlsOptions): https.Agent {
+    const tls: TlsOptions = {
+      ca: options.ca,
+      cert: options.cert,
+      key: options.key,
+      pfx: options.pfx,
+      passphrase: options.passphrase,
+      servername: options.servername,
+      ...(options.rejectUnauthorized !== undefined && { rejectUnauthorized: options.rejectUnauthorized }),
+    };
+    const text = (value: unknown): string => {
+      if (Array.isArray(value)) return value.map(text).join(",");
+      if (Buffer.isBuffer(value)) return value.toString("base64");
+      if (typeof value === "string" || typeof value === "boolean") return String(value);
+      return value === undefined ? "" : JSON.stringify(value);
+    };
+    const key = [tls.ca, tls.cert, tls.key, tls.pfx, tls.passphrase, tls.servername, tls.rejectUnauthorized]
+      .map(text)
+      .join("|");
+    if (this.agent?.key !== key) {
+      this.agent?.agent.destroy();
+      this.agent = { key, agent: new https.Agent({ ...tls, keepAlive: true }) };
+    }
+    return this.agent.agent;
   }
 }
 

@@ -1,5 +1,8 @@
 // The operator as a process: leader election between two replicas, SIGTERM, KEDA appearing while it
 // runs, and the API server restarting under it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -10,7 +13,12 @@ import type { PolicyStatus } from "../../src/api/v1alpha1/index.js";
 import { validBasePolicy, validKedaBasePolicy, type JsonObject } from "../fixtures/invalid-policies.js";
 import { createTestNamespace, kubectl, testKubeConfig, testKubeconfigPath } from "../support/cluster.js";
 import { eventually, startOperator, type InProcessOperator, getIfExists } from "../support/operator.js";
-import { startOperatorFromSource, type OperatorProcess } from "../support/operator-process.js";
+import { ApiProxy } from "../support/api-proxy.js";
+import {
+  startOperatorFromSource,
+  writeTokenKubeconfig,
+  type OperatorProcess,
+} from "../support/operator-process.js";
 
 type Policy = { metadata: { generation?: number }; status?: PolicyStatus };
 interface Lease {
@@ -98,6 +106,90 @@ describe("operator processes", () => {
       );
       return hpa?.spec?.maxReplicas === 6 ? true : undefined;
     }, "the new leader to reconcile");
+  });
+
+  it("a leader whose lease renewal hangs stops writing before the next leader's first write, and exits 1", async () => {
+    const ns = await createTestNamespace("fence");
+    const dir = mkdtempSync(join(tmpdir(), "mlautoscale-fence-"));
+    const proxies = [new ApiProxy(testKubeConfig()), new ApiProxy(testKubeConfig())] as const;
+    const [oldProxy, newProxy] = proxies;
+    try {
+      const kubeconfigs = await Promise.all(
+        proxies.map(async (proxy, index) => {
+          const path = join(dir, `kubeconfig-${index}`);
+          writeTokenKubeconfig(
+            path,
+            { server: await proxy.start(), caData: undefined, insecure: true },
+            "op",
+            "t",
+          );
+          return path;
+        }),
+      );
+      const args = (kubeconfig: string): string[] => [
+        `--kubeconfig=${kubeconfig}`,
+        ...operatorArgs(ns).filter((a) => !a.startsWith("--kubeconfig")),
+      ];
+      const oldLeader = startOperatorFromSource(args(kubeconfigs[0] ?? ""));
+      processes.push(oldLeader);
+      await oldLeader.waitForOutput(/controllers started/);
+      const newLeader = startOperatorFromSource(args(kubeconfigs[1] ?? ""));
+      processes.push(newLeader);
+      await newLeader.waitForOutput(/campaigning for leadership/);
+
+      const policyPath = `/apis/mlautoscale.io/v1alpha1/namespaces/${ns}/mlautoscalepolicies/svc`;
+      await kubectl(["apply", "-f", "-"], { namespace: ns, input: stringify(policy("svc")) });
+      await eventually(
+        async () => (reconciled(await getJson<Policy>(rest, policyPath)) ? true : undefined),
+        "the first leader to reconcile",
+      );
+
+      // From now on the first leader's lease requests hang; everything else it sends goes through.
+      const stalledAt = Date.now();
+      oldProxy.stall = (_method, path) => path.includes("/leases/");
+      // Keep both replicas busy: a policy change every half second, which the leader must write out.
+      let max = 10;
+      let editing = true;
+      const edits = (async () => {
+        while (editing) {
+          max = max === 10 ? 11 : 10;
+          await kubectl(["apply", "-f", "-"], { namespace: ns, input: stringify(policy("svc", max)) });
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      })();
+      try {
+        await newLeader.waitForOutput(/controllers started/, 60_000);
+        await eventually(
+          () => (newProxy.writes().length > 0 ? true : undefined),
+          "the new leader's first write",
+        );
+        // A little longer: a write the old leader still had queued would arrive now.
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+      } finally {
+        editing = false;
+        await edits;
+      }
+
+      expect(oldProxy.held.length).toBeGreaterThan(0);
+      const oldWrites = oldProxy.writes().filter((w) => w.at >= stalledAt);
+      expect(oldWrites.length, "the old leader kept writing while its renewal hung").toBeGreaterThan(0);
+      const firstNewWrite = Math.min(...newProxy.writes().map((w) => w.at));
+      const lastOldWrite = Math.max(...oldWrites.map((w) => w.at));
+      expect(lastOldWrite).toBeLessThan(firstNewWrite);
+      expect(await oldLeader.exited()).toBe(1);
+      expect(oldLeader.output()).toMatch(/leadership lost/);
+      // The new leader converges on the latest edit.
+      await eventually(async () => {
+        const hpa = await getJson<V2HorizontalPodAutoscaler>(
+          rest,
+          `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/svc`,
+        );
+        return hpa?.spec?.maxReplicas === max ? true : undefined;
+      }, "the new leader to reconcile the last edit");
+    } finally {
+      await Promise.all(proxies.map((proxy) => proxy.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("on SIGTERM finishes its work, releases the lease and exits 0", async () => {

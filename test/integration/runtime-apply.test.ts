@@ -54,7 +54,7 @@ describe("server-side apply helpers against a real API server", () => {
 
   beforeAll(async () => {
     namespace = await createTestNamespace("runtime-apply");
-    applier = new Applier(testKubeConfig(), { fieldManager: "mlautoscale-test" });
+    applier = new Applier(new KubeRestClient(testKubeConfig()), { fieldManager: "mlautoscale-test" });
     deployments = new Informer<KubeObject>({
       rest: new KubeRestClient(testKubeConfig()),
       resource: { apiVersion: "apps/v1", kind: "Deployment", plural: "deployments", namespaced: true },

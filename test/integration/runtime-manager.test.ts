@@ -27,7 +27,7 @@ function replica(namespace: string, identity: string, reconciled: string[]) {
   const rest = new KubeRestClient(testKubeConfig());
   const metrics = new OperatorMetrics({ processMetrics: false });
   const logger = createLogger({ level: "silent" });
-  const applier = new Applier(testKubeConfig(), { fieldManager: "copier" });
+  const applier = new Applier(new KubeRestClient(testKubeConfig()), { fieldManager: "copier" });
   const sources = new Informer<ConfigMap>({
     rest,
     resource: configMaps,

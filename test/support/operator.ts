@@ -36,7 +36,7 @@ export async function startOperator(
   const { discovery, externalMetrics } = setupPolicyController({
     manager,
     rest,
-    applier: new Applier(kubeConfig, { fieldManager: FIELD_MANAGER, rest }),
+    applier: new Applier(rest, { fieldManager: FIELD_MANAGER }),
     events: new RestEventRecorder(rest, "mlautoscale-operator", logger, "test"),
     metrics,
     logger,

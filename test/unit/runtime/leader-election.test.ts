@@ -15,7 +15,7 @@ class MemoryLeaseClient implements LeaseClient {
   failing = false;
   updates = 0;
 
-  get(): Promise<Lease | undefined> {
+  get(_namespace?: string, _name?: string, _signal?: AbortSignal): Promise<Lease | undefined> {
     if (this.failing) return Promise.reject(new KubeApiError(503, "unavailable"));
     return Promise.resolve(this.lease && structuredClone(this.lease));
   }
@@ -168,6 +168,32 @@ describe("LeaderElector", () => {
     await advance(clock, 4_000);
     expect(a.isLeader()).toBe(false);
     expect(events).toEqual(["a started", "a stopped"]);
+    await running;
+  });
+
+  it("ends leadership at the renew deadline when a renewal hangs, and aborts the hung request", async () => {
+    const clock = new ManualClock(1_000_000);
+    const client = new MemoryLeaseClient();
+    const events: string[] = [];
+    const a = elector(client, clock, "a", events);
+    const running = a.run();
+    await settle();
+    expect(a.isLeader()).toBe(true);
+    // From now on every lease call hangs: it never answers, whatever its signal says.
+    const hung: AbortSignal[] = [];
+    client.get = (_namespace?: string, _name?: string, signal?: AbortSignal) => {
+      if (signal) hung.push(signal);
+      return new Promise<never>(() => {});
+    };
+    // The last renewal succeeded at 0 s; the next attempt starts at 2 s and hangs. Leadership must end
+    // at the renew deadline (10 s), not when the request gives up.
+    await advance(clock, 9_500);
+    expect(a.isLeader()).toBe(true);
+    await advance(clock, 750);
+    expect(a.isLeader()).toBe(false);
+    expect(events).toEqual(["a started", "a stopped"]);
+    expect(hung).toHaveLength(1);
+    expect(hung[0]?.aborted).toBe(true);
     await running;
   });
 

@@ -1,0 +1,108 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FencedWriteError, WriteFence } from "../../../src/runtime/fence.js";
+import { KubeRestClient } from "../../../src/runtime/rest.js";
+
+/** A loopback HTTP server that records requests and answers them, or holds them while `hold` says so. */
+class RecordingServer {
+  readonly requests: Array<{ method: string; path: string }> = [];
+  connections = 0;
+  closedWhileHeld = 0;
+  hold: (method: string) => boolean = () => false;
+  private readonly server = http.createServer((request, response) => {
+    this.requests.push({ method: request.method ?? "", path: request.url ?? "" });
+    request.resume();
+    if (this.hold(request.method ?? "")) {
+      response.on("close", () => this.closedWhileHeld++);
+      return;
+    }
+    response.setHeader("Content-Type", "application/json");
+    response.end(JSON.stringify({ kind: "Status", ok: true }));
+  });
+
+  constructor() {
+    this.server.on("connection", () => this.connections++);
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+function kubeConfigFor(server: string): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: "local", server, skipTLSVerify: true }],
+    users: [{ name: "user", token: "t" }],
+    contexts: [{ name: "local", cluster: "local", user: "user" }],
+    currentContext: "local",
+  });
+  return kubeConfig;
+}
+
+describe("KubeRestClient", () => {
+  let server: RecordingServer;
+  let address: string;
+
+  beforeEach(async () => {
+    server = new RecordingServer();
+    address = await server.start();
+  });
+  afterEach(async () => {
+    await server.stop();
+  });
+
+  it("sends no write while its fence is closed; reads and the lease's own writes still go out", async () => {
+    const fence = new WriteFence();
+    const rest = new KubeRestClient(kubeConfigFor(address), { fence });
+    await expect(rest.request("POST", "/api/v1/namespaces/a/events", { body: {} })).rejects.toBeInstanceOf(
+      FencedWriteError,
+    );
+    await rest.request("GET", "/api/v1/namespaces/a/configmaps");
+    await rest.request("PUT", "/apis/coordination.k8s.io/v1/namespaces/a/leases/l", {
+      body: {},
+      unfenced: true,
+    });
+    fence.open();
+    await rest.request("PATCH", "/apis/apps/v1/namespaces/a/deployments/d", { body: {} });
+    fence.close("lost the lease");
+    await expect(rest.request("DELETE", "/apis/apps/v1/namespaces/a/deployments/d")).rejects.toThrow(
+      /write refused: lost the lease/,
+    );
+    expect(server.requests.map((r) => r.method)).toEqual(["GET", "PUT", "PATCH"]);
+  });
+
+  it("aborts a write in flight the moment the fence closes", async () => {
+    const fence = new WriteFence();
+    fence.open();
+    const rest = new KubeRestClient(kubeConfigFor(address), { fence });
+    server.hold = (method) => method === "PATCH";
+    const write = rest.request("PATCH", "/apis/apps/v1/namespaces/a/deployments/d", { body: {} });
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1));
+    fence.close("lost the lease");
+    await expect(write).rejects.toBeInstanceOf(FencedWriteError);
+    await vi.waitFor(() => expect(server.closedWhileHeld).toBe(1));
+  });
+
+  it("gives up on a request that hangs past its deadline", async () => {
+    const rest = new KubeRestClient(kubeConfigFor(address), { requestTimeoutMs: 200 });
+    server.hold = () => true;
+    await expect(rest.request("GET", "/api/v1/namespaces")).rejects.toThrow(/timeout|timed out|aborted/i);
+    await vi.waitFor(() => expect(server.closedWhileHeld).toBe(1));
+  });
+
+  it("reuses one connection for requests in sequence", async () => {
+    const rest = new KubeRestClient(kubeConfigFor(address));
+    for (let i = 0; i < 5; i++) await rest.request("GET", "/api/v1/namespaces");
+    expect(server.requests).toHaveLength(5);
+    expect(server.connections).toBe(1);
+  });
+});
