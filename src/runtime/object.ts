@@ -20,6 +20,8 @@ export interface ObjectMeta {
   labels?: { [key: string]: string };
   annotations?: { [key: string]: string };
   ownerReferences?: OwnerReference[];
+  /** When the server created the object (a string in JSON, a Date in client-node's models). */
+  creationTimestamp?: unknown;
   /** Set once deletion has been requested (a string in JSON, a Date in client-node's models). */
   deletionTimestamp?: unknown;
 }

@@ -3,6 +3,8 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { V1Deployment, V1PodDisruptionBudget, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
+import { claimsBefore } from "../../src/controllers/mlautoscalepolicy/scale-target.js";
+import type { KubeObject } from "../../src/runtime/object.js";
 import { KubeRestClient } from "../../src/runtime/rest.js";
 import type { PolicyStatus } from "../../src/api/v1alpha1/index.js";
 import { INVALID_POLICIES, validBasePolicy, type JsonObject } from "../fixtures/invalid-policies.js";
@@ -40,9 +42,12 @@ const paths = {
   scaledObject: (ns: string, name: string) => `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects/${name}`,
   triggerAuthentication: (ns: string, name: string) =>
     `/apis/keda.sh/v1alpha1/namespaces/${ns}/triggerauthentications/${name}`,
+  hpas: (ns: string) => `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`,
+  pdbs: (ns: string) => `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`,
 };
 
 const get = <T>(path: string): Promise<T | undefined> => getIfExists<T>(rest, path);
+const list = async <T>(path: string): Promise<T[]> => (await rest.request<{ items: T[] }>("GET", path)).items;
 
 async function apply(namespace: string, object: JsonObject): Promise<void> {
   const result = await kubectl(["apply", "--server-side", "--field-manager=test-user", "-f", "-"], {
@@ -408,6 +413,64 @@ describe("operator with existing workloads and other autoscalers", () => {
     expect(condition(policy, "Reconciled")?.message).toContain("ScaledObject");
     expect(condition(policy, "Reconciled")?.message).toContain("team-scaler");
     expect(await get(paths.hpa(ns, "attach"))).toBeUndefined();
+    expect(await get(paths.pdb(ns, "attach"))).toBeUndefined();
+  });
+
+  it("of two policies applied at once on one workload, the older keeps the only HPA and PDB", async () => {
+    const ns = await createTestNamespace("rivals");
+    await apply(ns, existingDeployment("existing"));
+    await operatorFor(ns);
+    const attach = (name: string): JsonObject =>
+      policyNamed(name, (spec) => {
+        spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
+      });
+    // One request each, at once: the operator's cache knows of neither when it reconciles the first.
+    await Promise.all([apply(ns, attach("left")), apply(ns, attach("right"))]);
+    type Claim = { metadata: { name: string; uid: string; creationTimestamp: string } };
+    const claims = await Promise.all(["left", "right"].map((name) => get<Claim>(paths.policy(ns, name))));
+    const [older, younger] = [...claims].sort((a, b) =>
+      claimsBefore(a as unknown as KubeObject, b as unknown as KubeObject) ? -1 : 1,
+    );
+    const winner = older?.metadata.name ?? "";
+    const loser = younger?.metadata.name ?? "";
+    await waitForCondition(ns, winner, "Reconciled", "True");
+    const lost = await waitForCondition(ns, loser, "Reconciled", "False", "Conflict");
+    expect(condition(lost, "Reconciled")?.message).toContain(`MLAutoscalePolicy ${ns}/${winner} claimed`);
+    await eventually(async () => {
+      const hpas = await list<V2HorizontalPodAutoscaler>(paths.hpas(ns));
+      const pdbs = await list<V1PodDisruptionBudget>(paths.pdbs(ns));
+      const names = (items: Array<{ metadata?: { name?: string } }>) => items.map((i) => i.metadata?.name);
+      return names(hpas).join() === winner && names(pdbs).join() === winner ? true : undefined;
+    }, "only the older policy's HPA and PDB");
+  });
+
+  it("stands back from a foreign HPA created at the same moment as its own", async () => {
+    const ns = await createTestNamespace("race-foreign");
+    await apply(ns, existingDeployment("existing"));
+    await operatorFor(ns);
+    await Promise.all([
+      apply(
+        ns,
+        policyNamed("attach", (spec) => {
+          spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
+        }),
+      ),
+      apply(ns, {
+        apiVersion: "autoscaling/v2",
+        kind: "HorizontalPodAutoscaler",
+        metadata: { name: "hand-written" },
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "existing" },
+          minReplicas: 1,
+          maxReplicas: 3,
+        },
+      }),
+    ]);
+    await waitForCondition(ns, "attach", "Reconciled", "False", "Conflict");
+    await eventually(async () => {
+      const hpas = await list<V2HorizontalPodAutoscaler>(paths.hpas(ns));
+      return hpas.map((h) => h.metadata?.name).join() === "hand-written" ? true : undefined;
+    }, "the foreign HPA alone");
     expect(await get(paths.pdb(ns, "attach"))).toBeUndefined();
   });
 

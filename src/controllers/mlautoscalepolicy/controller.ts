@@ -29,6 +29,7 @@ import type { OperatorMetrics } from "../../observability/metrics.js";
 import { controllerOf, groupOf } from "../../runtime/ownerref.js";
 import { objectPath, type KubeRestClient, type ResourceType } from "../../runtime/rest.js";
 import type { ExternalMetricsApi, KedaAvailability } from "./desired/index.js";
+import { policyScaleTargetIndex, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
 import { PolicyReconciler, type KedaCaches, type PolicyObject, type PolicyWriter } from "./reconciler.js";
 
 /** The APIService of the external metrics API: KEDA's metrics server holds it while KEDA runs. */
@@ -205,30 +206,6 @@ export function restPolicyWriter(applier: Applier, rest: KubeRestClient): Policy
   };
 }
 
-export const SCALE_TARGET_INDEX = "scale-target";
-
-function scaleTargetKey(namespace: string, kind: string, name: string): string {
-  return `${namespace}/${kind}/${name}`;
-}
-
-/**
- * Indexes policies by the workload they scale, read from the raw spec (no full validation on this hot
- * path): the targetRef, or the policy's own Deployment.
- */
-export function policyScaleTargetIndex(policy: DeepReadonly<PolicyObject>): readonly string[] {
-  const namespace = policy.metadata?.namespace ?? "";
-  const spec = policy.spec as
-    DeepReadonly<{ workload?: { targetRef?: { kind?: unknown; name?: unknown } } }> | undefined;
-  const ref = spec?.workload?.targetRef;
-  if (ref !== undefined) {
-    return typeof ref.name === "string" && typeof ref.kind === "string"
-      ? [scaleTargetKey(namespace, ref.kind, ref.name)]
-      : [];
-  }
-  const name = policy.metadata?.name;
-  return name === undefined ? [] : [scaleTargetKey(namespace, "Deployment", name)];
-}
-
 /** Policies whose scale target is `target` in its namespace (template: the policy's Deployment). */
 function policiesTargeting(
   policies: SharedInformer<PolicyObject>,
@@ -237,7 +214,10 @@ function policiesTargeting(
 ): ObjectKey[] {
   if (target?.name === undefined) return [];
   return policies.store
-    .byIndex(SCALE_TARGET_INDEX, scaleTargetKey(namespace, target.kind ?? "Deployment", target.name))
+    .byIndex(
+      SCALE_TARGET_INDEX,
+      scaleTargetKey({ namespace, kind: target.kind ?? "Deployment", name: target.name }),
+    )
     .map((p) => ({ namespace, name: p.metadata?.name ?? "" }));
 }
 

@@ -39,6 +39,7 @@ import {
   type KedaAvailability,
 } from "./desired/index.js";
 import { POLICY_LABEL, scaleTarget } from "./desired/metadata.js";
+import { claimsBefore, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
 import { computeStatus, type ObservedChildren, type ReconcileVerdict } from "./status.js";
 
 /** A policy as the cache holds it: validated by the CRD's schema, not yet by ours. */
@@ -275,8 +276,16 @@ export class PolicyReconciler {
 
     const conflict = this.findConflict(policy, children, keda);
     if (conflict !== undefined) {
+      // Never two autoscalers (or two PDBs) on one workload: a policy in Conflict keeps none of its own,
+      // whether it lost a race it could not see in its cache or the other party came later.
+      const removed = await this.removeOwnAutoscaling(policy, raw, keda, conflict);
       return {
-        verdict: { kind: "failed", reason: Reason.Conflict, message: conflict, engine: children.engine },
+        verdict: {
+          kind: "failed",
+          reason: Reason.Conflict,
+          message: `${conflict}; this policy keeps no autoscaler or PDB meanwhile${removed.length > 0 ? ` (deleted ${removed.join(", ")})` : ""}`,
+          engine: children.engine,
+        },
       };
     }
 
@@ -337,17 +346,42 @@ export class PolicyReconciler {
       ? ourScaledObject?.metadata?.uid
       : undefined;
 
+    // Other policies on the same workload: the older claim wins; the younger ones remove what they made.
+    const self = this.caches.policies.get(namespace, policy.metadata.name);
+    const rivals = this.caches.policies
+      .byIndex(SCALE_TARGET_INDEX, scaleTargetKey({ namespace, kind: target.kind, name: target.name }))
+      .filter((p) => p.metadata?.uid !== uid && p.metadata?.deletionTimestamp === undefined);
+    const older = rivals.find((rival) => self === undefined || claimsBefore(rival, self));
+    if (older !== undefined) {
+      return `MLAutoscalePolicy ${namespace}/${older.metadata?.name ?? ""} claimed ${target.kind} ${target.name} first (the older policy wins)`;
+    }
+    // What the younger ones made is theirs to remove: not a reason for this policy to stand back.
+    const ofYoungerRival = (object: Live): boolean =>
+      rivals.some((rival) => {
+        const rivalName = rival.metadata?.name ?? "";
+        const rivalUid = rival.metadata?.uid ?? "";
+        const rivalScaledObject = keda?.scaledObjects.get(namespace, rivalName);
+        const rivalScaledObjectUid = controlledByUid(rivalScaledObject, rivalUid)
+          ? rivalScaledObject?.metadata?.uid
+          : undefined;
+        return (
+          controlledByUid(object, rivalUid) ||
+          (object.kind !== API.scaledObject.kind &&
+            isPolicysHpa(object, rivalName, rivalUid, rivalScaledObjectUid))
+        );
+      });
+
     for (const hpa of this.caches.hpas.list(namespace)) {
       const targetRef = hpa.spec?.scaleTargetRef;
       if (targetRef?.kind !== target.kind || targetRef.name !== target.name) continue;
-      if (!this.isOurHpa(hpa, policy, ourScaledObjectUid)) {
+      if (!this.isOurHpa(hpa, policy, ourScaledObjectUid) && !ofYoungerRival(hpa)) {
         return `HorizontalPodAutoscaler ${namespace}/${hpa.metadata?.name ?? ""} already scales ${target.kind} ${target.name}; remove it or point the policy elsewhere`;
       }
     }
     for (const so of keda?.scaledObjects.list(namespace) ?? []) {
       const targetRef = so.spec.scaleTargetRef;
       if ((targetRef.kind ?? "Deployment") !== target.kind || targetRef.name !== target.name) continue;
-      if (!controlledByUid(so, uid)) {
+      if (!controlledByUid(so, uid) && !ofYoungerRival(so)) {
         return `ScaledObject ${namespace}/${so.metadata?.name ?? ""} already scales ${target.kind} ${target.name}; remove it or point the policy elsewhere`;
       }
     }
@@ -509,6 +543,37 @@ export class PolicyReconciler {
   private kedaAvailability(): KedaAvailability {
     if (this.caches.keda() === undefined) return { state: "absent" };
     return this.caches.kedaAvailability?.() ?? { state: "running" };
+  }
+
+  /**
+   * Deletes the policy's own autoscalers (HPA, ScaledObject and its TriggerAuthentication) and PDB: what
+   * would act on, or guard, a workload another party scales. The Deployment stays. Returns what it deleted.
+   */
+  private async removeOwnAutoscaling(
+    policy: MLAutoscalePolicy,
+    raw: DeepReadonly<PolicyObject>,
+    keda: KedaCaches | undefined,
+    conflict: string,
+  ): Promise<string[]> {
+    const namespace = policy.metadata.namespace ?? "";
+    const uid = policy.metadata.uid ?? "";
+    const removed: string[] = [];
+    const kinds: Array<[{ apiVersion: string; kind: string }, ReadonlyStore<KubeObject> | undefined]> = [
+      [API.scaledObject, keda?.scaledObjects],
+      [API.triggerAuthentication, keda?.triggerAuthentications],
+      [API.hpa, this.caches.hpas],
+      [API.pdb, this.caches.pdbs],
+    ];
+    for (const [api, store] of kinds) {
+      for (const object of store?.byIndex(OWNER_INDEX, uid) ?? []) {
+        if (object.metadata?.deletionTimestamp !== undefined) continue;
+        const name = object.metadata?.name ?? "";
+        await this.writer.delete({ ...api, namespace, name }, object.metadata?.uid ?? "", "Background");
+        this.events.event(raw, "Warning", "Deleted", `deleted ${api.kind} ${name}: ${conflict}`);
+        removed.push(`${api.kind} ${name}`);
+      }
+    }
+    return removed;
   }
 
   /** Deletes children the policy owns that are no longer desired, and only those. */
