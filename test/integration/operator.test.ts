@@ -474,6 +474,33 @@ describe("operator with existing workloads and other autoscalers", () => {
     expect(await get(paths.pdb(ns, "attach"))).toBeUndefined();
   });
 
+  it("makes no PDB for pods another PDB covers, and makes its own once that one is gone", async () => {
+    const ns = await createTestNamespace("pdb-overlap");
+    await apply(ns, existingDeployment("existing"));
+    await apply(ns, {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "team-budget" },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { app: "existing" } } },
+    });
+    await operatorFor(ns);
+    await apply(
+      ns,
+      policyNamed("attach", (spec) => {
+        spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
+      }),
+    );
+    const policy = await waitForCondition(ns, "attach", "Reconciled", "True", "DisruptionBudgetOverlap");
+    expect(condition(policy, "Reconciled")?.message).toContain(`PodDisruptionBudget ${ns}/team-budget`);
+    expect(await get(paths.hpa(ns, "attach"))).toBeDefined();
+    expect(await get(paths.pdb(ns, "attach"))).toBeUndefined();
+
+    // The other PDB's deletion wakes the policy (no resync needed): it now guards the pods itself.
+    await rest.request("DELETE", paths.pdb(ns, "team-budget"));
+    await waitForCondition(ns, "attach", "Reconciled", "True", "ReconcileSucceeded");
+    expect(await get(paths.pdb(ns, "attach"))).toBeDefined();
+  });
+
   it("never takes over an object with a child's name that it does not own", async () => {
     const ns = await createTestNamespace("squat");
     const squatter = existingDeployment("svc");

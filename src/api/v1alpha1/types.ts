@@ -76,6 +76,8 @@ export const Reason = {
   Progressing: "Progressing",
   NotReconciled: "NotReconciled",
   DisruptionBudgetCorrected: "DisruptionBudgetCorrected",
+  /** Another PDB already selects the workload's pods: the policy creates none (a second would block drains). */
+  DisruptionBudgetOverlap: "DisruptionBudgetOverlap",
   ScaledToZero: "ScaledToZero",
   // ScalingActive
   MetricsUnavailable: "MetricsUnavailable",

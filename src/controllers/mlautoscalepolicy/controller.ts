@@ -383,7 +383,18 @@ export function setupPolicyController(options: PolicyControllerOptions): {
       ]),
     hpaChanged,
   );
-  controller.watchMapped(pdbs, owningPolicy, pdbChanged);
+  // A PDB of no policy's may cover a policy's pods (which makes the policy create none of its own):
+  // its events wake the policies of its namespace.
+  controller.watchMapped(
+    pdbs,
+    (pdb) => {
+      const owner = owningPolicy(pdb);
+      if (owner.length > 0 || controllerOf(pdb)?.kind === KIND) return owner;
+      const namespace = pdb.metadata?.namespace ?? "";
+      return policies.store.list(namespace).map((p) => ({ namespace, name: p.metadata?.name ?? "" }));
+    },
+    pdbChanged,
+  );
   manager.addController(controller);
 
   const enqueueAll = (): void => {

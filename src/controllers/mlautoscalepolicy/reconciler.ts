@@ -11,6 +11,7 @@ import {
   ConditionType,
   describePatterns,
   disallowedEndpoints,
+  KIND,
   Reason,
   type EndpointPattern,
   type MLAutoscalePolicy,
@@ -27,6 +28,7 @@ import {
   type ObjectKey,
 } from "../../runtime/object.js";
 import { controllerOf } from "../../runtime/ownerref.js";
+import { selectorMatches } from "../../runtime/labels.js";
 import { OWNER_INDEX, type ReadonlyStore } from "../../runtime/store.js";
 import { canonicalJson } from "../../runtime/compare.js";
 import { KubeApiError, TerminalError } from "../../runtime/errors.js";
@@ -244,6 +246,7 @@ export class PolicyReconciler {
     const namespace = policy.metadata.namespace ?? "";
     const ref = policy.spec.workload.targetRef;
     let targetSelector: V1LabelSelector | undefined;
+    let targetPodLabels: DeepReadonly<Record<string, string>> | undefined;
     if (ref !== undefined) {
       const target =
         ref.kind === "Deployment"
@@ -260,6 +263,7 @@ export class PolicyReconciler {
       }
       const selector = target.spec?.selector;
       if (selector !== undefined) targetSelector = mutableCopy<V1LabelSelector>(selector);
+      targetPodLabels = target.spec?.template.metadata?.labels;
     }
 
     const keda = this.caches.keda();
@@ -272,7 +276,24 @@ export class PolicyReconciler {
       ...(targetSelector !== undefined && { targetSelector }),
     });
     if (!desired.ok) return { verdict: { kind: "failed", reason: desired.reason, message: desired.message } };
-    const children = desired.children;
+    let children = desired.children;
+
+    // The eviction API refuses to evict a pod that two PDBs select: a second PDB on pods another PDB
+    // already covers would block every drain of them. Create none (and remove ours), and say so.
+    const podLabels = targetPodLabels ?? children.deployment?.spec?.template.metadata?.labels;
+    const coveringPdb =
+      children.pdb === undefined
+        ? undefined
+        : this.caches.pdbs.list(namespace).find(
+            // Another policy's PDB is settled by the claim rule (findConflict), not here.
+            (pdb) => controllerOf(pdb)?.kind !== KIND && selectorMatches(pdb.spec?.selector, podLabels),
+          );
+    let pdbOverlap: string | undefined;
+    if (coveringPdb !== undefined) {
+      const { pdb: _overlapping, ...withoutPdb } = children;
+      children = withoutPdb;
+      pdbOverlap = `PodDisruptionBudget ${namespace}/${coveringPdb.metadata?.name ?? ""} already covers the workload's pods, so the policy creates none: the eviction API refuses to evict a pod that two PDBs select`;
+    }
 
     const conflict = this.findConflict(policy, children, keda);
     if (conflict !== undefined) {
@@ -322,6 +343,7 @@ export class PolicyReconciler {
         kind: "applied",
         engine: children.engine,
         corrections: children.corrections,
+        ...(pdbOverlap !== undefined && { pdbOverlap }),
         children: applied,
         ...(children.problem !== undefined && { problem: children.problem }),
       },
@@ -700,7 +722,8 @@ export class PolicyReconciler {
         this.events.event(raw, "Normal", condition.reason, condition.message);
       } else if (
         condition.type === ConditionType.Reconciled &&
-        condition.reason === Reason.DisruptionBudgetCorrected
+        (condition.reason === Reason.DisruptionBudgetCorrected ||
+          condition.reason === Reason.DisruptionBudgetOverlap)
       ) {
         this.events.event(raw, "Warning", condition.reason, condition.message);
       }

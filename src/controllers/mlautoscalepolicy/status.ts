@@ -45,6 +45,8 @@ export type ReconcileVerdict =
       kind: "applied";
       engine: Engine;
       corrections: string[];
+      /** Set when another PDB already covers the workload's pods, so the policy made none: which. */
+      pdbOverlap?: string;
       children: ObservedChildren["children"];
       /**
        * What was applied is in place, but the autoscaler cannot work as asked: ScalingActive says so,
@@ -230,19 +232,26 @@ export function computeStatus(input: StatusInput): PolicyStatus {
           message: verdict.problem.message,
         }
       : verdict.kind === "applied"
-        ? verdict.corrections.length > 0
+        ? verdict.pdbOverlap !== undefined
           ? {
               type: ConditionType.Reconciled,
               status: "True",
-              reason: Reason.DisruptionBudgetCorrected,
-              message: verdict.corrections.join("; "),
+              reason: Reason.DisruptionBudgetOverlap,
+              message: [verdict.pdbOverlap, ...verdict.corrections].join("; "),
             }
-          : {
-              type: ConditionType.Reconciled,
-              status: "True",
-              reason: Reason.ReconcileSucceeded,
-              message: `children applied with the ${verdict.engine} engine`,
-            }
+          : verdict.corrections.length > 0
+            ? {
+                type: ConditionType.Reconciled,
+                status: "True",
+                reason: Reason.DisruptionBudgetCorrected,
+                message: verdict.corrections.join("; "),
+              }
+            : {
+                type: ConditionType.Reconciled,
+                status: "True",
+                reason: Reason.ReconcileSucceeded,
+                message: `children applied with the ${verdict.engine} engine`,
+              }
         : {
             type: ConditionType.Reconciled,
             status: "False",

@@ -127,3 +127,64 @@ describe("two claims on one workload", () => {
     expect(reconciled(status)?.status).toBe("True");
   });
 });
+
+describe("a PDB that already covers the workload's pods", () => {
+  const podsOf: V1Deployment = {
+    ...sharedDeployment,
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: TARGET } },
+      template: { metadata: { labels: { app: TARGET, team: "search" } } },
+    },
+  };
+  const foreignPdb = (selector: V1PodDisruptionBudget["spec"]): V1PodDisruptionBudget => ({
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { namespace: NAMESPACE, name: "team-budget", uid: "pdb-team" },
+    spec: selector,
+  });
+
+  it("makes the policy create none, remove its own, and name the other in Reconciled", async () => {
+    const { applied, deleted, status } = await reconcileOnce(attachingPolicy("mine"), {
+      deployments: [podsOf],
+      pdbs: [
+        foreignPdb({ minAvailable: 1, selector: { matchLabels: { team: "search" } } }),
+        pdbOf("mine", ownedBy("mine", POLICY_UID)),
+      ],
+    });
+    expect(applied.map((o) => o.kind)).toEqual(["HorizontalPodAutoscaler"]);
+    expect(deleted.map((d) => `${d.kind}/${d.name}`)).toEqual(["PodDisruptionBudget/mine"]);
+    expect(reconciled(status)?.status).toBe("True");
+    expect(reconciled(status)?.reason).toBe(Reason.DisruptionBudgetOverlap);
+    expect(reconciled(status)?.message).toContain(
+      `PodDisruptionBudget ${NAMESPACE}/team-budget already covers`,
+    );
+  });
+
+  it("counts a PDB selecting by expression, and not one that selects other pods", async () => {
+    const covering = await reconcileOnce(attachingPolicy("mine"), {
+      deployments: [podsOf],
+      pdbs: [
+        foreignPdb({
+          maxUnavailable: 1,
+          selector: { matchExpressions: [{ key: "app", operator: "In", values: [TARGET, "other"] }] },
+        }),
+      ],
+    });
+    expect(covering.applied.map((o) => o.kind)).not.toContain("PodDisruptionBudget");
+    const elsewhere = await reconcileOnce(attachingPolicy("mine"), {
+      deployments: [podsOf],
+      pdbs: [foreignPdb({ maxUnavailable: 1, selector: { matchLabels: { app: "other" } } })],
+    });
+    expect(elsewhere.applied.map((o) => o.kind)).toContain("PodDisruptionBudget");
+    expect(reconciled(elsewhere.status)?.reason).not.toBe(Reason.DisruptionBudgetOverlap);
+  });
+
+  it("applies to the policy's own Deployment too: a namespace-wide PDB covers its pods", async () => {
+    const { applied, status } = await reconcileOnce(validBasePolicy(), {
+      pdbs: [foreignPdb({ maxUnavailable: 1, selector: {} })],
+    });
+    expect(applied.map((o) => o.kind).sort()).toEqual(["Deployment", "HorizontalPodAutoscaler"]);
+    expect(reconciled(status)?.reason).toBe(Reason.DisruptionBudgetOverlap);
+  });
+});
