@@ -492,8 +492,15 @@ export class PolicyReconciler {
     const toApply = childObjects(children).filter((desired) => !(skipHpa && desired.kind === API.hpa.kind));
     const isAutoscaler = (o: KubernetesObject): boolean =>
       o.kind === API.hpa.kind || o.kind === API.scaledObject.kind;
-    for (const wave of [toApply.filter((o) => !isAutoscaler(o)), toApply.filter(isAutoscaler)]) {
-      await this.applyWave(raw, wave, namespace, keda);
+    // One event for what the reconcile created, not one per child: a roll-out of many policies would
+    // otherwise spend a third of its writes on events.
+    const created: string[] = [];
+    try {
+      for (const wave of [toApply.filter((o) => !isAutoscaler(o)), toApply.filter(isAutoscaler)]) {
+        await this.applyWave(wave, namespace, keda, created);
+      }
+    } finally {
+      if (created.length > 0) this.events.event(raw, "Normal", "Created", `created ${created.join(", ")}`);
     }
 
     if (scaledObjectToRetire !== undefined && !skipHpa) {
@@ -530,11 +537,12 @@ export class PolicyReconciler {
     return result;
   }
 
+  /** Applies `wave` concurrently; adds what it created (kind and name) to `created`. */
   private async applyWave(
-    raw: DeepReadonly<PolicyObject>,
     wave: KubernetesObject[],
     namespace: string,
     keda: KedaCaches | undefined,
+    created: string[],
   ): Promise<void> {
     const outcomes = await Promise.allSettled(
       wave.map(async (desired) => {
@@ -547,9 +555,7 @@ export class PolicyReconciler {
         } catch (error) {
           throw ChildWriteError.of(`${kind} ${namespace}/${childName}`, error);
         }
-        if (written && live === undefined) {
-          this.events.event(raw, "Normal", "Created", `created ${kind} ${childName}`);
-        }
+        if (written && live === undefined) created.push(`${kind} ${childName}`);
       }),
     );
     const failures = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
