@@ -150,14 +150,16 @@ export class Controller {
   /**
    * Watches the kind this controller reconciles: each event enqueues the object's own key. Updates
    * pass through `predicate` (by default, a new generation, labels or annotations). Resync requeues this
-   * kind's keys.
+   * kind's keys. Keys of objects `urgent` picks go ahead of the others in the queue.
    */
   watchPrimary<T extends KubeObject>(
     informer: SharedInformer<T>,
     predicate: UpdatePredicate<T> = specOrMetadataChanged,
+    urgent: (object: DeepReadonly<T>) => boolean = () => false,
   ): void {
     this.primaries.push(informer);
-    const enqueueOwn = (object: DeepReadonly<T>): void => this.enqueue(keyOf(object));
+    const enqueueOwn = (object: DeepReadonly<T>): void =>
+      this.queue.add(keyString(keyOf(object)), { urgent: urgent(object) });
     this.unsubscribers.push(
       informer.addEventHandler({
         onAdd: enqueueOwn,

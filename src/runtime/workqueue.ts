@@ -42,13 +42,18 @@ export type QueueItem = { shutdown: false; key: string } | { shutdown: true };
  *   `done` is called, so it never runs twice at once and never misses the later change;
  * - `addRateLimited` waits per the rate limiter; `forget` resets a key's back-off;
  * - `addAfter` delays an add, keeping the earliest pending time per key;
- * - `shutdown` refuses new adds; `get` keeps handing out what is queued and then reports shutdown.
+ * - `shutdown` refuses new adds; `get` keeps handing out what is queued and then reports shutdown;
+ * - a key added as urgent is handed out before every key that is not (in order of adding within
+ *   each lane), and a queued key added again as urgent moves ahead.
  */
 export class WorkQueue {
   private readonly clock: Clock;
   private readonly rateLimiter: RateLimiter;
   private readonly metrics: WorkQueueMetrics;
   private readonly queue: string[] = [];
+  private readonly urgentQueue: string[] = [];
+  /** Keys to hand out ahead of the others once queued (they may be processing meanwhile). */
+  private readonly urgentKeys = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly processing = new Map<string, number>();
   private readonly addedAt = new Map<string, number>();
@@ -67,8 +72,17 @@ export class WorkQueue {
     });
   }
 
-  add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+  add(key: string, options: { urgent?: boolean } = {}): void {
+    if (this.shuttingDown) return;
+    if (options.urgent === true && !this.urgentKeys.has(key)) {
+      this.urgentKeys.add(key);
+      const index = this.queue.indexOf(key);
+      if (index >= 0) {
+        this.queue.splice(index, 1);
+        this.urgentQueue.push(key);
+      }
+    }
+    if (this.dirty.has(key)) return;
     this.metrics.added();
     this.dirty.add(key);
     if (this.processing.has(key)) return;
@@ -107,7 +121,7 @@ export class WorkQueue {
 
   /** Waits for the next key; reports shutdown once the queue is shut down and empty. */
   get(): Promise<QueueItem> {
-    const key = this.queue.shift();
+    const key = this.urgentQueue.shift() ?? this.queue.shift();
     if (key !== undefined) {
       this.metrics.depth(-1);
       return Promise.resolve(this.startProcessing(key));
@@ -129,7 +143,7 @@ export class WorkQueue {
   }
 
   len(): number {
-    return this.queue.length;
+    return this.queue.length + this.urgentQueue.length;
   }
 
   isShuttingDown(): boolean {
@@ -142,7 +156,7 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { timer } of this.delayed.values()) timer.cancel();
     this.delayed.clear();
-    if (this.queue.length === 0) {
+    if (this.len() === 0) {
       for (const resolve of this.waiters.splice(0)) resolve({ shutdown: true });
     }
   }
@@ -175,7 +189,7 @@ export class WorkQueue {
       waiter(this.startProcessing(key));
       return;
     }
-    this.queue.push(key);
+    (this.urgentKeys.has(key) ? this.urgentQueue : this.queue).push(key);
     this.metrics.depth(1);
   }
 
@@ -185,6 +199,7 @@ export class WorkQueue {
     this.addedAt.delete(key);
     this.metrics.queueDuration((now - addedAt) / 1000);
     this.dirty.delete(key);
+    this.urgentKeys.delete(key);
     this.processing.set(key, now);
     return { shutdown: false, key };
   }

@@ -13,7 +13,12 @@ import { KEDA_API_VERSION, type ScaledObject, type TriggerAuthentication } from 
 import type { Applier } from "../../runtime/apply.js";
 import { sleep, systemClock } from "../../runtime/clock.js";
 import { withApplyHash } from "../../runtime/compare.js";
-import { Controller, readFieldsChanged, type UpdatePredicate } from "../../runtime/controller.js";
+import {
+  Controller,
+  readFieldsChanged,
+  specOrMetadataChanged,
+  type UpdatePredicate,
+} from "../../runtime/controller.js";
 import {
   DiscoveryWatcher,
   restKindLookup,
@@ -351,7 +356,14 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     metrics: options.metrics.controller(CONTROLLER_NAME),
     queueMetrics: options.metrics.workQueue(CONTROLLER_NAME),
   });
-  controller.watchPrimary(policies);
+  // A policy whose latest generation has not been reconciled (a new one, a changed one) goes ahead of
+  // the reconciles its children's status changes cause: in a roll-out of many policies, every policy's
+  // children are written before any policy's status is brought up to date.
+  controller.watchPrimary(
+    policies,
+    specOrMetadataChanged,
+    (policy) => policy.status?.observedGeneration !== policy.metadata?.generation,
+  );
   controller.watchMapped(
     deployments,
     (d) =>

@@ -264,6 +264,43 @@ describe("Controller", () => {
     await controller.stop();
   });
 
+  it("reconciles the keys its urgent predicate picks ahead of the others", async () => {
+    const seen: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const controller = new Controller({
+      name: "widgets",
+      clock: new ManualClock(),
+      metrics: recordingMetrics(),
+      reconciler: async (key) => {
+        seen.push(key.name);
+        if (key.name === "first") await gate;
+      },
+    });
+    interface Widget extends KubeObject {
+      status?: { observedGeneration?: number };
+    }
+    const widgets = new FakeInformer<Widget>();
+    controller.watchPrimary<Widget>(
+      widgets,
+      undefined,
+      (w) => w.status?.observedGeneration !== w.metadata?.generation,
+    );
+    controller.start();
+    const widget = (name: string, observedGeneration?: number): Widget => ({
+      metadata: { namespace: "team", name, generation: 1 },
+      ...(observedGeneration !== undefined && { status: { observedGeneration } }),
+    });
+    widgets.upsert(widget("first", 1));
+    await vi.waitFor(() => expect(seen).toEqual(["first"]));
+    widgets.upsert(widget("seen-before", 1));
+    widgets.upsert(widget("never-reconciled"));
+    release();
+    await vi.waitFor(() => expect(seen).toHaveLength(3));
+    expect(seen).toEqual(["first", "never-reconciled", "seen-before"]);
+    await controller.stop();
+  });
+
   it("maps an owned object's events to its controller owner of the right kind", async () => {
     const seen: string[] = [];
     const { controller, primary, metrics } = setup(async (key) => {

@@ -212,3 +212,42 @@ describe("rate limiters", () => {
     expect(limiter.when("flaky")).toBe(5 * 2 ** 15);
   });
 });
+
+describe("WorkQueue urgent lane", () => {
+  it("hands out urgent keys first, each lane in the order added", async () => {
+    const queue = new WorkQueue({ clock: new ManualClock() });
+    queue.add("status-1");
+    queue.add("new-1", { urgent: true });
+    queue.add("status-2");
+    queue.add("new-2", { urgent: true });
+    const order = [];
+    for (let i = 0; i < 4; i++) order.push(await take(queue));
+    expect(order).toEqual(["new-1", "new-2", "status-1", "status-2"]);
+  });
+
+  it("moves a queued key ahead when it is added again as urgent, and still holds it once", async () => {
+    const queue = new WorkQueue({ clock: new ManualClock() });
+    queue.add("a");
+    queue.add("b");
+    queue.add("b", { urgent: true });
+    expect(queue.len()).toBe(2);
+    expect(await take(queue)).toBe("b");
+    expect(await take(queue)).toBe("a");
+  });
+
+  it("requeues a key made urgent while it is processed in the urgent lane", async () => {
+    const queue = new WorkQueue({ clock: new ManualClock() });
+    queue.add("busy");
+    expect(await take(queue)).toBe("busy");
+    queue.add("waiting");
+    queue.add("busy", { urgent: true });
+    queue.done("busy");
+    expect(await take(queue)).toBe("busy");
+    expect(await take(queue)).toBe("waiting");
+    // Urgency lasts one hand-out: added again plainly, the key waits its turn.
+    queue.done("busy");
+    queue.add("later");
+    queue.add("busy");
+    expect(await take(queue)).toBe("later");
+  });
+});
