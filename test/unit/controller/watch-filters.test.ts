@@ -20,6 +20,14 @@ function changed<T extends { metadata?: object; spec?: object; status?: object }
 const wakes = <T>(filter: (a: DeepReadonly<T>, b: DeepReadonly<T>) => boolean, a: T, b: T): boolean =>
   filter(a as DeepReadonly<T>, b as DeepReadonly<T>);
 
+/** An HPA's AbleToScale (always True, with this reason) and ScalingActive conditions. */
+function hpaConditions(ableReason: string, active: "True" | "False", activeReason: string) {
+  return [
+    { type: "AbleToScale", status: "True", reason: ableReason },
+    { type: "ScalingActive", status: active, reason: activeReason },
+  ];
+}
+
 describe("child update filters", () => {
   const deployment: V1Deployment = {
     metadata: { name: "ranker", namespace: "team", resourceVersion: "1", generation: 1, labels: { a: "1" } },
@@ -70,10 +78,7 @@ describe("child update filters", () => {
       status: {
         currentReplicas: 2,
         desiredReplicas: 2,
-        conditions: [
-          { type: "AbleToScale", status: "True", reason: "ReadyForNewScale" },
-          { type: "ScalingActive", status: "True", reason: "ValidMetricFound" },
-        ],
+        conditions: hpaConditions("ReadyForNewScale", "True", "ValidMetricFound"),
         currentMetrics: [
           { type: "Resource", resource: { name: "cpu", current: { averageUtilization: 40 } } },
         ],
@@ -90,10 +95,7 @@ describe("child update filters", () => {
         hpa,
         changed(hpa, {
           status: {
-            conditions: [
-              { type: "AbleToScale", status: "True", reason: "ReadyForNewScale" },
-              { type: "ScalingActive", status: "False", reason: "FailedGetResourceMetric" },
-            ],
+            conditions: hpaConditions("ReadyForNewScale", "False", "FailedGetResourceMetric"),
           },
         }),
       ),
@@ -111,10 +113,7 @@ describe("child update filters", () => {
             currentMetrics: [
               { type: "Resource", resource: { name: "cpu", current: { averageUtilization: 90 } } },
             ],
-            conditions: [
-              { type: "AbleToScale", status: "True", reason: "ScaleDownStabilized" },
-              { type: "ScalingActive", status: "True", reason: "ValidMetricFound" },
-            ],
+            conditions: hpaConditions("ScaleDownStabilized", "True", "ValidMetricFound"),
           },
         }),
       ),

@@ -155,13 +155,19 @@ describe("LeaderElector", () => {
     await b.stop();
   });
 
-  it("gives up leadership when renewals keep failing past the renew deadline", async () => {
+  /** Elector "a", leading on a fresh lease. */
+  async function leader() {
     const clock = new ManualClock(1_000_000);
     const client = new MemoryLeaseClient();
     const events: string[] = [];
     const a = elector(client, clock, "a", events);
     const running = a.run();
     await settle();
+    return { clock, client, events, a, running };
+  }
+
+  it("gives up leadership when renewals keep failing past the renew deadline", async () => {
+    const { clock, client, events, a, running } = await leader();
     client.failing = true;
     await advance(clock, 8_000);
     expect(a.isLeader()).toBe(true);
@@ -172,12 +178,7 @@ describe("LeaderElector", () => {
   });
 
   it("ends leadership at the renew deadline when a renewal hangs, and aborts the hung request", async () => {
-    const clock = new ManualClock(1_000_000);
-    const client = new MemoryLeaseClient();
-    const events: string[] = [];
-    const a = elector(client, clock, "a", events);
-    const running = a.run();
-    await settle();
+    const { clock, client, events, a, running } = await leader();
     expect(a.isLeader()).toBe(true);
     // From now on every lease call hangs: it never answers, whatever its signal says.
     const hung: AbortSignal[] = [];
