@@ -59,6 +59,18 @@ export const OperatorConfigSchema = z.strictObject({
     .describe(
       "Hosts trigger addresses may point at, comma-separated (host or *.domain, optionally :port); empty allows any.",
     ),
+  propagateLabels: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
+    .describe(
+      "Policy labels copied onto its children, comma-separated keys or prefixes ending in / (e.g. team,example.com/); empty copies all. GitOps tracking labels are never copied.",
+    ),
 });
 
 export type OperatorConfig = z.output<typeof OperatorConfigSchema>;
@@ -78,6 +90,7 @@ const SOURCES = {
   "log-level": ["logLevel", "LOG_LEVEL"],
   kubeconfig: ["kubeconfig", "KUBECONFIG"],
   "allowed-trigger-endpoints": ["allowedTriggerEndpoints", "ALLOWED_TRIGGER_ENDPOINTS"],
+  "propagate-labels": ["propagateLabels", "PROPAGATE_LABELS"],
 } as const satisfies Record<string, readonly [keyof OperatorConfig, string]>;
 
 export const OPERATOR_USAGE = `Usage: mlautoscale operator [flags]

@@ -73,6 +73,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
     resyncPeriodMs: config.resyncSeconds * 1000,
     kedaDiscoveryIntervalMs: config.kedaDiscoverySeconds * 1000,
     allowedTriggerEndpoints: config.allowedTriggerEndpoints.map(parseEndpointPattern),
+    ...(config.propagateLabels.length > 0 && { propagateLabels: config.propagateLabels }),
   });
   logger.info(
     {

@@ -379,6 +379,14 @@ describe("Helm chart", () => {
     await dryRun(objects.filter((object) => object.kind.startsWith("ValidatingAdmissionPolicy")));
   });
 
+  it("templates the labels to propagate into the operator's flag", async () => {
+    const objects = await template(releaseNamespace, ["--set=operator.propagateLabels={team,example.com/}"]);
+    expect(operatorContainer(objects).args).toContain("--propagate-labels=team,example.com/");
+    expect(operatorContainer(await template(releaseNamespace, [])).args.join(" ")).not.toContain(
+      "--propagate-labels",
+    );
+  });
+
   it("folds policy rights into Kubernetes' view, edit and admin, unless turned off", async () => {
     const objects = await template(releaseNamespace, []);
     const userRoles = objects.filter(
@@ -439,6 +447,7 @@ describe("Helm chart", () => {
       ["--set=triggerEndpoints.allowed={http://prometheus:9090}"],
       ["--set=triggerEndpoints.allowed={Upper.Case}"],
       ["--set=admissionPolicy.enabeld=true"],
+      ["--set=operator.propagateLabels={team search}"],
     ]) {
       const result = await helm(["template", "mlautoscale", CHART, ...values]);
       expect(result.code, values.join(" ")).not.toBe(0);

@@ -17,6 +17,7 @@ describe("operator configuration", () => {
       shutdownTimeoutSeconds: 30,
       logLevel: "info",
       allowedTriggerEndpoints: [],
+      propagateLabels: [],
     });
   });
 
@@ -41,6 +42,14 @@ describe("operator configuration", () => {
     expect(() => loadConfig(["--namespaces=Bad_Name"], {})).toThrow(
       /--namespaces \(WATCH_NAMESPACES\): must be a namespace name/,
     );
+  });
+
+  it("reads the labels to propagate as keys and prefixes", () => {
+    expect(loadConfig(["--propagate-labels= team, example.com/,"], {}).propagateLabels).toEqual([
+      "team",
+      "example.com/",
+    ]);
+    expect(loadConfig([], { PROPAGATE_LABELS: "cost-center" }).propagateLabels).toEqual(["cost-center"]);
   });
 
   it("reads the allowed trigger endpoints as lower-case patterns, and refuses what is not one", () => {

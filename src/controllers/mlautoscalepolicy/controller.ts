@@ -143,6 +143,8 @@ export interface PolicyControllerOptions {
   kedaSyncDeadlineMs?: number;
   /** Where trigger addresses may point; empty or absent: anywhere. */
   allowedTriggerEndpoints?: readonly EndpointPattern[];
+  /** Which policy labels children get (keys, or prefixes ending in "/"); absent: all but tracking labels. */
+  propagateLabels?: readonly string[];
 }
 
 const KEDA_SYNC_DEADLINE_MS = 60_000;
@@ -345,6 +347,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     ...(options.allowedTriggerEndpoints !== undefined && {
       allowedTriggerEndpoints: options.allowedTriggerEndpoints,
     }),
+    ...(options.propagateLabels !== undefined && { propagateLabels: options.propagateLabels }),
   });
 
   const controller = new Controller({

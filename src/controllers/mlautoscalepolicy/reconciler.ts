@@ -108,6 +108,8 @@ export interface PolicyReconcilerOptions {
    * absent: anywhere.
    */
   allowedTriggerEndpoints?: readonly EndpointPattern[];
+  /** Which policy labels children get (keys, or prefixes ending in "/"); absent: all but tracking labels. */
+  propagateLabels?: readonly string[];
 }
 
 /** How soon to look again while KEDA's caches have not synced (they enqueue every policy once they do). */
@@ -274,6 +276,7 @@ export class PolicyReconciler {
       ...(externalMetrics !== undefined && { externalMetrics }),
       ...(currentEngine !== undefined && { currentEngine }),
       ...(targetSelector !== undefined && { targetSelector }),
+      ...(this.options.propagateLabels !== undefined && { propagateLabels: this.options.propagateLabels }),
     });
     if (!desired.ok) return { verdict: { kind: "failed", reason: desired.reason, message: desired.message } };
     let children = desired.children;

@@ -5,7 +5,11 @@ import {
   KEDA_ABSENT,
   KEDA_RUNNING,
 } from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
-import { childLabels, compareStrings } from "../../../src/controllers/mlautoscalepolicy/desired/metadata.js";
+import {
+  childLabels,
+  compareStrings,
+  propagatedLabels,
+} from "../../../src/controllers/mlautoscalepolicy/desired/metadata.js";
 import type { MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
 import type { Json } from "../../fixtures/invalid-policies.js";
 import { hpaPolicy, kedaPolicy } from "./policies.js";
@@ -127,5 +131,46 @@ describe("deterministic output", () => {
     const pod = deployment[0]?.spec.template.spec;
     expect(pod?.containers[0]?.env.map((e) => e.name)).toEqual(["A", "B", "MODEL_PATH"]);
     expect(JSON.stringify(pod?.affinity)).toContain('["g4dn.xlarge","g5.xlarge","p3.2xlarge"]');
+  });
+});
+
+describe("label propagation", () => {
+  const labels = {
+    team: "search",
+    "example.com/cost-center": "42",
+    "app.kubernetes.io/instance": "search-prod",
+    "argocd.argoproj.io/instance": "search-prod",
+    "kustomize.toolkit.fluxcd.io/name": "apps",
+    "helm.toolkit.fluxcd.io/namespace": "flux-system",
+    "kapp.k14s.io/app": "1700000000",
+  };
+
+  it("never copies a GitOps tool's tracking labels onto the children", () => {
+    expect(propagatedLabels(labels)).toEqual({ team: "search", "example.com/cost-center": "42" });
+  });
+
+  it("copies only the keys and prefixes asked for, and still no tracking label", () => {
+    expect(propagatedLabels(labels, ["example.com/"])).toEqual({ "example.com/cost-center": "42" });
+    expect(propagatedLabels(labels, ["team", "app.kubernetes.io/"])).toEqual({ team: "search" });
+    expect(propagatedLabels(labels, ["example.com"])).toEqual({});
+  });
+
+  it("labels every child accordingly, the operator's own labels kept", () => {
+    const policy = hpaPolicy({ "metadata.labels": labels });
+    for (const [propagate, expected] of [
+      [undefined, ["example.com/cost-center", "team"]],
+      [["team"], ["team"]],
+    ] as const) {
+      const result = buildDesiredChildren(policy, {
+        keda: KEDA_RUNNING,
+        ...(propagate !== undefined && { propagateLabels: propagate }),
+      });
+      if (!result.ok) throw new Error(result.message);
+      for (const child of childObjects(result.children)) {
+        const keys = Object.keys(child.metadata?.labels ?? {});
+        expect(keys.filter((k) => k in labels).sort()).toEqual(expected);
+        expect(child.metadata?.labels?.["mlautoscale.io/policy"]).toBe("base-policy");
+      }
+    }
   });
 });

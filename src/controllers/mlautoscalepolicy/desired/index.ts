@@ -11,7 +11,7 @@ import type { ScaledObject, TriggerAuthentication } from "../../../keda/types.js
 import { buildDeployment } from "./deployment.js";
 import { chooseEngine, type KedaAvailability } from "./engine.js";
 import { buildHorizontalPodAutoscaler } from "./hpa.js";
-import { modelLoadSeconds, selectorLabels } from "./metadata.js";
+import { modelLoadSeconds, propagatedLabels, selectorLabels } from "./metadata.js";
 import { buildPodDisruptionBudget } from "./pdb.js";
 import { buildScaledObject, buildTriggerAuthentication } from "./scaledobject.js";
 
@@ -40,6 +40,8 @@ export interface ClusterFacts {
   currentEngine?: Engine;
   /** Pod selector of the targetRef workload; without it (e.g. rendering offline) no PDB is built for it. */
   targetSelector?: V1LabelSelector;
+  /** Which of the policy's labels its children get (see propagatedLabels); undefined: all but tracking labels. */
+  propagateLabels?: readonly string[];
 }
 
 export interface DesiredChildren {
@@ -77,7 +79,15 @@ export function childObjects(children: DesiredChildren): KubernetesObject[] {
   ].filter((o): o is NonNullable<typeof o> => o !== undefined);
 }
 
-export function buildDesiredChildren(policy: MLAutoscalePolicy, facts: ClusterFacts): DesiredResult {
+export function buildDesiredChildren(policyAsWritten: MLAutoscalePolicy, facts: ClusterFacts): DesiredResult {
+  // Every builder labels its child from the policy's labels: filter them once, here.
+  const policy: MLAutoscalePolicy = {
+    ...policyAsWritten,
+    metadata: {
+      ...policyAsWritten.metadata,
+      labels: propagatedLabels(policyAsWritten.metadata.labels, facts.propagateLabels),
+    },
+  };
   const choice = chooseEngine(policy.spec, facts.keda, facts.currentEngine);
   if (choice.engine === undefined) return { ok: false, reason: choice.reason, message: choice.message };
 

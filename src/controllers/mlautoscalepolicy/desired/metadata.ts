@@ -12,6 +12,37 @@ export function selectorLabels(policy: MLAutoscalePolicy): Record<string, string
   return { "app.kubernetes.io/name": policy.metadata.name, [POLICY_LABEL]: policy.metadata.name };
 }
 
+/**
+ * Labels by which GitOps tools track the objects they applied: copied onto a child, they would make the
+ * tool take the child for one of its own and prune it or report it out of sync (Argo CD's tracking
+ * labels, Flux's, kapp's).
+ */
+export const TRACKING_LABELS: readonly string[] = [
+  "app.kubernetes.io/instance",
+  "argocd.argoproj.io/instance",
+];
+export const TRACKING_LABEL_PREFIXES: readonly string[] = [
+  "kustomize.toolkit.fluxcd.io/",
+  "helm.toolkit.fluxcd.io/",
+  "kapp.k14s.io/",
+];
+
+/**
+ * The policy's labels that its children get. `propagate` lists label keys, or prefixes ending in "/"
+ * (a key's prefix with its slash); undefined propagates every label. Tracking labels never propagate.
+ */
+export function propagatedLabels(
+  labels: Readonly<Record<string, string>> | undefined,
+  propagate?: readonly string[],
+): Record<string, string> {
+  const tracking = (key: string): boolean =>
+    TRACKING_LABELS.includes(key) || TRACKING_LABEL_PREFIXES.some((prefix) => key.startsWith(prefix));
+  const asked = (key: string): boolean =>
+    propagate === undefined ||
+    propagate.some((entry) => (entry.endsWith("/") ? key.startsWith(entry) : key === entry));
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => !tracking(key) && asked(key)));
+}
+
 /** Labels on every child: the policy's own labels, then the operator's (which win). */
 export function childLabels(policy: MLAutoscalePolicy): Record<string, string> {
   return sortKeys({
