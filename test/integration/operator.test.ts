@@ -330,13 +330,27 @@ describe("operator with existing workloads and other autoscalers", () => {
       },
     },
   });
+  /** A policy that attaches to the Deployment `existing`. */
+  const attaching = (name: string): JsonObject =>
+    policyNamed(name, (spec) => {
+      spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
+    });
+  /** An HPA a user wrote by hand for the Deployment `existing`. */
+  const handWrittenHpa: JsonObject = {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name: "hand-written" },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "existing" },
+      minReplicas: 1,
+      maxReplicas: 3,
+    },
+  };
 
   it("attaches to a targetRef workload without modifying it, and reports a missing target", async () => {
     const ns = await createTestNamespace("target");
     await operatorFor(ns);
-    const policy = policyNamed("attach", (spec) => {
-      spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
-    });
+    const policy = attaching("attach");
     await apply(ns, policy);
     await waitForCondition(ns, "attach", "Reconciled", "False", "TargetNotFound");
 
@@ -360,23 +374,9 @@ describe("operator with existing workloads and other autoscalers", () => {
   it("reports a foreign HPA on the same target as Conflict and does not fight it", async () => {
     const ns = await createTestNamespace("conflict");
     await apply(ns, existingDeployment("existing"));
-    await apply(ns, {
-      apiVersion: "autoscaling/v2",
-      kind: "HorizontalPodAutoscaler",
-      metadata: { name: "hand-written" },
-      spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "existing" },
-        minReplicas: 1,
-        maxReplicas: 3,
-      },
-    });
+    await apply(ns, handWrittenHpa);
     await operatorFor(ns);
-    await apply(
-      ns,
-      policyNamed("attach", (spec) => {
-        spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
-      }),
-    );
+    await apply(ns, attaching("attach"));
     const policy = await waitForCondition(ns, "attach", "Reconciled", "False", "Conflict");
     expect(condition(policy, "Reconciled")?.message).toContain("HorizontalPodAutoscaler");
     expect(condition(policy, "Reconciled")?.message).toContain("hand-written");
@@ -403,12 +403,7 @@ describe("operator with existing workloads and other autoscalers", () => {
       },
     });
     await operatorFor(ns);
-    await apply(
-      ns,
-      policyNamed("attach", (spec) => {
-        spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
-      }),
-    );
+    await apply(ns, attaching("attach"));
     const policy = await waitForCondition(ns, "attach", "Reconciled", "False", "Conflict");
     expect(condition(policy, "Reconciled")?.message).toContain("ScaledObject");
     expect(condition(policy, "Reconciled")?.message).toContain("team-scaler");
@@ -420,12 +415,8 @@ describe("operator with existing workloads and other autoscalers", () => {
     const ns = await createTestNamespace("rivals");
     await apply(ns, existingDeployment("existing"));
     await operatorFor(ns);
-    const attach = (name: string): JsonObject =>
-      policyNamed(name, (spec) => {
-        spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
-      });
     // One request each, at once: the operator's cache knows of neither when it reconciles the first.
-    await Promise.all([apply(ns, attach("left")), apply(ns, attach("right"))]);
+    await Promise.all([apply(ns, attaching("left")), apply(ns, attaching("right"))]);
     type Claim = { metadata: { name: string; uid: string; creationTimestamp: string } };
     const claims = await Promise.all(["left", "right"].map((name) => get<Claim>(paths.policy(ns, name))));
     const [older, younger] = [...claims].sort((a, b) =>
@@ -448,24 +439,7 @@ describe("operator with existing workloads and other autoscalers", () => {
     const ns = await createTestNamespace("race-foreign");
     await apply(ns, existingDeployment("existing"));
     await operatorFor(ns);
-    await Promise.all([
-      apply(
-        ns,
-        policyNamed("attach", (spec) => {
-          spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
-        }),
-      ),
-      apply(ns, {
-        apiVersion: "autoscaling/v2",
-        kind: "HorizontalPodAutoscaler",
-        metadata: { name: "hand-written" },
-        spec: {
-          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "existing" },
-          minReplicas: 1,
-          maxReplicas: 3,
-        },
-      }),
-    ]);
+    await Promise.all([apply(ns, attaching("attach")), apply(ns, handWrittenHpa)]);
     await waitForCondition(ns, "attach", "Reconciled", "False", "Conflict");
     await eventually(async () => {
       const hpas = await list<V2HorizontalPodAutoscaler>(paths.hpas(ns));
@@ -484,12 +458,7 @@ describe("operator with existing workloads and other autoscalers", () => {
       spec: { maxUnavailable: 1, selector: { matchLabels: { app: "existing" } } },
     });
     await operatorFor(ns);
-    await apply(
-      ns,
-      policyNamed("attach", (spec) => {
-        spec["workload"] = { targetRef: { kind: "Deployment", name: "existing" } };
-      }),
-    );
+    await apply(ns, attaching("attach"));
     const policy = await waitForCondition(ns, "attach", "Reconciled", "True", "DisruptionBudgetOverlap");
     expect(condition(policy, "Reconciled")?.message).toContain(`PodDisruptionBudget ${ns}/team-budget`);
     expect(await get(paths.hpa(ns, "attach"))).toBeDefined();
