@@ -9,17 +9,20 @@ const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceac
 
 const boolean = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-export const OperatorConfigSchema = z.strictObject({
-  namespaces: z
+/** A comma-separated flag as a list: entries trimmed (lower-cased when asked), empty entries dropped. */
+const commaList = (options: { lowerCase?: boolean } = {}) =>
+  z
     .string()
     .default("")
     .transform((v) =>
       v
         .split(",")
-        .map((s) => s.trim())
+        .map((s) => (options.lowerCase === true ? s.trim().toLowerCase() : s.trim()))
         .filter((s) => s.length > 0),
-    )
+    );
+
+export const OperatorConfigSchema = z.strictObject({
+  namespaces: commaList()
     .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a namespace name")))
     .describe("Namespaces to watch, comma-separated; empty watches all."),
   bindAddress: z
@@ -40,15 +43,7 @@ export const OperatorConfigSchema = z.strictObject({
     .describe("Deadline for in-flight reconciles on SIGTERM."),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   kubeconfig: z.string().min(1).optional().describe("Path to a kubeconfig; in-cluster config when absent."),
-  allowedTriggerEndpoints: z
-    .string()
-    .default("")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((s) => s.trim().toLowerCase())
-        .filter((s) => s.length > 0),
-    )
+  allowedTriggerEndpoints: commaList({ lowerCase: true })
     .pipe(
       z.array(
         z
@@ -59,18 +54,9 @@ export const OperatorConfigSchema = z.strictObject({
     .describe(
       "Hosts trigger addresses may point at, comma-separated (host or *.domain, optionally :port); empty allows any.",
     ),
-  propagateLabels: z
-    .string()
-    .default("")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0),
-    )
-    .describe(
-      "Policy labels copied onto its children, comma-separated keys or prefixes ending in / (e.g. team,example.com/); empty copies all. GitOps tracking labels are never copied.",
-    ),
+  propagateLabels: commaList().describe(
+    "Policy labels copied onto its children, comma-separated keys or prefixes ending in / (e.g. team,example.com/); empty copies all. GitOps tracking labels are never copied.",
+  ),
 });
 
 export type OperatorConfig = z.output<typeof OperatorConfigSchema>;
