@@ -181,24 +181,14 @@ export class Controller {
     owner: { apiVersion: string; kind: string },
   ): void {
     const ownerGroup = groupOf(owner.apiVersion);
-    const ownerKey = (object: DeepReadonly<T>): string[] => {
+    // Both versions of an update are mapped (watchMapped): a child whose owner reference changed must
+    // wake the old owner too.
+    this.watchMapped(informer, (object) => {
       const reference = controllerOf(object);
       if (!reference || reference.kind !== owner.kind || groupOf(reference.apiVersion) !== ownerGroup)
         return [];
-      return [keyString({ namespace: object.metadata?.namespace ?? "", name: reference.name })];
-    };
-    const enqueueOwner = (...objects: Array<DeepReadonly<T>>): void => {
-      // Each key once (see watchMapped).
-      for (const key of new Set(objects.flatMap(ownerKey))) this.queue.add(key);
-    };
-    this.unsubscribers.push(
-      informer.addEventHandler({
-        onAdd: enqueueOwner,
-        // Both versions: a child whose owner reference changed must wake the old owner too.
-        onUpdate: (previous, current) => enqueueOwner(previous, current),
-        onDelete: enqueueOwner,
-      }),
-    );
+      return [{ namespace: object.metadata?.namespace ?? "", name: reference.name }];
+    });
   }
 
   /**
@@ -227,10 +217,6 @@ export class Controller {
     });
     this.unsubscribers.push(unsubscribe);
     return unsubscribe;
-  }
-
-  enqueue(key: ObjectKey): void {
-    this.queue.add(keyString(key));
   }
 
   /** Starts the workers and the resync timer. Call once the watched informers have synced. */

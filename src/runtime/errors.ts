@@ -49,28 +49,3 @@ export function isGone(error: unknown): boolean {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
-/**
- * The Kubernetes API's answer in one shape: client-node's ApiException (code and the Status body, often as
- * a JSON string) becomes a KubeApiError with the Status message, the API server's own words.
- */
-export function asKubeApiError(error: unknown): unknown {
-  if (error instanceof KubeApiError || typeof error !== "object" || error === null) return error;
-  const { code, body } = error as { code?: unknown; body?: unknown };
-  if (typeof code !== "number" || !("body" in error)) return error;
-  let status: unknown = body;
-  if (typeof body === "string") {
-    try {
-      status = JSON.parse(body);
-    } catch {
-      status = undefined;
-    }
-  }
-  const fields = (typeof status === "object" && status !== null ? status : {}) as {
-    message?: unknown;
-    reason?: unknown;
-  };
-  const message =
-    typeof fields.message === "string" ? fields.message : typeof body === "string" ? body : `HTTP ${code}`;
-  return new KubeApiError(code, message, typeof fields.reason === "string" ? fields.reason : undefined);
-}

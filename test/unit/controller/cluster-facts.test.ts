@@ -5,7 +5,7 @@ import {
 } from "../../../src/controllers/mlautoscalepolicy/controller.js";
 import { ChildWriteError } from "../../../src/controllers/mlautoscalepolicy/reconciler.js";
 import type { ApiServiceState } from "../../../src/runtime/discovery.js";
-import { asKubeApiError, KubeApiError } from "../../../src/runtime/errors.js";
+import { KubeApiError } from "../../../src/runtime/errors.js";
 
 type Served = Extract<ApiServiceState, { exists: true }>;
 
@@ -129,30 +129,5 @@ describe("ChildWriteError", () => {
     );
     expect(ChildWriteError.of("x", unreachable).refused).toBe(false);
     expect(ChildWriteError.of("x", new Error("socket hang up")).refused).toBe(false);
-  });
-});
-
-describe("asKubeApiError", () => {
-  it("turns client-node's ApiException into the Status message and code", () => {
-    const exception = Object.assign(new Error("HTTP-Code: 403 Message: ... Body: ..."), {
-      code: 403,
-      body: JSON.stringify({
-        kind: "Status",
-        message: "admission webhook denied the request: no",
-        reason: "Forbidden",
-      }),
-    });
-    const error = asKubeApiError(exception);
-    expect(error).toBeInstanceOf(KubeApiError);
-    expect(error).toMatchObject({
-      statusCode: 403,
-      message: "admission webhook denied the request: no",
-      reason: "Forbidden",
-    });
-  });
-
-  it("leaves other errors as they are", () => {
-    const plain = new Error("ECONNRESET");
-    expect(asKubeApiError(plain)).toBe(plain);
   });
 });
