@@ -298,7 +298,7 @@ export class PolicyReconciler {
       pdbOverlap = `PodDisruptionBudget ${namespace}/${coveringPdb.metadata?.name ?? ""} already covers the workload's pods, so the policy creates none: the eviction API refuses to evict a pod that two PDBs select`;
     }
 
-    const conflict = this.findConflict(policy, children, keda);
+    const conflict = this.findConflict(policy, raw, children, keda);
     if (conflict !== undefined) {
       // Never two autoscalers (or two PDBs) on one workload: a policy in Conflict keeps none of its own,
       // whether it lost a race it could not see in its cache or the other party came later.
@@ -360,6 +360,7 @@ export class PolicyReconciler {
    */
   private findConflict(
     policy: MLAutoscalePolicy,
+    raw: DeepReadonly<PolicyObject>,
     children: DesiredChildren,
     keda: KedaCaches | undefined,
   ): string | undefined {
@@ -372,11 +373,10 @@ export class PolicyReconciler {
       : undefined;
 
     // Other policies on the same workload: the older claim wins; the younger ones remove what they made.
-    const self = this.caches.policies.get(namespace, policy.metadata.name);
     const rivals = this.caches.policies
       .byIndex(SCALE_TARGET_INDEX, scaleTargetKey({ namespace, kind: target.kind, name: target.name }))
       .filter((p) => p.metadata?.uid !== uid && p.metadata?.deletionTimestamp === undefined);
-    const older = rivals.find((rival) => self === undefined || claimsBefore(rival, self));
+    const older = rivals.find((rival) => claimsBefore(rival, raw));
     if (older !== undefined) {
       return `MLAutoscalePolicy ${namespace}/${older.metadata?.name ?? ""} claimed ${target.kind} ${target.name} first (the older policy wins)`;
     }
@@ -586,25 +586,36 @@ export class PolicyReconciler {
     keda: KedaCaches | undefined,
     conflict: string,
   ): Promise<string[]> {
-    const namespace = policy.metadata.namespace ?? "";
-    const uid = policy.metadata.uid ?? "";
     const removed: string[] = [];
-    const kinds: Array<[{ apiVersion: string; kind: string }, ReadonlyStore<KubeObject> | undefined]> = [
-      [API.scaledObject, keda?.scaledObjects],
-      [API.triggerAuthentication, keda?.triggerAuthentications],
-      [API.hpa, this.caches.hpas],
-      [API.pdb, this.caches.pdbs],
-    ];
-    for (const [api, store] of kinds) {
-      for (const object of store?.byIndex(OWNER_INDEX, uid) ?? []) {
-        if (object.metadata?.deletionTimestamp !== undefined) continue;
-        const name = object.metadata?.name ?? "";
-        await this.writer.delete({ ...api, namespace, name }, object.metadata?.uid ?? "", "Background");
-        this.events.event(raw, "Warning", "Deleted", `deleted ${api.kind} ${name}: ${conflict}`);
-        removed.push(`${api.kind} ${name}`);
-      }
+    const owned = this.ownedChildren(policy.metadata.namespace ?? "", policy.metadata.uid ?? "", keda);
+    for (const [ref, object] of owned) {
+      if (ref.kind === API.deployment.kind || object.metadata?.deletionTimestamp !== undefined) continue;
+      await this.writer.delete(ref, object.metadata?.uid ?? "", "Background");
+      this.events.event(raw, "Warning", "Deleted", `deleted ${ref.kind} ${ref.name}: ${conflict}`);
+      removed.push(`${ref.kind} ${ref.name}`);
     }
     return removed;
+  }
+
+  /** Every child in the caches whose controller is the policy with `uid`, with its reference. */
+  private ownedChildren(
+    namespace: string,
+    uid: string,
+    keda: KedaCaches | undefined,
+  ): Array<[ChildRef, Live]> {
+    const stores: Array<[{ apiVersion: string; kind: string }, ReadonlyStore<KubeObject> | undefined]> = [
+      [API.deployment, this.caches.deployments],
+      [API.hpa, this.caches.hpas],
+      [API.pdb, this.caches.pdbs],
+      [API.scaledObject, keda?.scaledObjects],
+      [API.triggerAuthentication, keda?.triggerAuthentications],
+    ];
+    return stores.flatMap(([api, store]) =>
+      (store?.byIndex(OWNER_INDEX, uid) ?? []).map((object): [ChildRef, Live] => [
+        { ...api, namespace, name: object.metadata?.name ?? "" },
+        object,
+      ]),
+    );
   }
 
   /** Deletes children the policy owns that are no longer desired, and only those. */
@@ -617,22 +628,7 @@ export class PolicyReconciler {
     const namespace = policy.metadata.namespace ?? "";
     const uid = policy.metadata.uid ?? "";
     const wanted = new Set(childObjects(children).map((o) => `${o.kind ?? ""}/${o.metadata?.name ?? ""}`));
-    const owned: Array<[ChildRef, Live]> = [];
-    const collect = (
-      api: { apiVersion: string; kind: string },
-      store: ReadonlyStore<KubeObject> | undefined,
-    ): void => {
-      for (const object of store?.byIndex(OWNER_INDEX, uid) ?? []) {
-        owned.push([{ ...api, namespace, name: object.metadata?.name ?? "" }, object]);
-      }
-    };
-    collect(API.deployment, this.caches.deployments);
-    collect(API.hpa, this.caches.hpas);
-    collect(API.pdb, this.caches.pdbs);
-    collect(API.scaledObject, keda?.scaledObjects);
-    collect(API.triggerAuthentication, keda?.triggerAuthentications);
-
-    for (const [ref, object] of owned) {
+    for (const [ref, object] of this.ownedChildren(namespace, uid, keda)) {
       if (wanted.has(`${ref.kind}/${ref.name}`)) continue;
       // HPA -> KEDA: the ScaledObject adopts the policy's HPA (transfer-hpa-ownership); deleting it
       // would throw away the HPA controller's scaling history.
