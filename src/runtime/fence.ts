@@ -21,10 +21,6 @@ export class WriteFence {
     this.term?.abort(new FencedWriteError(reason));
   }
 
-  isOpen(): boolean {
-    return this.term !== undefined && !this.term.signal.aborted;
-  }
-
   /** The signal a write carries; throws FencedWriteError when the fence is closed. */
   writeSignal(): AbortSignal {
     if (this.term === undefined || this.term.signal.aborted) throw new FencedWriteError(this.closedReason);
