@@ -435,12 +435,19 @@ describe("operator with existing workloads and other autoscalers", () => {
     }, "only the older policy's HPA and PDB");
   });
 
-  it("stands back from a foreign HPA created at the same moment as its own", async () => {
+  it("removes its own HPA and PDB when a foreign HPA appears on the workload after them", async () => {
     const ns = await createTestNamespace("race-foreign");
     await apply(ns, existingDeployment("existing"));
     await operatorFor(ns);
-    await Promise.all([apply(ns, attaching("attach")), apply(ns, handWrittenHpa)]);
-    await waitForCondition(ns, "attach", "Reconciled", "False", "Conflict");
+    // The policy's HPA and PDB exist first, as when the two were created at once and the operator's
+    // cache had not seen the foreign one yet.
+    await apply(ns, attaching("attach"));
+    await waitForCondition(ns, "attach", "Reconciled", "True");
+    expect(await get(paths.hpa(ns, "attach"))).toBeDefined();
+    expect(await get(paths.pdb(ns, "attach"))).toBeDefined();
+    await apply(ns, handWrittenHpa);
+    const policy = await waitForCondition(ns, "attach", "Reconciled", "False", "Conflict");
+    expect(condition(policy, "Reconciled")?.message).toContain("keeps no autoscaler or PDB");
     await eventually(async () => {
       const hpas = await list<V2HorizontalPodAutoscaler>(paths.hpas(ns));
       return hpas.map((h) => h.metadata?.name).join() === "hand-written" ? true : undefined;
