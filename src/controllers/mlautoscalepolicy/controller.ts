@@ -203,6 +203,14 @@ export function restPolicyWriter(applier: Applier, rest: KubeRestClient): Policy
       // "not-found" and "uid-mismatch" both mean nothing of the policy's is left under that name.
       await applier.deleteIfUid(child, uid, propagation);
     },
+    patch: async (child, uid, mergePatch) => {
+      // The UID in the patch makes the API server refuse it (metadata.uid is immutable) for another
+      // object of the same name.
+      await rest.request("PATCH", objectPath(childResource(child.kind), child.namespace, child.name), {
+        body: { ...mergePatch, metadata: { uid } },
+        contentType: "application/merge-patch+json",
+      });
+    },
     scale: async (child, replicas) => {
       const path = `${objectPath(childResource(child.kind), child.namespace, child.name)}/scale`;
       await rest.request("PATCH", path, {

@@ -42,6 +42,7 @@ import {
 } from "./desired/index.js";
 import { POLICY_LABEL, scaleTarget } from "./desired/metadata.js";
 import { claimsBefore, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
+import { planHandover, type HpaState } from "./handover.js";
 import { computeStatus, type ObservedChildren, type ReconcileVerdict } from "./status.js";
 
 /** A policy as the cache holds it: validated by the CRD's schema, not yet by ours. */
@@ -94,6 +95,11 @@ export interface PolicyWriter {
   delete(child: ChildRef, uid: string, propagation: "Background" | "Orphan"): Promise<void>;
   /** Sets replicas through the scale subresource. */
   scale(child: ChildRef, replicas: number): Promise<void>;
+  /**
+   * A JSON merge patch (without metadata) of the object with this UID: for a field the child's apply does
+   * not set.
+   */
+  patch(child: ChildRef, uid: string, mergePatch: Record<string, unknown>): Promise<void>;
 }
 
 export interface PolicyReconcilerOptions {
@@ -459,32 +465,22 @@ export class PolicyReconciler {
     const namespace = policy.metadata.namespace ?? "";
     const name = policy.metadata.name;
     const uid = policy.metadata.uid ?? "";
-    let result: ReconcileResult | undefined;
-
-    // KEDA -> HPA: the ScaledObject's HPA (same name) is kept, released by deleting the ScaledObject
-    // with orphan propagation, then adopted below on a later pass, so the workload is never without an
-    // autoscaler and the HPA keeps its scaling history. Without a KEDA HPA, ours is created first.
     const ourScaledObject = keda?.scaledObjects.get(namespace, name);
-    const scaledObjectToRetire =
-      children.engine === "HPA" && controlledByUid(ourScaledObject, uid) ? ourScaledObject : undefined;
-    let skipHpa = false;
-    if (scaledObjectToRetire !== undefined) {
-      const kedaHpa = this.caches.hpas.get(namespace, name);
-      const soUid = scaledObjectToRetire.metadata?.uid ?? "";
-      if (kedaHpa !== undefined && controlledByUid(kedaHpa, soUid)) {
-        // Until garbage collection has released the HPA from the deleted ScaledObject, leave it alone.
-        if (scaledObjectToRetire.metadata?.deletionTimestamp === undefined) {
-          await this.writer.delete({ ...API.scaledObject, namespace, name }, soUid, "Orphan");
-          this.events.event(
-            raw,
-            "Normal",
-            "EngineHandover",
-            `ScaledObject ${name} removed; its HorizontalPodAutoscaler is kept and adopted by the policy`,
-          );
-        }
-        skipHpa = true;
-        result = { requeueAfterMs: HANDOVER_REQUEUE_MS };
-      }
+    const scaledObject = controlledByUid(ourScaledObject, uid) ? ourScaledObject : undefined;
+    const plan = planHandover({
+      engine: children.engine,
+      scaledObject:
+        scaledObject === undefined
+          ? "absent"
+          : scaledObject.metadata?.deletionTimestamp === undefined
+            ? "present"
+            : "deleting",
+      scaledObjectRestores: scaledObject?.spec.advanced?.restoreToOriginalReplicaCount === true,
+      hpa: this.hpaState(policy, scaledObject?.metadata?.uid),
+    });
+    const scaledObjectRef = { ...API.scaledObject, namespace, name };
+    if (plan.disableRestore && scaledObject !== undefined) {
+      await this.disableRestore(scaledObjectRef, scaledObject);
     }
 
     if (context.signal.aborted) throw new Error("shutting down");
@@ -492,7 +488,11 @@ export class PolicyReconciler {
     // workload and what the autoscaler refers to, then the autoscaler. KEDA's admission webhook reads
     // the scale target (and its containers' requests, for cpu and memory triggers) when a ScaledObject is
     // written, so the Deployment must exist first.
-    const toApply = childObjects(children).filter((desired) => !(skipHpa && desired.kind === API.hpa.kind));
+    const toApply = childObjects(children).filter(
+      (desired) =>
+        (desired.kind !== API.hpa.kind || plan.applyHpa) &&
+        (desired.kind !== API.scaledObject.kind || plan.applyScaledObject),
+    );
     const isAutoscaler = (o: KubernetesObject): boolean =>
       o.kind === API.hpa.kind || o.kind === API.scaledObject.kind;
     // One event for what the reconcile created, not one per child: a roll-out of many policies would
@@ -506,17 +506,16 @@ export class PolicyReconciler {
       if (created.length > 0) this.events.event(raw, "Normal", "Created", `created ${created.join(", ")}`);
     }
 
-    if (scaledObjectToRetire !== undefined && !skipHpa) {
-      await this.writer.delete(
-        { ...API.scaledObject, namespace, name },
-        scaledObjectToRetire.metadata?.uid ?? "",
-        "Background",
-      );
+    if (plan.deleteScaledObject && scaledObject !== undefined) {
+      // Orphan: KEDA's HPA (if it made one) is released, not deleted, and the policy adopts it.
+      await this.writer.delete(scaledObjectRef, scaledObject.metadata?.uid ?? "", "Orphan");
       this.events.event(
         raw,
         "Normal",
         "EngineHandover",
-        `switched from KEDA to the HorizontalPodAutoscaler; ScaledObject ${name} deleted`,
+        plan.phase === "ToHpaReleasing"
+          ? `ScaledObject ${name} removed; its HorizontalPodAutoscaler is kept and adopted by the policy`
+          : `switched from KEDA to the HorizontalPodAutoscaler; ScaledObject ${name} deleted`,
       );
     }
 
@@ -536,8 +535,8 @@ export class PolicyReconciler {
       await this.writer.scale({ ...API.deployment, namespace, name }, policy.spec.replicas.min);
     }
 
-    await this.prune(policy, raw, children, keda);
-    return result;
+    await this.prune(policy, raw, children, keda, plan.keepHpa);
+    return plan.waiting ? { requeueAfterMs: HANDOVER_REQUEUE_MS } : undefined;
   }
 
   /** Applies `wave` concurrently; adds what it created (kind and name) to `created`. */
@@ -590,6 +589,12 @@ export class PolicyReconciler {
     const owned = this.ownedChildren(policy.metadata.namespace ?? "", policy.metadata.uid ?? "", keda);
     for (const [ref, object] of owned) {
       if (ref.kind === API.deployment.kind || object.metadata?.deletionTimestamp !== undefined) continue;
+      const scaledObject =
+        ref.kind === API.scaledObject.kind ? keda?.scaledObjects.get(ref.namespace, ref.name) : undefined;
+      if (scaledObject?.spec.advanced?.restoreToOriginalReplicaCount === true) {
+        // The other autoscaler scales the workload now: KEDA must not set it back on its way out.
+        await this.disableRestore(ref, object);
+      }
       await this.writer.delete(ref, object.metadata?.uid ?? "", "Background");
       this.events.event(raw, "Warning", "Deleted", `deleted ${ref.kind} ${ref.name}: ${conflict}`);
       removed.push(`${ref.kind} ${ref.name}`);
@@ -618,29 +623,25 @@ export class PolicyReconciler {
     );
   }
 
-  /** Deletes children the policy owns that are no longer desired, and only those. */
+  /**
+   * Deletes children the policy owns that are no longer desired, and only those. The policy's HPA stays
+   * while KEDA is to adopt it (`keepHpa`), and its ScaledObject is the hand-over's to retire.
+   */
   private async prune(
     policy: MLAutoscalePolicy,
     raw: DeepReadonly<PolicyObject>,
     children: DesiredChildren,
     keda: KedaCaches | undefined,
+    keepHpa: boolean,
   ): Promise<void> {
     const namespace = policy.metadata.namespace ?? "";
     const uid = policy.metadata.uid ?? "";
+    const name = policy.metadata.name;
     const wanted = new Set(childObjects(children).map((o) => `${o.kind ?? ""}/${o.metadata?.name ?? ""}`));
+    if (keepHpa) wanted.add(`${API.hpa.kind}/${name}`);
+    wanted.add(`${API.scaledObject.kind}/${name}`);
     for (const [ref, object] of this.ownedChildren(namespace, uid, keda)) {
       if (wanted.has(`${ref.kind}/${ref.name}`)) continue;
-      // HPA -> KEDA: the ScaledObject adopts the policy's HPA (transfer-hpa-ownership); deleting it
-      // would throw away the HPA controller's scaling history.
-      if (children.engine === "KEDA" && ref.kind === API.hpa.kind && ref.name === policy.metadata.name)
-        continue;
-      // The ScaledObject being retired is handled by the hand-over above.
-      if (
-        children.engine === "HPA" &&
-        ref.kind === API.scaledObject.kind &&
-        ref.name === policy.metadata.name
-      )
-        continue;
       await this.writer.delete(ref, object.metadata?.uid ?? "", "Background");
       this.events.event(
         raw,
@@ -649,6 +650,31 @@ export class PolicyReconciler {
         `deleted ${ref.kind} ${ref.name}: no longer part of the policy`,
       );
     }
+  }
+
+  /** The HPA with the policy's name, as the hand-over sees it. */
+  private hpaState(policy: MLAutoscalePolicy, scaledObjectUid: string | undefined): HpaState {
+    const hpa = this.caches.hpas.get(policy.metadata.namespace ?? "", policy.metadata.name);
+    if (hpa === undefined) return "absent";
+    const controller = controllerOf(hpa);
+    if (controller !== undefined) {
+      if (controller.uid === policy.metadata.uid) return "policy";
+      return scaledObjectUid !== undefined && controller.uid === scaledObjectUid ? "keda" : "foreign";
+    }
+    return isPolicysHpa(hpa, policy.metadata.name, policy.metadata.uid ?? "", undefined)
+      ? "released"
+      : "foreign";
+  }
+
+  /**
+   * Switches off KEDA's restoreToOriginalReplicaCount on a ScaledObject about to go for any reason but
+   * the policy's deletion: KEDA's finalizer would otherwise set the workload back to the count it had
+   * before KEDA took it over, under the autoscaler taking over from KEDA.
+   */
+  private async disableRestore(ref: ChildRef, scaledObject: Live): Promise<void> {
+    await this.writer.patch(ref, scaledObject.metadata?.uid ?? "", {
+      spec: { advanced: { restoreToOriginalReplicaCount: false } },
+    });
   }
 
   /** What the status reports on: the workload, the HPA doing the scaling, the ScaledObject. */

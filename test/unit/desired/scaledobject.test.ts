@@ -236,6 +236,20 @@ describe("buildScaledObject", () => {
     expect(buildScaledObject(kedaPolicy()).spec.fallback).toBeUndefined();
   });
 
+  it("restores a targetRef workload's own replica count when a scale-to-zero policy goes, and only then", () => {
+    const attached = (min: number) =>
+      kedaPolicy({
+        "spec.workload.template": undefined,
+        "spec.workload.targetRef": { kind: "Deployment", name: "llm" },
+        "spec.replicas.min": min,
+        ...(min > 0 && { "spec.scaling.scaleToZero": undefined }),
+      });
+    expect(buildScaledObject(attached(0)).spec.advanced?.restoreToOriginalReplicaCount).toBe(true);
+    expect(buildScaledObject(attached(1)).spec.advanced?.restoreToOriginalReplicaCount).toBeUndefined();
+    // The policy's own Deployment goes with the policy: nothing to restore.
+    expect(buildScaledObject(kedaPolicy()).spec.advanced?.restoreToOriginalReplicaCount).toBeUndefined();
+  });
+
   it("adopts the HPA named after the policy and carries the behavior", () => {
     const so = buildScaledObject(kedaPolicy({ "spec.scaling.behavior": { preset: "Batch" } }));
     expect(so.metadata.annotations).toEqual({ [TRANSFER_HPA_OWNERSHIP_ANNOTATION]: "true" });

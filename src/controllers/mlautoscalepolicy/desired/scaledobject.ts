@@ -129,6 +129,12 @@ export function buildScaledObject(policy: MLAutoscalePolicy): ScaledObject {
     },
     triggers: buildTriggers(policy),
   };
+  if (scaleToZero && spec.workload.targetRef !== undefined) {
+    // The workload is the user's: deleting the policy must not leave it at zero replicas. KEDA records
+    // the count it found when it took the workload over, and sets it back when the ScaledObject goes
+    // (the reconciler switches this off first when the ScaledObject goes for any other reason).
+    soSpec.advanced = { ...soSpec.advanced, restoreToOriginalReplicaCount: true };
+  }
   if (scaleToZero) {
     // Never scale a new workload to zero while its first replica is still loading the model.
     soSpec.initialCooldownPeriod =
