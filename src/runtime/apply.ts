@@ -1,13 +1,8 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { needsApply } from "./compare.js";
+import type { KubeObject } from "./object.js";
 import { isConflict, isNotFound } from "./errors.js";
-import {
-  discoverResource,
-  type KubeRestClient,
-  objectPath,
-  type JsonObject,
-  type ResourceType,
-} from "./rest.js";
+import { discoverResource, type KubeRestClient, objectPath, type ResourceType } from "./rest.js";
 
 /** Server-side apply's patch type; JSON is YAML, so the body is sent as JSON. */
 const APPLY_PATCH = "application/apply-patch+yaml";
@@ -22,11 +17,8 @@ export interface ObjectReference {
 
 export type DeleteOutcome = "deleted" | "not-found" | "uid-mismatch";
 
-export interface ApplyOutcome<T> {
-  /** False when the live object already matched and no request was sent. */
-  written: boolean;
-  object: T;
-}
+/** The API server's answer to a write, or the live object when it already matched and nothing was sent. */
+export type ApplyOutcome<T, Live> = { written: true; object: T } | { written: false; object: Live };
 
 /**
  * Writes objects with server-side apply under one field manager, always forcing: the operator owns
@@ -72,7 +64,7 @@ export class Applier {
   async applyIfChanged<T extends KubernetesObject, Live>(
     desired: T,
     live: Live | undefined,
-  ): Promise<ApplyOutcome<T | Live>> {
+  ): Promise<ApplyOutcome<T, Live>> {
     if (live !== undefined && !needsApply(desired, live)) return { written: false, object: live };
     return { written: true, object: await this.apply(desired) };
   }
@@ -81,7 +73,7 @@ export class Applier {
    * Server-side applies to the status subresource. `object` holds apiVersion, kind, metadata
    * name/namespace and the status fields this manager owns.
    */
-  async applyStatus(object: ObjectReference & { status: unknown }): Promise<JsonObject> {
+  async applyStatus(object: ObjectReference & { status: unknown }): Promise<KubeObject> {
     const { apiVersion, kind, namespace, name, status } = object;
     const type = await this.resourceType(apiVersion, kind);
     this.writes++;

@@ -291,6 +291,99 @@ describe("hand-over between the HPA and KEDA on the real KEDA", () => {
   });
 });
 
+describe("a targetRef policy that scales to zero, on the real KEDA", () => {
+  it("gives the workload back its own replica count when deleted, and never during a hand-over to the HPA", async () => {
+    const { ns } = await namespaceWithOperator("keda-restore");
+    const prometheus = clusterAddresses().PROMETHEUS_URL;
+    if (prometheus === undefined) throw new Error("no Prometheus in this cluster");
+    // Two workloads of the user's at 3 replicas; KEDA reads a constant through Prometheus for each.
+    const userDeployment = (name: string) => ({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: "app", image: "model:1", resources: { requests: { cpu: "100m" } } }] },
+        },
+      },
+    });
+    const zeroPolicy = (name: string, query: string) => ({
+      apiVersion: "mlautoscale.io/v1alpha1",
+      kind: "MLAutoscalePolicy",
+      metadata: { name },
+      spec: {
+        workload: { targetRef: { kind: "Deployment", name } },
+        replicas: { min: 0, max: 10 },
+        scaling: {
+          pollingIntervalSeconds: 5,
+          scaleToZero: { cooldownSeconds: 15, initialCooldownSeconds: 5 },
+          triggers: [
+            {
+              type: "prometheus",
+              name: "load",
+              metadata: { serverAddress: prometheus, query, threshold: "5" },
+            },
+          ],
+        },
+      },
+    });
+    await applyObjects(ns, userDeployment("idle"), userDeployment("busy"));
+    await applyObjects(ns, zeroPolicy("idle", "vector(0)"), zeroPolicy("busy", "vector(20)"));
+    await waitForReplicas(ns, "idle", (r) => r === 0, "KEDA to scale the idle workload to zero", 180_000);
+    // 20 / 5 per replica.
+    await waitForReplicas(ns, "busy", (r) => r === 4, "KEDA to scale the busy workload to 4", 180_000);
+    expect((await getScaledObject(ns, "idle"))?.status?.originalReplicaCount).toBe(3);
+
+    // Deleting the policy sets the user's workload back to the 3 replicas it had, not 0.
+    const deleted = await kubectl(["delete", "mlautoscalepolicy", "idle"], { namespace: ns });
+    expect(deleted.code).toBe(0);
+    await waitForReplicas(ns, "idle", (r) => r === 3, "the workload's own 3 replicas back", 90_000);
+
+    // A hand-over to the HPA deletes the ScaledObject too, but KEDA must not set 3 under the HPA. The
+    // HPA's Pods metric has no series for these pods, so it holds the count: 4 at every sample.
+    const samples: (number | undefined)[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push((await getDeployment(ns, "busy"))?.spec?.replicas);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    try {
+      await applyObjects(ns, {
+        apiVersion: "mlautoscale.io/v1alpha1",
+        kind: "MLAutoscalePolicy",
+        metadata: { name: "busy" },
+        spec: {
+          workload: { targetRef: { kind: "Deployment", name: "busy" } },
+          replicas: { min: 1, max: 10 },
+          scaling: { engine: "HPA", metrics: { queueDepth: { targetAverageValue: 10 } } },
+        },
+      });
+      await eventually(
+        async () => {
+          const hpa = await getHpa(ns, "busy");
+          const soGone = (await getScaledObject(ns, "busy")) === undefined;
+          return soGone && hpa?.metadata?.ownerReferences?.[0]?.kind === "MLAutoscalePolicy"
+            ? true
+            : undefined;
+        },
+        "the policy to take KEDA's HPA over and the ScaledObject to go",
+        90_000,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20_000));
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    expect(samples.length).toBeGreaterThan(50);
+    expect(samples.filter((r) => r !== 4)).toEqual([]);
+  });
+});
+
 describe("KEDA refusing an object", () => {
   it("reaches Reconciled verbatim, is not retried until something changes, and converges when it does", async () => {
     const { ns, operator } = await namespaceWithOperator("keda-refusal");

@@ -1,6 +1,5 @@
 // Wires the MLAutoscalePolicy reconciler into the runtime: informers, watches, KEDA discovery, writes.
 import type {
-  KubernetesObject,
   V1Deployment,
   V1PodDisruptionBudget,
   V1StatefulSet,
@@ -191,13 +190,14 @@ function childResource(kind: string): ResourceType {
 /** Writes through server-side apply, deletes with a UID precondition, scales through /scale. */
 export function restPolicyWriter(applier: Applier, rest: KubeRestClient): PolicyWriter {
   return {
-    apply: async (desired: KubernetesObject, live) => {
+    apply: async (desired, live) => {
       const stamped = withApplyHash(desired, SPEC_HASH_ANNOTATION);
       const outcome = await applier.applyIfChanged(stamped, live);
-      return outcome.written;
+      return outcome.written ? outcome.object : undefined;
     },
     applyStatus: async (policy, status) => {
-      await applier.applyStatus({ ...policy, status });
+      const answer = await applier.applyStatus({ ...policy, status });
+      return answer.metadata?.resourceVersion;
     },
     delete: async (child, uid, propagation) => {
       // "not-found" and "uid-mismatch" both mean nothing of the policy's is left under that name.

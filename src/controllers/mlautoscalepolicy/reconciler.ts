@@ -22,6 +22,7 @@ import type { ReconcileContext, ReconcileResult } from "../../runtime/controller
 import type { EventRecorder } from "../../runtime/events.js";
 import {
   metaTime,
+  keyString,
   mutableCopy,
   type DeepReadonly,
   type KubeObject,
@@ -88,9 +89,16 @@ export interface ChildRef {
 
 /** The writes the reconciler makes; all of them go through here (one field manager). */
 export interface PolicyWriter {
-  /** Server-side applies `desired` unless `live` already matches; true when a request was sent. */
-  apply(desired: KubernetesObject, live: DeepReadonly<KubeObject> | undefined): Promise<boolean>;
-  applyStatus(policy: ChildRef, status: PolicyStatus): Promise<void>;
+  /**
+   * Server-side applies `desired` unless `live` already matches: the API server's answer (the object as
+   * it now is), or undefined when no request was sent.
+   */
+  apply<T extends KubernetesObject>(
+    desired: T,
+    live: DeepReadonly<KubeObject> | undefined,
+  ): Promise<T | undefined>;
+  /** Server-side applies the status; returns the policy's resourceVersion after the write. */
+  applyStatus(policy: ChildRef, status: PolicyStatus): Promise<string | undefined>;
   /** Deletes only the object with this UID. Orphan leaves its dependents (KEDA's HPA) in place. */
   delete(child: ChildRef, uid: string, propagation: "Background" | "Orphan"): Promise<void>;
   /** Sets replicas through the scale subresource. */
@@ -121,6 +129,12 @@ export interface PolicyReconcilerOptions {
 /** How soon to look again while KEDA's caches have not synced (they enqueue every policy once they do). */
 const KEDA_CACHES_RETRY_MS = 30_000;
 
+/**
+ * How long a status just written is preferred to an older one in the cache. The cache catches up within
+ * a watch round trip; past this, someone else's later write (a `kubectl edit` of the status) wins.
+ */
+const WRITTEN_STATUS_TRUST_MS = 30_000;
+
 /** How soon to look again while a hand-over between engines is under way. */
 const HANDOVER_REQUEUE_MS = 2_000;
 
@@ -133,6 +147,33 @@ const API = {
 } as const;
 
 type Live = DeepReadonly<KubeObject>;
+
+/** The API server's answers to this reconcile's applies, by childKey. */
+type WrittenChildren = Map<string, KubernetesObject>;
+
+function childKey(kind: string, name: string): string {
+  return `${kind}/${name}`;
+}
+
+/** What a reconcile concluded: the status verdict, and what the controller is told. */
+interface ReconcileOutcome {
+  verdict: ReconcileVerdict;
+  result?: ReconcileResult;
+  /** Thrown once the status is written: the controller retries (or not, for a TerminalError). */
+  error?: Error;
+}
+
+function isDeployment(object: KubernetesObject): object is V1Deployment {
+  return object.kind === API.deployment.kind;
+}
+
+function isHpa(object: KubernetesObject): object is V2HorizontalPodAutoscaler {
+  return object.kind === API.hpa.kind;
+}
+
+function isScaledObject(object: KubernetesObject): object is ScaledObject {
+  return object.kind === API.scaledObject.kind;
+}
 
 function controlledByUid(object: Live | undefined, uid: string): boolean {
   return object !== undefined && controllerOf(object)?.uid === uid;
@@ -181,6 +222,11 @@ export class PolicyReconciler {
   private readonly writer: PolicyWriter;
   private readonly events: EventRecorder;
   private readonly now: () => Date;
+  /** The last status written per policy (namespace/name), until the cache shows it. */
+  private readonly writtenStatus = new Map<
+    string,
+    { uid: string; status: PolicyStatus; resourceVersion: string | undefined; writtenAt: number }
+  >();
 
   constructor(private readonly options: PolicyReconcilerOptions) {
     this.caches = options.caches;
@@ -193,6 +239,7 @@ export class PolicyReconciler {
     const raw = this.caches.policies.get(key.namespace, key.name);
     if (raw === undefined) {
       // Deleted: garbage collection removes the children through their owner references.
+      this.writtenStatus.delete(keyString(key));
       this.options.onObserved?.(key, undefined, undefined);
       return;
     }
@@ -203,20 +250,23 @@ export class PolicyReconciler {
       return { requeueAfterMs: KEDA_CACHES_RETRY_MS };
     }
 
+    // One reconcile: read, build, apply, prune, then the status, once, from the caches and the answers to
+    // the writes just made (the caches have not seen those yet).
+    const written: WrittenChildren = new Map();
     const parsed = parsePolicy(mutableCopy(raw));
-    if (!parsed.ok) {
-      const message = `invalid spec, children left as they are: ${parsed.problems.join("; ")}`;
-      await this.writeStatus(
-        raw,
-        undefined,
-        { kind: "failed", reason: Reason.InvalidSpec, message },
-        this.observe(raw, undefined),
-      );
-      return;
-    }
-    const policy = parsed.policy;
-    const outcome = await this.reconcileValid(policy, raw, context);
-    await this.writeStatus(raw, policy, outcome.verdict, this.observe(raw, policy));
+    const policy = parsed.ok ? parsed.policy : undefined;
+    const outcome: ReconcileOutcome =
+      policy === undefined
+        ? {
+            verdict: {
+              kind: "failed",
+              reason: Reason.InvalidSpec,
+              message: `invalid spec, children left as they are: ${parsed.ok ? "" : parsed.problems.join("; ")}`,
+            },
+          }
+        : await this.reconcileValid(policy, raw, context, written);
+    await this.writeStatus(raw, policy, outcome.verdict, this.observe(raw, policy, written));
+    if (outcome.error !== undefined) throw outcome.error;
     return outcome.result;
   };
 
@@ -224,7 +274,8 @@ export class PolicyReconciler {
     policy: MLAutoscalePolicy,
     raw: DeepReadonly<PolicyObject>,
     context: ReconcileContext,
-  ): Promise<{ verdict: ReconcileVerdict; result?: ReconcileResult }> {
+    written: WrittenChildren,
+  ): Promise<ReconcileOutcome> {
     const engineInUse = raw.status?.engine;
     // Before anything is applied, paused or not: KEDA would send the triggers' credentials to these
     // addresses. Children already there are left as they are, as for an invalid spec.
@@ -321,26 +372,26 @@ export class PolicyReconciler {
 
     let result: ReconcileResult | undefined;
     try {
-      result = await this.applyChildren(policy, raw, children, keda, context);
+      result = await this.applyChildren(policy, raw, children, keda, context, written);
     } catch (error) {
       const refused = error instanceof ChildWriteError && error.refused;
       const message = error instanceof Error ? error.message : String(error);
-      await this.writeStatus(
-        raw,
-        policy,
-        {
+      return {
+        verdict: {
           kind: "failed",
           reason: refused ? Reason.ApplyRefused : Reason.ApplyFailed,
           message,
           engine: children.engine,
         },
-        this.observe(raw, policy),
-      );
-      // A refusal (invalid, forbidden, denied by an admission webhook) comes back the same on every
-      // retry: it waits for the policy or the cluster to change, which enqueues the policy again. Anything
-      // else is retried with back-off.
-      if (refused) throw new TerminalError(message, { cause: error });
-      throw error;
+        // A refusal (invalid, forbidden, denied by an admission webhook) comes back the same on every
+        // retry: it waits for the policy or the cluster to change, which enqueues the policy again.
+        // Anything else is retried with back-off.
+        error: refused
+          ? new TerminalError(message, { cause: error })
+          : error instanceof Error
+            ? error
+            : new Error(message),
+      };
     }
     const applied = childObjects(children).map((o) => ({
       apiVersion: o.apiVersion ?? "",
@@ -461,6 +512,7 @@ export class PolicyReconciler {
     children: DesiredChildren,
     keda: KedaCaches | undefined,
     context: ReconcileContext,
+    written: WrittenChildren,
   ): Promise<ReconcileResult | undefined> {
     const namespace = policy.metadata.namespace ?? "";
     const name = policy.metadata.name;
@@ -500,7 +552,7 @@ export class PolicyReconciler {
     const created: string[] = [];
     try {
       for (const wave of [toApply.filter((o) => !isAutoscaler(o)), toApply.filter(isAutoscaler)]) {
-        await this.applyWave(wave, namespace, keda, created);
+        await this.applyWave(wave, namespace, keda, created, written);
       }
     } finally {
       if (created.length > 0) this.events.event(raw, "Normal", "Created", `created ${created.join(", ")}`);
@@ -539,25 +591,31 @@ export class PolicyReconciler {
     return plan.waiting ? { requeueAfterMs: HANDOVER_REQUEUE_MS } : undefined;
   }
 
-  /** Applies `wave` concurrently; adds what it created (kind and name) to `created`. */
+  /**
+   * Applies `wave` concurrently; adds what it created (kind and name) to `created` and the API server's
+   * answer for each object it wrote to `written`.
+   */
   private async applyWave(
     wave: KubernetesObject[],
     namespace: string,
     keda: KedaCaches | undefined,
     created: string[],
+    written: WrittenChildren,
   ): Promise<void> {
     const outcomes = await Promise.allSettled(
       wave.map(async (desired) => {
         const kind = desired.kind ?? "";
         const childName = desired.metadata?.name ?? "";
         const live = this.liveChild(kind, namespace, childName, keda);
-        let written: boolean;
+        let answer: KubernetesObject | undefined;
         try {
-          written = await this.writer.apply(desired, live);
+          answer = await this.writer.apply(desired, live);
         } catch (error) {
           throw ChildWriteError.of(`${kind} ${namespace}/${childName}`, error);
         }
-        if (written && live === undefined) created.push(`${kind} ${childName}`);
+        if (answer === undefined) return;
+        written.set(childKey(kind, childName), answer);
+        if (live === undefined) created.push(`${kind} ${childName}`);
       }),
     );
     const failures = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
@@ -677,21 +735,37 @@ export class PolicyReconciler {
     });
   }
 
-  /** What the status reports on: the workload, the HPA doing the scaling, the ScaledObject. */
-  private observe(raw: DeepReadonly<PolicyObject>, policy: MLAutoscalePolicy | undefined): ObservedChildren {
+  /**
+   * What the status reports on: the workload, the HPA doing the scaling, the ScaledObject; from the API
+   * server's answers to this reconcile's writes where there are any, as the caches have not seen them yet.
+   */
+  private observe(
+    raw: DeepReadonly<PolicyObject>,
+    policy: MLAutoscalePolicy | undefined,
+    written: WrittenChildren,
+  ): ObservedChildren {
     const namespace = raw.metadata?.namespace ?? "";
     const name = raw.metadata?.name ?? "";
     const uid = raw.metadata?.uid ?? "";
     const ref = policy?.spec.workload.targetRef;
+    const writtenDeployment = written.get(childKey(API.deployment.kind, name));
     const workload =
       ref === undefined
-        ? this.caches.deployments.get(namespace, name)
+        ? writtenDeployment !== undefined && isDeployment(writtenDeployment)
+          ? writtenDeployment
+          : this.caches.deployments.get(namespace, name)
         : ref.kind === "Deployment"
           ? this.caches.deployments.get(namespace, ref.name)
           : this.caches.statefulSets.get(namespace, ref.name);
     const keda = this.caches.keda();
-    const scaledObject = keda?.scaledObjects.get(namespace, name);
-    const hpa = this.caches.hpas.get(namespace, name);
+    const writtenScaledObject = written.get(childKey(API.scaledObject.kind, name));
+    const scaledObject =
+      writtenScaledObject !== undefined && isScaledObject(writtenScaledObject)
+        ? writtenScaledObject
+        : keda?.scaledObjects.get(namespace, name);
+    const writtenHpa = written.get(childKey(API.hpa.kind, name));
+    const hpa =
+      writtenHpa !== undefined && isHpa(writtenHpa) ? writtenHpa : this.caches.hpas.get(namespace, name);
 
     const children: ObservedChildren["children"] = [];
     const add = (api: { apiVersion: string; kind: string }, object: Live | undefined): void => {
@@ -721,7 +795,8 @@ export class PolicyReconciler {
     verdict: ReconcileVerdict,
     observed: ObservedChildren,
   ): Promise<void> {
-    const previous = raw.status;
+    const key = { namespace: raw.metadata?.namespace ?? "", name: raw.metadata?.name ?? "" };
+    const previous = this.lastStatus(raw);
     const next = computeStatus({
       generation: raw.metadata?.generation,
       previous,
@@ -730,12 +805,41 @@ export class PolicyReconciler {
       minReplicas: policy?.spec.replicas.min ?? 1,
       now: metaTime(this.now()),
     });
-    const key = { namespace: raw.metadata?.namespace ?? "", name: raw.metadata?.name ?? "" };
     const ready = next.conditions?.find((c) => c.type === ConditionType.Ready);
     this.options.onObserved?.(key, next.engine, ready?.status);
-    this.recordTransitions(raw, previous, next);
     if (previous !== undefined && canonicalJson(previous) === canonicalJson(next)) return;
-    await this.writer.applyStatus({ apiVersion: raw.apiVersion ?? "", kind: raw.kind ?? "", ...key }, next);
+    const resourceVersion = await this.writer.applyStatus(
+      { apiVersion: raw.apiVersion ?? "", kind: raw.kind ?? "", ...key },
+      next,
+    );
+    this.writtenStatus.set(keyString(key), {
+      uid: raw.metadata?.uid ?? "",
+      status: next,
+      resourceVersion,
+      writtenAt: this.now().getTime(),
+    });
+    // Events for the transitions that were written, and only those.
+    this.recordTransitions(raw, previous, next);
+  }
+
+  /**
+   * The status the next one is computed from. The cache can lag behind a status just written, and a status
+   * computed from the one before would write again and move lastTransitionTime: until the cache shows
+   * the write (its resourceVersion or its content), or for WRITTEN_STATUS_TRUST_MS at most, the status
+   * written is the one to go by.
+   */
+  private lastStatus(raw: DeepReadonly<PolicyObject>): DeepReadonly<PolicyStatus> | undefined {
+    const key = keyString({ namespace: raw.metadata?.namespace ?? "", name: raw.metadata?.name ?? "" });
+    const written = this.writtenStatus.get(key);
+    if (written === undefined) return raw.status;
+    const caughtUp =
+      written.uid !== raw.metadata?.uid ||
+      (written.resourceVersion !== undefined && written.resourceVersion === raw.metadata?.resourceVersion) ||
+      (raw.status !== undefined && canonicalJson(raw.status) === canonicalJson(written.status)) ||
+      this.now().getTime() - written.writtenAt > WRITTEN_STATUS_TRUST_MS;
+    if (!caughtUp) return written.status;
+    this.writtenStatus.delete(key);
+    return raw.status;
   }
 
   /** One event per condition change: Warning when it turns False, Normal when Ready turns True. */
