@@ -1,8 +1,16 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { needsApply } from "./compare.js";
-import type { KubeObject } from "./object.js";
+import { canonicalJson, contentHash, differingPaths, valueAt, type FieldPath } from "./compare.js";
+import type { DeepReadonly, KubeObject } from "./object.js";
 import { isConflict, isNotFound } from "./errors.js";
 import { discoverResource, type KubeRestClient, objectPath, type ResourceType } from "./rest.js";
+
+/** How many objects' kept differences the Applier remembers at most. */
+const MAX_KEPT_DIFFERENTLY = 10_000;
+
+/** The values of `object` at `paths`, comparable as a string. */
+function keptAt(object: unknown, paths: readonly FieldPath[]): string {
+  return canonicalJson(paths.map((path) => valueAt(object, path) ?? null));
+}
 
 /** Server-side apply's patch type; JSON is YAML, so the body is sent as JSON. */
 const APPLY_PATCH = "application/apply-patch+yaml";
@@ -60,13 +68,57 @@ export class Applier {
     );
   }
 
-  /** Applies `desired` only when it differs from `live` in the fields it sets. */
-  async applyIfChanged<T extends KubernetesObject, Live>(
+  /**
+   * Applies `desired` only when it differs from `live` in the fields it sets, and not when the only
+   * differences are those the API server kept after the last apply of this very content: a field it drops
+   * (unknown to it, or behind a disabled feature gate) or another manager's entries in a list. Without
+   * that, such an object would be written again on every reconcile.
+   */
+  async applyIfChanged<T extends KubernetesObject, Live extends DeepReadonly<KubeObject>>(
     desired: T,
     live: Live | undefined,
   ): Promise<ApplyOutcome<T, Live>> {
-    if (live !== undefined && !needsApply(desired, live)) return { written: false, object: live };
-    return { written: true, object: await this.apply(desired) };
+    if (live !== undefined) {
+      const differences = differingPaths(desired, live);
+      if (differences.length === 0 || this.keptAsBefore(desired, live, differences)) {
+        return { written: false, object: live };
+      }
+    }
+    const answer = await this.apply(desired);
+    this.rememberWhatWasKept(desired, answer);
+    return { written: true, object: answer };
+  }
+
+  /** What the server kept differently from what was sent, by object UID, for the last apply of each. */
+  private readonly keptDifferently = new Map<string, { sent: string; paths: FieldPath[]; kept: string }>();
+
+  private rememberWhatWasKept(sent: KubernetesObject, answer: KubernetesObject): void {
+    const uid = answer.metadata?.uid;
+    if (uid === undefined) return;
+    const paths = differingPaths(sent, answer);
+    this.keptDifferently.delete(uid);
+    if (paths.length === 0) return;
+    this.keptDifferently.set(uid, { sent: contentHash(sent), paths, kept: keptAt(answer, paths) });
+    // Bounded: an object deleted while it differed would otherwise stay here. The oldest entry goes.
+    if (this.keptDifferently.size > MAX_KEPT_DIFFERENTLY) {
+      const oldest = this.keptDifferently.keys().next().value;
+      if (oldest !== undefined) this.keptDifferently.delete(oldest);
+    }
+  }
+
+  /** True when `live` differs from `desired` only where, and as, the server kept it after the same apply. */
+  private keptAsBefore(
+    desired: KubernetesObject,
+    live: DeepReadonly<KubeObject>,
+    differences: FieldPath[],
+  ): boolean {
+    const known = this.keptDifferently.get(live.metadata?.uid ?? "");
+    if (known === undefined || known.sent !== contentHash(desired)) return false;
+    const knownPaths = new Set(known.paths.map((path) => canonicalJson(path)));
+    return (
+      differences.every((path) => knownPaths.has(canonicalJson(path))) &&
+      keptAt(live, known.paths) === known.kept
+    );
   }
 
   /**

@@ -11,17 +11,25 @@ import { quantitiesEqual } from "./quantity.js";
  * Fields the desired object stopped setting are not seen here: stamp desired objects with
  * `withApplyHash` so that any change of the desired object itself shows up as a changed annotation.
  */
-export function applyDifferences(desired: unknown, live: unknown, path = ""): string[] {
+export function applyDifferences(desired: unknown, live: unknown): string[] {
+  return differingPaths(desired, live).map(formatPath);
+}
+
+/** A field's path: object keys and list indexes. */
+export type FieldPath = readonly (string | number)[];
+
+/** Where `live` differs from `desired` in the fields `desired` sets (see applyDifferences). */
+export function differingPaths(desired: unknown, live: unknown, path: FieldPath = []): FieldPath[] {
   if (desired === undefined) return [];
-  if (live === undefined || live === null) return isZeroValue(desired) ? [] : [path || "."];
+  if (live === undefined || live === null) return isZeroValue(desired) ? [] : [path];
   if (Array.isArray(desired)) {
-    if (!Array.isArray(live) || live.length !== desired.length) return [path || "."];
-    return desired.flatMap((element, index) => applyDifferences(element, live[index], `${path}[${index}]`));
+    if (!Array.isArray(live) || live.length !== desired.length) return [path];
+    return desired.flatMap((element, index) => differingPaths(element, live[index], [...path, index]));
   }
   if (isPlainObject(desired)) {
-    if (!isPlainObject(live)) return [path || "."];
+    if (!isPlainObject(live)) return [path];
     return Object.entries(desired).flatMap(([field, value]) =>
-      applyDifferences(value, live[field], path ? `${path}.${field}` : field),
+      differingPaths(value, live[field], [...path, field]),
     );
   }
   if (desired === live) return [];
@@ -32,7 +40,26 @@ export function applyDifferences(desired: unknown, live: unknown, path = ""): st
   ) {
     return [];
   }
-  return [path || "."];
+  return [path];
+}
+
+function formatPath(path: FieldPath): string {
+  if (path.length === 0) return ".";
+  return path
+    .map((segment, index) =>
+      typeof segment === "number" ? `[${segment}]` : index === 0 ? segment : `.${segment}`,
+    )
+    .join("");
+}
+
+/** The value at `path` in `value` (undefined where the path leads nowhere). */
+export function valueAt(value: unknown, path: FieldPath): unknown {
+  let cursor = value;
+  for (const segment of path) {
+    if (typeof segment === "number") cursor = Array.isArray(cursor) ? cursor[segment] : undefined;
+    else cursor = isPlainObject(cursor) ? cursor[segment] : undefined;
+  }
+  return cursor;
 }
 
 /** True when applying `desired` over `live` (undefined: not there yet) would write something. */

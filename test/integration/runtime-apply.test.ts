@@ -1,4 +1,4 @@
-import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Applier } from "../../src/runtime/apply.js";
 import { withApplyHash } from "../../src/runtime/compare.js";
@@ -148,6 +148,89 @@ describe("server-side apply helpers against a real API server", () => {
       await cachedAt(restored.metadata?.resourceVersion),
     );
     expect(steady.written).toBe(false);
+  });
+
+  it("stays at zero writes when the server keeps another manager's entry in a list the operator sets", async () => {
+    const name = "kept-differently";
+    const desired = () =>
+      withApplyHash(
+        {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: { name, namespace },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              spec: {
+                containers: [{ name: "server", image: "model:1", env: [{ name: "MODEL", value: "small" }] }],
+              },
+            },
+          },
+        },
+        HASH_ANNOTATION,
+      );
+    const liveNow = async () => {
+      const resourceVersion = (await apps().readNamespacedDeployment({ namespace, name })).metadata
+        ?.resourceVersion;
+      await vi.waitFor(
+        () => expect(deployments.store.get(namespace, name)?.metadata?.resourceVersion).toBe(resourceVersion),
+        15_000,
+      );
+      const live = deployments.store.get(namespace, name);
+      if (live === undefined) throw new Error("not cached");
+      return live;
+    };
+
+    expect((await applier.applyIfChanged(desired(), undefined)).written).toBe(true);
+    const writes = applier.writeCount;
+    for (let round = 0; round < 2; round++) {
+      expect((await applier.applyIfChanged(desired(), await liveNow())).written).toBe(false);
+    }
+    expect(applier.writeCount).toBe(writes);
+
+    // Another field manager adds an entry to the container's env (a keyed list): ours stays as sent, the
+    // other entry stays as that manager wants. One apply finds that out; the next ones are skipped.
+    await new KubeRestClient(testKubeConfig()).request(
+      "PATCH",
+      `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`,
+      {
+        query: { fieldManager: "sidecar-injector" },
+        contentType: "application/apply-patch+yaml",
+        body: {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: { name, namespace },
+          spec: {
+            template: { spec: { containers: [{ name: "server", env: [{ name: "TRACING", value: "on" }] }] } },
+          },
+        },
+      },
+    );
+    expect((await applier.applyIfChanged(desired(), await liveNow())).written).toBe(true);
+    const settled = applier.writeCount;
+    for (let round = 0; round < 2; round++) {
+      expect((await applier.applyIfChanged(desired(), await liveNow())).written).toBe(false);
+    }
+    expect(applier.writeCount).toBe(settled);
+    const env = (await apps().readNamespacedDeployment({ namespace, name })).spec?.template.spec
+      ?.containers[0]?.env;
+    expect(env?.map((variable) => variable.name).sort()).toEqual(["MODEL", "TRACING"]);
+
+    // A real change of one of the operator's fields in that list is still seen and taken back.
+    await apps().patchNamespacedDeployment(
+      {
+        namespace,
+        name,
+        body: [{ op: "replace", path: "/spec/template/spec/containers/0/env/0/value", value: "large" }],
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
+    expect((await applier.applyIfChanged(desired(), await liveNow())).written).toBe(true);
+    const restored = (await apps().readNamespacedDeployment({ namespace, name })).spec?.template.spec
+      ?.containers[0]?.env;
+    expect(restored?.find((variable) => variable.name === "MODEL")?.value).toBe("small");
   });
 
   it("applies to the status subresource without touching the spec", async () => {

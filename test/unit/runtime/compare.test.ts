@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { applyDifferences, canonicalJson, needsApply, withApplyHash } from "../../../src/runtime/compare.js";
+import {
+  applyDifferences,
+  canonicalJson,
+  differingPaths,
+  needsApply,
+  valueAt,
+  withApplyHash,
+} from "../../../src/runtime/compare.js";
 import { parseQuantity, quantitiesEqual } from "../../../src/runtime/quantity.js";
 
 describe("quantities", () => {
@@ -98,6 +105,24 @@ describe("applyDifferences / needsApply", () => {
       "spec.replicas",
       "spec.template.spec.containers[0].image",
     ]);
+  });
+
+  it("gives each path as keys and indexes, which valueAt reads back, dotted keys included", () => {
+    const desired = {
+      metadata: { annotations: { "mlautoscale.io/spec-hash": "b" } },
+      spec: { template: { spec: { containers: [{ name: "server", image: "model:2" }] } } },
+    };
+    const live = {
+      metadata: { annotations: { "mlautoscale.io/spec-hash": "a" } },
+      spec: { template: { spec: { containers: [{ name: "server", image: "model:1" }] } } },
+    };
+    const paths = differingPaths(desired, live);
+    expect(paths).toEqual([
+      ["metadata", "annotations", "mlautoscale.io/spec-hash"],
+      ["spec", "template", "spec", "containers", 0, "image"],
+    ]);
+    expect(paths.map((path) => valueAt(live, path))).toEqual(["a", "model:1"]);
+    expect(valueAt(live, ["spec", "missing", 3])).toBeUndefined();
   });
 
   it("treats a different list length as a change", () => {
