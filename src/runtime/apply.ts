@@ -1,8 +1,14 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { canonicalJson, contentHash, differingPaths, valueAt, type FieldPath } from "./compare.js";
 import type { DeepReadonly, KubeObject } from "./object.js";
-import { isConflict, isNotFound } from "./errors.js";
-import { discoverResource, type KubeRestClient, objectPath, type ResourceType } from "./rest.js";
+import { isConflict, isNotFound, KubeApiError } from "./errors.js";
+import {
+  collectionPath,
+  discoverResource,
+  type KubeRestClient,
+  objectPath,
+  type ResourceType,
+} from "./rest.js";
 
 /** How many objects' kept differences the Applier remembers at most. */
 const MAX_KEPT_DIFFERENTLY = 10_000;
@@ -119,6 +125,66 @@ export class Applier {
       differences.every((path) => knownPaths.has(canonicalJson(path))) &&
       keptAt(live, known.paths) === known.kept
     );
+  }
+
+  /**
+   * Creates `object` (POST): unlike an apply, a create never merges into an object of the same name that
+   * someone else made a moment before the caches could show it; that answers 409 AlreadyExists
+   * (isAlreadyExists). The field manager's entry of a create is an Update entry, whose fields a later
+   * apply by the same manager cannot remove; so it is turned into the Apply entry it would have been
+   * (client-go's csaupgrade does the same), and later applies own, and drop, what they set.
+   */
+  async create<T extends KubernetesObject>(object: T): Promise<T> {
+    const type = await this.resourceType(object.apiVersion ?? "", object.kind ?? "");
+    this.writes++;
+    const created = await this.rest.request<T>("POST", collectionPath(type, object.metadata?.namespace), {
+      query: { fieldManager: this.fieldManager },
+      body: object,
+    });
+    const entries = created.metadata?.managedFields ?? [];
+    const index = entries.findIndex(
+      (entry) =>
+        entry.manager === this.fieldManager &&
+        entry.operation === "Update" &&
+        entry.subresource === undefined,
+    );
+    if (index < 0) return created;
+    const entry = `/metadata/managedFields/${index}`;
+    this.writes++;
+    try {
+      return await this.rest.request<T>(
+        "PATCH",
+        objectPath(type, object.metadata?.namespace, object.metadata?.name ?? ""),
+        {
+          query: { fieldManager: this.fieldManager },
+          contentType: "application/json-patch+json",
+          // The tests make it a no-op if anyone wrote the object since: their entry may have moved ours.
+          body: [
+            { op: "test", path: "/metadata/resourceVersion", value: created.metadata?.resourceVersion },
+            { op: "test", path: `${entry}/manager`, value: this.fieldManager },
+            { op: "test", path: `${entry}/operation`, value: "Update" },
+            { op: "replace", path: `${entry}/operation`, value: "Apply" },
+          ],
+        },
+      );
+    } catch (error) {
+      // The object is created; at worst a field the operator later stops setting stays until the
+      // next owner removes it. Not worth failing the write for.
+      if (error instanceof KubeApiError && (error.statusCode === 409 || error.statusCode === 422))
+        return created;
+      throw error;
+    }
+  }
+
+  /** Reads an object (undefined when there is none). */
+  async read<T extends KubernetesObject>(reference: ObjectReference): Promise<T | undefined> {
+    const type = await this.resourceType(reference.apiVersion, reference.kind);
+    try {
+      return await this.rest.request<T>("GET", objectPath(type, reference.namespace, reference.name));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /**

@@ -42,6 +42,11 @@ export function isConflict(error: unknown): boolean {
   return statusCodeOf(error) === 409;
 }
 
+/** A create that found an object of that name already there (409, reason AlreadyExists). */
+export function isAlreadyExists(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 409 && error.reason === "AlreadyExists";
+}
+
 export function isGone(error: unknown): boolean {
   return statusCodeOf(error) === 410;
 }

@@ -1,7 +1,14 @@
-import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ConfigMap,
+} from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Applier } from "../../src/runtime/apply.js";
 import { withApplyHash } from "../../src/runtime/compare.js";
+import { isAlreadyExists } from "../../src/runtime/errors.js";
 import { Informer } from "../../src/runtime/informer.js";
 import type { KubeObject } from "../../src/runtime/object.js";
 import { KubeRestClient } from "../../src/runtime/rest.js";
@@ -231,6 +238,27 @@ describe("server-side apply helpers against a real API server", () => {
     const restored = (await apps().readNamespacedDeployment({ namespace, name })).spec?.template.spec
       ?.containers[0]?.env;
     expect(restored?.find((variable) => variable.name === "MODEL")?.value).toBe("small");
+  });
+
+  it("creates with a create: refused for a name already taken, and later applies own (and drop) what they set", async () => {
+    const core = testKubeConfig().makeApiClient(CoreV1Api);
+    const configMap = (name: string, data: Record<string, string>): V1ConfigMap => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name, namespace },
+      data,
+    });
+    await core.createNamespacedConfigMap({ namespace, body: configMap("taken", { theirs: "1" }) });
+    const refused = await applier.create(configMap("taken", { ours: "1" })).catch((error: unknown) => error);
+    expect(isAlreadyExists(refused)).toBe(true);
+    expect((await core.readNamespacedConfigMap({ namespace, name: "taken" })).data).toEqual({ theirs: "1" });
+
+    const created = await applier.create(configMap("created", { a: "1", b: "2" }));
+    expect(
+      created.metadata?.managedFields?.map((entry) => `${entry.manager ?? ""}/${entry.operation ?? ""}`),
+    ).toEqual(["mlautoscale-test/Apply"]);
+    await applier.apply(configMap("created", { a: "1" }));
+    expect((await core.readNamespacedConfigMap({ namespace, name: "created" })).data).toEqual({ a: "1" });
   });
 
   it("applies to the status subresource without touching the spec", async () => {

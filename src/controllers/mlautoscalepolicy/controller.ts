@@ -11,6 +11,7 @@ import { API_VERSION, KIND, type EndpointPattern } from "../../api/v1alpha1/inde
 import { KEDA_API_VERSION, type ScaledObject, type TriggerAuthentication } from "../../keda/types.js";
 import type { Applier } from "../../runtime/apply.js";
 import { sleep, systemClock } from "../../runtime/clock.js";
+import { isAlreadyExists } from "../../runtime/errors.js";
 import { withApplyHash } from "../../runtime/compare.js";
 import {
   Controller,
@@ -34,7 +35,13 @@ import { controllerOf, groupOf } from "../../runtime/ownerref.js";
 import { objectPath, type KubeRestClient, type ResourceType } from "../../runtime/rest.js";
 import type { ExternalMetricsApi, KedaAvailability } from "./desired/index.js";
 import { policyScaleTargetIndex, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
-import { PolicyReconciler, type KedaCaches, type PolicyObject, type PolicyWriter } from "./reconciler.js";
+import {
+  ChildNameTakenError,
+  PolicyReconciler,
+  type KedaCaches,
+  type PolicyObject,
+  type PolicyWriter,
+} from "./reconciler.js";
 
 /** The APIService of the external metrics API: KEDA's metrics server holds it while KEDA runs. */
 export const EXTERNAL_METRICS_API_SERVICE = "v1beta1.external.metrics.k8s.io";
@@ -192,7 +199,31 @@ export function restPolicyWriter(applier: Applier, rest: KubeRestClient): Policy
   return {
     apply: async (desired, live) => {
       const stamped = withApplyHash(desired, SPEC_HASH_ANNOTATION);
-      const outcome = await applier.applyIfChanged(stamped, live);
+      let current = live;
+      if (current === undefined) {
+        // Not in the cache: created with a create, which never merges into someone else's object.
+        try {
+          return await applier.create(stamped);
+        } catch (error) {
+          if (!isAlreadyExists(error)) throw error;
+          // The caches have not seen it yet: the policy's own (an earlier write whose event is on its
+          // way) is applied as usual; anyone else's is left alone.
+          const existing = await applier.read({
+            apiVersion: stamped.apiVersion ?? "",
+            kind: stamped.kind ?? "",
+            namespace: stamped.metadata?.namespace ?? "",
+            name: stamped.metadata?.name ?? "",
+          });
+          if (existing === undefined) throw error;
+          if (controllerOf(existing)?.uid !== controllerOf(stamped)?.uid) {
+            throw new ChildNameTakenError(
+              `${stamped.kind ?? "object"} ${stamped.metadata?.namespace ?? ""}/${stamped.metadata?.name ?? ""} exists and is not owned by this policy`,
+            );
+          }
+          current = existing;
+        }
+      }
+      const outcome = await applier.applyIfChanged(stamped, current);
       return outcome.written ? outcome.object : undefined;
     },
     applyStatus: async (policy, status) => {

@@ -179,6 +179,14 @@ function controlledByUid(object: Live | undefined, uid: string): boolean {
   return object !== undefined && controllerOf(object)?.uid === uid;
 }
 
+/** A child's name is taken by an object the policy does not control (found by a create, not the caches). */
+export class ChildNameTakenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ChildNameTakenError";
+  }
+}
+
 /**
  * A child the API server did not take. `refused` when it answered that the object is invalid, forbidden
  * or denied by an admission webhook (400, 403, 422): the same write would be refused again.
@@ -187,12 +195,15 @@ export class ChildWriteError extends Error {
   constructor(
     message: string,
     readonly refused: boolean,
+    /** The name is another party's (ChildNameTakenError). */
+    readonly nameTaken = false,
   ) {
     super(message);
     this.name = "ChildWriteError";
   }
 
   static of(child: string, error: unknown): ChildWriteError {
+    if (error instanceof ChildNameTakenError) return new ChildWriteError(error.message, false, true);
     if (error instanceof KubeApiError) {
       const refused = [400, 403, 422].includes(error.statusCode);
       // The API server's own words: an admission webhook's reason reaches the policy verbatim.
@@ -376,6 +387,14 @@ export class PolicyReconciler {
     } catch (error) {
       const refused = error instanceof ChildWriteError && error.refused;
       const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof ChildWriteError && error.nameTaken) {
+        // Someone else made an object of a child's name before the caches could show it. Once they do,
+        // the conflict check settles it (and this policy keeps no autoscaler of its own meanwhile).
+        return {
+          verdict: { kind: "failed", reason: Reason.Conflict, message, engine: children.engine },
+          error,
+        };
+      }
       return {
         verdict: {
           kind: "failed",
@@ -625,6 +644,7 @@ export class PolicyReconciler {
     throw new ChildWriteError(
       errors.map((e) => e.message).join("; "),
       errors.every((e) => e.refused),
+      errors.some((e) => e.nameTaken),
     );
   }
 
