@@ -1,5 +1,7 @@
 // Traffic traces: CSV with a header row, or JSON (an array of points, or { "points": [...] }).
-// Each point holds from its time until the next point's.
+// Each point holds from its time until the next point's. A CSV request log (one row per request, with
+// a timestamp) is counted into arrivals by src/trace/request-log.ts.
+import { isRequestLogHeader, parseRequestLog, parseTimestamp } from "../trace/request-log.js";
 
 export interface TracePoint {
   /** Seconds from the start of the trace. */
@@ -18,6 +20,8 @@ export interface Trace {
   points: TracePoint[];
   /** Seconds: the last point holds for as long as the interval before it. */
   end: number;
+  /** When the trace knows it: the time of t = 0, seconds since the Unix epoch. */
+  wallClockStart?: number;
 }
 
 export class TraceError extends Error {
@@ -84,8 +88,14 @@ function finish(points: TracePoint[], source: string, locate: (index: number) =>
   return { points, end };
 }
 
+/** A comment line `# start: 2023-11-16T18:15:45Z` gives the time of t = 0. */
+const START_COMMENT = /^#\s*start:\s*(\S.*)$/;
+
 export function parseCsvTrace(text: string, source = "trace"): Trace {
   const lines = text.split(/\r?\n/);
+  const header = lines.find((line) => line.trim() !== "" && !line.trim().startsWith("#"));
+  if (header !== undefined && isRequestLogHeader(header.split(","))) return parseRequestLog(text, source);
+  let wallClockStart: number | undefined;
   let columns: (Column | undefined)[] | undefined;
   let headerLine = 0;
   const points: TracePoint[] = [];
@@ -93,6 +103,12 @@ export function parseCsvTrace(text: string, source = "trace"): Trace {
   lines.forEach((line, index) => {
     const lineNumber = index + 1;
     const trimmed = line.trim();
+    const start = START_COMMENT.exec(trimmed)?.[1];
+    if (start !== undefined && !columns) {
+      wallClockStart = parseTimestamp(start)?.seconds;
+      if (wallClockStart === undefined)
+        throw new TraceError(source, `line ${lineNumber}`, `start ${JSON.stringify(start)} is not a time`);
+    }
     if (trimmed === "" || trimmed.startsWith("#")) return;
     const cells = trimmed.split(",").map((cell) => cell.trim());
     if (!columns) {
@@ -134,7 +150,9 @@ export function parseCsvTrace(text: string, source = "trace"): Trace {
     lineOfPoint.push(lineNumber);
   });
   if (!columns) throw new TraceError(source, "trace", "is empty (a header row is required)");
-  return finish(points, source, (index) => `line ${lineOfPoint[index] ?? "?"}`);
+  const trace = finish(points, source, (index) => `line ${lineOfPoint[index] ?? "?"}`);
+  if (wallClockStart !== undefined) trace.wallClockStart = wallClockStart;
+  return trace;
 }
 
 export function parseJsonTrace(text: string, source = "trace"): Trace {
