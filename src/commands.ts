@@ -10,6 +10,7 @@ Commands:
   operator   run the operator (in-cluster config, or KUBECONFIG)
   render     print the objects the operator would apply for policy files
   simulate   replay a traffic trace through the HPA and KEDA algorithms for policy files
+  trace      write a trace file from a Prometheus range query or a request log
   loadtest   replay a traffic trace against a live cluster and print what the autoscaler did
   crd        print the MLAutoscalePolicy CustomResourceDefinition
   help       show this help
@@ -25,6 +26,7 @@ const commands: Record<string, Command> = {
   simulate: runSimulateCommand,
   // Loaded on use: the operator's process never imports the load test (nor the broker clients).
   loadtest: async (argv, io) => (await import("./loadtest/command.js")).runLoadtestCommand(argv, io),
+  trace: async (argv, io) => (await import("./trace/command.js")).runTraceCommand(argv, io),
   crd: (_argv, io) => {
     io.stdout(renderCrdYaml());
     return Promise.resolve(0);
