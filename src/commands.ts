@@ -10,6 +10,7 @@ Commands:
   operator   run the operator (in-cluster config, or KUBECONFIG)
   render     print the objects the operator would apply for policy files
   simulate   replay a traffic trace through the HPA and KEDA algorithms for policy files
+  tune       search a policy's scaling settings on a trace for the cheapest that meets an SLO
   trace      write a trace file from a Prometheus range query or a request log
   loadtest   replay a traffic trace against a live cluster and print what the autoscaler did
   crd        print the MLAutoscalePolicy CustomResourceDefinition
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
   simulate: runSimulateCommand,
   // Loaded on use: the operator's process never imports the load test (nor the broker clients).
   loadtest: async (argv, io) => (await import("./loadtest/command.js")).runLoadtestCommand(argv, io),
+  tune: async (argv, io) => (await import("./tune/command.js")).runTuneCommand(argv, io),
   trace: async (argv, io) => (await import("./trace/command.js")).runTraceCommand(argv, io),
   crd: (_argv, io) => {
     io.stdout(renderCrdYaml());

@@ -71,7 +71,7 @@ export function formatCsv(results: readonly SimulationResult[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-function duration(seconds: number): string {
+export function duration(seconds: number): string {
   const hours = Math.floor(seconds / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
   const rest = Math.round(seconds % 60);
@@ -101,7 +101,7 @@ const SUMMARY_ROWS: [string, (summary: SimulationSummary) => string][] = [
   ["cost", (s) => `$${s.cost.toFixed(2)}`],
 ];
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows)
     row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));

@@ -1,0 +1,164 @@
+// One or two lines per changed field, with a reason taken from the simulation: the recommended policy is
+// replayed next to the same policy with that one field back at its original value, and the line names the
+// moment where the two differ most (the longest wait, or the most replicas held for nothing).
+import { duration } from "../simulate/format.js";
+import type { Outcome, Timeline } from "./evaluate.js";
+import type { Knob, KnobValue } from "./knobs.js";
+
+export interface Detailed {
+  outcome: Outcome;
+  timeline: Timeline;
+}
+
+export interface ExplainContext {
+  serviceRatePerReplica: number;
+  /** Seconds from pod creation to Ready: scheduling plus the model's load. */
+  startupSeconds: number;
+  maxViolationRatio: number;
+  /** The trace's time of t = 0, when it knows it. */
+  wallClockStart?: number;
+}
+
+export interface Change {
+  field: string;
+  label: string;
+  from: KnobValue;
+  to: KnobValue;
+  /** The sentence: "queue target 10 -> 6: with 10, ... requests wait 14 s ... at 13:05 ...". */
+  reason: string;
+}
+
+/** `13:05` when the trace knows its time of day (UTC), else the time since its start: `1h05m`. */
+export function timeLabel(t: number, wallClockStart: number | undefined): string {
+  if (wallClockStart === undefined) return duration(t);
+  const date = new Date((wallClockStart + t) * 1000);
+  return `${String(date.getUTCHours()).padStart(2, "0")}:${String(date.getUTCMinutes()).padStart(2, "0")}`;
+}
+
+export const percent = (ratio: number) => `${(ratio * 100).toFixed(2)}%`;
+const seconds = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} s`;
+const rate = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} req/s`;
+const replicas = (value: number) => `${value} replica${value === 1 ? "" : "s"}`;
+
+function held(timeline: Timeline, index: number): number {
+  return (
+    (timeline.readyReplicas[index] ?? 0) +
+    (timeline.loadingReplicas[index] ?? 0) +
+    (timeline.pendingReplicas[index] ?? 0)
+  );
+}
+
+/** The step where `without` makes requests wait longest among the steps it has more violations than `with`. */
+function worstWait(withChange: Timeline, without: Timeline): number {
+  let worst = -1;
+  for (let index = 0; index < without.t.length; index++) {
+    if ((without.sloViolations[index] ?? 0) <= (withChange.sloViolations[index] ?? 0) + 1e-9) continue;
+    if (worst < 0 || (without.waitSeconds[index] ?? 0) > (without.waitSeconds[worst] ?? 0)) worst = index;
+  }
+  return worst;
+}
+
+/** The step where `without` holds the most replicas more than `with`. */
+function mostExtra(withChange: Timeline, without: Timeline): number {
+  let most = -1;
+  let mostExtraReplicas = 0;
+  for (let index = 0; index < without.t.length; index++) {
+    const extra = held(without, index) - held(withChange, index);
+    if (extra > mostExtraReplicas) {
+      mostExtraReplicas = extra;
+      most = index;
+    }
+  }
+  return most;
+}
+
+function latencyReason(
+  knob: Knob,
+  from: string,
+  withChange: Detailed,
+  without: Detailed,
+  context: ExplainContext,
+): string {
+  const index = worstWait(withChange.timeline, without.timeline);
+  const w = withChange.timeline;
+  const o = without.timeline;
+  const at = timeLabel(o.t[index] ?? 0, context.wallClockStart);
+  const load = o.load[index] ?? 0;
+  const need = Math.ceil(load / context.serviceRatePerReplica - 1e-9);
+  const desired = o.desiredReplicas[index] ?? 0;
+  const ready = o.readyReplicas[index] ?? 0;
+  let how: string;
+  if (knob.kind === "max" && desired >= Number(knob.original) && need > desired) {
+    how = `the replicas stop at ${desired} at ${at}, where ${rate(load)} need ${need}`;
+  } else if (knob.kind === "min") {
+    how = `${at} starts from ${replicas(ready)} ready, and a new one takes ${Math.round(context.startupSeconds)} s to serve`;
+  } else if (desired < (w.desiredReplicas[index] ?? 0)) {
+    how = `${replicas(desired)} are asked for at ${at} (${rate(load)}), against ${w.desiredReplicas[index] ?? 0}`;
+  } else {
+    how = `${replicas(ready)} are ready at ${at} for ${rate(load)}`;
+  }
+  return `with ${from}, ${how}: requests wait ${seconds(o.waitSeconds[index] ?? 0)} (${seconds(w.waitSeconds[index] ?? 0)} with the change); SLO violations ${percent(without.outcome.violationRatio)} -> ${percent(withChange.outcome.violationRatio)}`;
+}
+
+function costReason(
+  knob: Knob,
+  from: string,
+  withChange: Detailed,
+  without: Detailed,
+  context: ExplainContext,
+): string {
+  const index = mostExtra(withChange.timeline, without.timeline);
+  const extraHours = without.outcome.gpuHours - withChange.outcome.gpuHours;
+  const extraCost = without.outcome.cost - withChange.outcome.cost;
+  const total = `+${extraHours.toFixed(2)} GPU-hours ($${extraCost.toFixed(2)}) over the trace`;
+  if (index < 0) return `with ${from}, the same replicas run longer: ${total}`;
+  const w = withChange.timeline;
+  const o = without.timeline;
+  const at = timeLabel(o.t[index] ?? 0, context.wallClockStart);
+  const load = o.load[index] ?? 0;
+  const need = Math.max(1, Math.ceil(load / context.serviceRatePerReplica - 1e-9));
+  const carried =
+    knob.kind === "min"
+      ? `${rate(load)} needs ${replicas(need)} at ${context.serviceRatePerReplica} req/s each`
+      : `${held(w, index)} carry ${rate(load)}`;
+  return `with ${from}, ${held(o, index)} replicas run at ${at} where ${carried}: ${total}`;
+}
+
+/**
+ * Why `knob` moved from `from` to `to`: `withChange` is the recommended policy, `without` the same with
+ * this field at its original value.
+ */
+export function explainChange(
+  knob: Knob,
+  to: KnobValue,
+  withChange: Detailed,
+  without: Detailed,
+  context: ExplainContext,
+): Change {
+  const from = knob.format(knob.original);
+  const violationsSaved = without.outcome.sloViolations - withChange.outcome.sloViolations;
+  const hoursSaved = without.outcome.gpuHours - withChange.outcome.gpuHours;
+  const requests = Math.max(withChange.outcome.totalRequests, 1);
+  const latency = violationsSaved / requests > 1e-4;
+  const cost = hoursSaved > 1e-3 * Math.max(withChange.outcome.gpuHours, 1e-9);
+  let reason: string;
+  if (latency) {
+    reason = latencyReason(knob, from, withChange, without, context);
+    if (hoursSaved < 0) reason += `, for ${(-hoursSaved).toFixed(2)} GPU-hours more`;
+  } else if (cost) {
+    reason = costReason(knob, from, withChange, without, context);
+    if (violationsSaved < 0) {
+      reason += `; SLO violations ${percent(without.outcome.violationRatio)} -> ${percent(withChange.outcome.violationRatio)} (at most ${percent(context.maxViolationRatio)} allowed)`;
+    }
+  } else {
+    reason =
+      "makes no measurable difference on its own on this trace; it does together with the other changes";
+  }
+  return {
+    field: knob.field,
+    label: knob.label,
+    from: knob.original,
+    to,
+    reason: `${knob.label} ${from} -> ${knob.format(to)}: ${reason}`,
+  };
+}

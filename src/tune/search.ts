@@ -1,0 +1,273 @@
+// The search: which candidates to simulate, and which one to recommend. Deterministic: the same policy,
+// trace and options give the same candidates in the same order, however many workers simulate them.
+//
+// 1. The original, then every knob through its values with the others at their original values.
+// 2. From the best so far, every knob through the values near its current one (coordinate descent);
+//    when no single knob improves, every pair of knobs one step each way. Until nothing improves or
+//    the budget is spent.
+// 3. Simplify: undo each change that the recommendation does not need (within 0.5 % of its GPU-hours).
+//
+// "Best": a candidate within the allowed share of SLO violations beats one outside it; among those within,
+// the fewer GPU-hours the better; among those outside, the fewer violations. Ties go to fewer changes.
+import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
+import type { Evaluation, Outcome } from "./evaluate.js";
+import { buildCandidate, type Candidate, type Knob, type KnobValue } from "./knobs.js";
+
+export type OkCandidate = Extract<Candidate, { ok: true }>;
+
+export interface Scored {
+  candidate: OkCandidate;
+  outcome: Outcome;
+  /** Knobs whose value differs from the original. */
+  changes: number;
+}
+
+export type Evaluate = (policies: MLAutoscalePolicy[]) => Promise<Evaluation[]>;
+
+export interface SearchOptions {
+  /** Candidates to simulate at most (the simplification may add a few). */
+  budget: number;
+  /** Allowed share of requests over the SLO, 0..1. */
+  maxViolationRatio: number;
+}
+
+export interface SearchResult {
+  original: Scored;
+  /** Every candidate simulated, in the order they were. */
+  evaluated: Scored[];
+  /** Candidates the schema, its rules or the renderer refused (not simulated, not counted in the budget). */
+  rejected: number;
+  recommended: Scored;
+}
+
+/** Relative GPU-hours a simplification may give up for one change fewer. */
+export const SIMPLIFY_TOLERANCE = 0.005;
+const EPSILON = 1e-9;
+
+export function isFeasible(outcome: Outcome, maxViolationRatio: number): boolean {
+  return outcome.violationRatio <= maxViolationRatio + EPSILON;
+}
+
+/** Negative when `a` is the better recommendation. */
+export function compareScored(a: Scored, b: Scored, maxViolationRatio: number): number {
+  const feasibleA = isFeasible(a.outcome, maxViolationRatio);
+  const feasibleB = isFeasible(b.outcome, maxViolationRatio);
+  if (feasibleA !== feasibleB) return feasibleA ? -1 : 1;
+  const primary = feasibleA ? "gpuHours" : "violationRatio";
+  const secondary = feasibleA ? "violationRatio" : "gpuHours";
+  for (const field of [primary, secondary] as const) {
+    const difference = a.outcome[field] - b.outcome[field];
+    if (Math.abs(difference) > EPSILON) return difference;
+  }
+  return a.changes - b.changes;
+}
+
+export class Search {
+  private readonly seen = new Map<string, Scored | undefined>();
+  private readonly evaluated: Scored[] = [];
+  private rejected = 0;
+
+  constructor(
+    private readonly policy: MLAutoscalePolicy,
+    private readonly knobs: readonly Knob[],
+    private readonly evaluate: Evaluate,
+    private readonly options: SearchOptions,
+  ) {}
+
+  private changesOf(values: readonly KnobValue[]): number {
+    return this.knobs.reduce((count, knob, index) => count + (values[index] === knob.original ? 0 : 1), 0);
+  }
+
+  private better(a: Scored, b: Scored): boolean {
+    return compareScored(a, b, this.options.maxViolationRatio) < 0;
+  }
+
+  private best(): Scored {
+    let best: Scored | undefined;
+    for (const scored of this.evaluated) if (!best || this.better(scored, best)) best = scored;
+    if (!best) throw new Error("no candidate was simulated");
+    return best;
+  }
+
+  /** Simulates the vectors not seen before, within `limit` new simulations; returns their scores. */
+  private async submit(vectors: readonly KnobValue[][], limit = this.options.budget - this.evaluated.length) {
+    const batch: OkCandidate[] = [];
+    for (const vector of vectors) {
+      if (batch.length >= limit) break;
+      const candidate = buildCandidate(this.policy, this.knobs, vector);
+      if (this.seen.has(candidate.key)) continue;
+      if (!candidate.ok) {
+        this.seen.set(candidate.key, undefined);
+        this.rejected++;
+        continue;
+      }
+      this.seen.set(candidate.key, undefined);
+      batch.push(candidate);
+    }
+    if (batch.length === 0) return [];
+    const evaluations = await this.evaluate(batch.map((candidate) => candidate.policy));
+    const scored: Scored[] = [];
+    batch.forEach((candidate, index) => {
+      const evaluation = evaluations[index];
+      if (!evaluation?.ok) {
+        this.rejected++;
+        return;
+      }
+      const entry = { candidate, outcome: evaluation.outcome, changes: this.changesOf(candidate.values) };
+      this.seen.set(candidate.key, entry);
+      this.evaluated.push(entry);
+      scored.push(entry);
+    });
+    return scored;
+  }
+
+  private remaining(): number {
+    return this.options.budget - this.evaluated.length;
+  }
+
+  /** Each knob through its values within `reach` steps of the current one, nearest steps first. */
+  private neighbours(from: readonly KnobValue[], reach: number): KnobValue[][] {
+    const moves: { distance: number; vector: KnobValue[] }[] = [];
+    this.knobs.forEach((knob, index) => {
+      const position = knob.values.indexOf(from[index] ?? knob.original);
+      knob.values.forEach((value, valueIndex) => {
+        const distance = Math.abs(valueIndex - position);
+        if (distance === 0 || distance > reach) return;
+        const vector = [...from];
+        vector[index] = value;
+        moves.push({ distance, vector });
+      });
+    });
+    // When the budget runs short, the small steps are the ones taken (the sort is stable: knob order).
+    return moves.sort((a, b) => a.distance - b.distance).map((move) => move.vector);
+  }
+
+  private pairs(from: readonly KnobValue[]): KnobValue[][] {
+    const step = (index: number, direction: number): KnobValue | undefined => {
+      const knob = this.knobs[index];
+      if (!knob) return undefined;
+      return knob.values[knob.values.indexOf(from[index] ?? knob.original) + direction];
+    };
+    const vectors: KnobValue[][] = [];
+    for (let i = 0; i < this.knobs.length; i++) {
+      for (let j = i + 1; j < this.knobs.length; j++) {
+        for (const [di, dj] of [
+          [1, 1],
+          [1, -1],
+          [-1, 1],
+          [-1, -1],
+        ] as const) {
+          const a = step(i, di);
+          const b = step(j, dj);
+          if (a === undefined || b === undefined) continue;
+          const vector = [...from];
+          vector[i] = a;
+          vector[j] = b;
+          vectors.push(vector);
+        }
+      }
+    }
+    return vectors;
+  }
+
+  async run(): Promise<SearchResult> {
+    const originalValues = this.knobs.map((knob) => knob.original);
+    const [original] = await this.submit([originalValues], Infinity);
+    if (!original) throw new Error("the original policy could not be simulated");
+
+    await this.submit(this.neighbours(originalValues, Infinity));
+    let incumbent = this.best();
+    // The best single changes together: often most of the way in one step.
+    const combined = this.knobs.map((knob, index) => {
+      let bestForKnob: Scored = original;
+      for (const scored of this.evaluated) {
+        const differs = scored.candidate.values.every(
+          (value, other) => other === index || value === this.knobs[other]?.original,
+        );
+        if (differs && this.better(scored, bestForKnob)) bestForKnob = scored;
+      }
+      return bestForKnob.candidate.values[index] ?? knob.original;
+    });
+    await this.submit([combined]);
+    incumbent = this.best();
+
+    while (this.remaining() > 0) {
+      await this.submit(this.neighbours(incumbent.candidate.values, 2));
+      let next = this.best();
+      if (next === incumbent) {
+        await this.submit(this.pairs(incumbent.candidate.values));
+        next = this.best();
+        if (next === incumbent) break;
+      }
+      incumbent = next;
+    }
+
+    const recommended = await this.simplify(incumbent);
+    return { original, evaluated: [...this.evaluated], rejected: this.rejected, recommended };
+  }
+
+  /** Undoes the changes the recommendation does not need, one at a time, while it stays as good. */
+  private async simplify(start: Scored): Promise<Scored> {
+    let current = start;
+    for (;;) {
+      const reverts = this.knobs.flatMap((knob, index) => {
+        if (current.candidate.values[index] === knob.original) return [];
+        const vector = [...current.candidate.values];
+        vector[index] = knob.original;
+        return [vector];
+      });
+      await this.submit(reverts, Infinity);
+      let best: Scored | undefined;
+      for (const vector of reverts) {
+        const scored = this.seen.get(buildCandidate(this.policy, this.knobs, vector).key);
+        if (!scored || scored.changes >= current.changes || !this.asGood(scored, current)) continue;
+        if (!best || this.better(scored, best)) best = scored;
+      }
+      if (!best) return current;
+      current = best;
+    }
+  }
+
+  private asGood(simpler: Scored, current: Scored): boolean {
+    const ratio = this.options.maxViolationRatio;
+    if (isFeasible(current.outcome, ratio)) {
+      return (
+        isFeasible(simpler.outcome, ratio) &&
+        simpler.outcome.gpuHours <= current.outcome.gpuHours * (1 + SIMPLIFY_TOLERANCE) + EPSILON
+      );
+    }
+    return (
+      simpler.outcome.violationRatio <= current.outcome.violationRatio * (1 + SIMPLIFY_TOLERANCE) + EPSILON
+    );
+  }
+}
+
+/** The candidates no other beats on both SLO violations and GPU-hours, cheapest first. */
+export function paretoFront(candidates: readonly Scored[]): Scored[] {
+  const sorted = [...candidates].sort(
+    (a, b) =>
+      a.outcome.gpuHours - b.outcome.gpuHours ||
+      a.outcome.violationRatio - b.outcome.violationRatio ||
+      a.changes - b.changes,
+  );
+  const front: Scored[] = [];
+  let fewestViolations = Infinity;
+  for (const scored of sorted) {
+    if (scored.outcome.violationRatio < fewestViolations - EPSILON) {
+      front.push(scored);
+      fewestViolations = scored.outcome.violationRatio;
+    }
+  }
+  return front;
+}
+
+/** How many candidates beat `target` on both axes (at least as good on both, better on one). */
+export function dominating(candidates: readonly Scored[], target: Scored): Scored[] {
+  return candidates.filter(
+    (other) =>
+      other.outcome.gpuHours <= target.outcome.gpuHours + EPSILON &&
+      other.outcome.violationRatio <= target.outcome.violationRatio + EPSILON &&
+      (other.outcome.gpuHours < target.outcome.gpuHours - EPSILON ||
+        other.outcome.violationRatio < target.outcome.violationRatio - EPSILON),
+  );
+}

@@ -1,0 +1,18 @@
+// A worker thread of `tune`: simulates the candidate policies it is sent on the trace it was given.
+import { parentPort, workerData } from "node:worker_threads";
+import { evaluatePolicy, TIMELINE_COLUMNS, type Evaluation, type EvaluationSetup } from "./evaluate.js";
+import type { WorkerReply, WorkerTask } from "./pool.js";
+
+const setup = workerData as EvaluationSetup;
+
+/** A timeline's buffers move to the main thread without a copy. */
+function transferables(evaluation: Evaluation): ArrayBuffer[] {
+  if (!evaluation.ok || !evaluation.timeline) return [];
+  const timeline = evaluation.timeline;
+  return TIMELINE_COLUMNS.map((column) => timeline[column].buffer as ArrayBuffer);
+}
+
+parentPort?.on("message", (task: WorkerTask) => {
+  const reply: WorkerReply = { id: task.id, evaluation: evaluatePolicy(task.policy, setup, task.detail) };
+  parentPort?.postMessage(reply, transferables(reply.evaluation));
+});
