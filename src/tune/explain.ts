@@ -91,7 +91,7 @@ function latencyReason(
   if (knob.kind === "max" && desired >= Number(knob.original) && need > desired) {
     how = `the replicas stop at ${desired} at ${at}, where ${rate(load)} need ${need}`;
   } else if (knob.kind === "min") {
-    how = `${at} starts from ${replicas(ready)} ready, and a new one takes ${Math.round(context.startupSeconds)} s to serve`;
+    how = `${rate(load)} at ${at} meet ${replicas(ready)} ready, and a new one takes ${Math.round(context.startupSeconds)} s to serve`;
   } else if (desired < (w.desiredReplicas[index] ?? 0)) {
     how = `${replicas(desired)} are asked for at ${at} (${rate(load)}), against ${w.desiredReplicas[index] ?? 0}`;
   } else {
@@ -160,5 +160,16 @@ export function explainChange(
     from: knob.original,
     to,
     reason: `${knob.label} ${from} -> ${knob.format(to)}: ${reason}`,
+  };
+}
+
+/** A bound that moved only because the other one did: replicas.min must not exceed replicas.max. */
+export function explainCoupled(knob: Knob, to: KnobValue, partner: Knob, partnerValue: KnobValue): Change {
+  return {
+    field: knob.field,
+    label: knob.label,
+    from: knob.original,
+    to,
+    reason: `${knob.label} ${knob.format(knob.original)} -> ${knob.format(to)}: follows ${partner.label} ${partner.format(partnerValue)} (replicas.min must not exceed replicas.max)`,
   };
 }

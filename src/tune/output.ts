@@ -2,7 +2,7 @@
 // policy as YAML, written into the user's own document so that its comments, order and every field tune did
 // not change stay as they were.
 import { isDeepStrictEqual } from "node:util";
-import { parseAllDocuments, type Document } from "yaml";
+import { Document, isScalar, parseAllDocuments, Scalar } from "yaml";
 import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import { parsePolicies } from "../render/index.js";
 import { table } from "../simulate/format.js";
@@ -171,9 +171,8 @@ export function formatTuneJson(result: TuneResult, facts: RunFacts, yaml: string
 }
 
 /** The document of the policy named `name` in a multi-document YAML (or JSON) text. */
-function policyDocument(text: string, name: string): Document {
-  const document = parseAllDocuments(text).find((doc) => {
-    if (!("toJS" in doc)) return false;
+function policyDocument(documents: readonly Document[], name: string): Document {
+  const document = documents.find((doc) => {
     const value: unknown = doc.toJS();
     return (
       typeof value === "object" &&
@@ -182,8 +181,43 @@ function policyDocument(text: string, name: string): Document {
       (value as { metadata?: { name?: unknown } }).metadata?.name === name
     );
   });
-  if (!document || !("setIn" in document)) throw new Error(`policy ${name} is not in its file any more`);
+  if (!document) throw new Error(`policy ${name} is not in its file any more`);
   return document;
+}
+
+/** A scalar as YAML writes it: numbers plain, strings double-quoted unless they were single-quoted. */
+function scalarText(value: unknown, quote: string | undefined): string | undefined {
+  if (typeof value === "number") return String(value);
+  if (typeof value !== "string") return undefined;
+  return quote === Scalar.QUOTE_SINGLE ? `'${value.replaceAll("'", "''")}'` : JSON.stringify(value);
+}
+
+/**
+ * The file with each edit written over the old value's own characters, when every edit sets a scalar that
+ * is already there and the file holds one document: the diff then shows the changed values and nothing else.
+ * Undefined otherwise.
+ */
+function editInPlace(
+  text: string,
+  document: Document,
+  documents: number,
+  edits: readonly Edit[],
+): string | undefined {
+  if (documents !== 1) return undefined;
+  const replacements: { start: number; end: number; text: string }[] = [];
+  for (const edit of edits) {
+    if ("remove" in edit) return undefined;
+    const node: unknown = document.getIn(["spec", ...edit.path], true);
+    if (!isScalar(node) || !node.range) return undefined;
+    const written = scalarText(edit.value, node.type);
+    if (written === undefined) return undefined;
+    replacements.push({ start: node.range[0], end: node.range[1], text: written });
+  }
+  replacements.sort((a, b) => b.start - a.start);
+  let out = text;
+  for (const { start, end, text: written } of replacements)
+    out = out.slice(0, start) + written + out.slice(end);
+  return out;
 }
 
 /**
@@ -198,15 +232,25 @@ export function recommendedYaml(
   edits: readonly Edit[],
   header: readonly string[],
 ): string {
-  const document = policyDocument(fileText, recommended.metadata.name);
-  for (const edit of edits) {
-    const path = ["spec", ...edit.path];
-    if ("remove" in edit) document.deleteIn(path);
-    else document.setIn(path, edit.value);
+  const documents: Document[] = parseAllDocuments(fileText).filter((doc) => doc instanceof Document);
+  const document = policyDocument(documents, recommended.metadata.name);
+  const comment = header.map((line) => `# ${line}`.trimEnd()).join("\n");
+  let text: string;
+  const inPlace = editInPlace(fileText, document, documents.length, edits);
+  if (inPlace !== undefined) {
+    text = `${comment}\n\n${inPlace}`;
+  } else {
+    for (const edit of edits) {
+      const path = ["spec", ...edit.path];
+      if ("remove" in edit) document.deleteIn(path);
+      else document.setIn(path, edit.value);
+    }
+    const before = document.commentBefore;
+    document.commentBefore = [...header.map((line) => ` ${line}`), ...(before ? ["", before] : [])].join(
+      "\n",
+    );
+    text = document.toString();
   }
-  const before = document.commentBefore;
-  document.commentBefore = [...header.map((line) => ` ${line}`), ...(before ? ["", before] : [])].join("\n");
-  const text = document.toString();
   const [reparsed] = parsePolicies(text, fileName);
   if (!reparsed || !isDeepStrictEqual(reparsed.spec, recommended.spec)) {
     throw new Error("the recommended policy did not survive being written as YAML");

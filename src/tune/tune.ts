@@ -1,7 +1,7 @@
 // Tuning one policy on one trace: the knobs, the search, and the reasons for the recommendation.
 import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import { simulatePolicy, timelineOf, type EvaluationSetup } from "./evaluate.js";
-import { explainChange, type Change, type Detailed, type ExplainContext } from "./explain.js";
+import { explainChange, explainCoupled, type Change, type Detailed, type ExplainContext } from "./explain.js";
 import {
   buildCandidate,
   freeKnobs,
@@ -91,12 +91,23 @@ export async function tunePolicy(
   const originalValues = knobs.map((knob) => knob.original);
   const pairs: { knob: Knob; to: KnobValue; withChange: MLAutoscalePolicy; without: MLAutoscalePolicy }[] =
     [];
+  const coupled: Change[] = [];
   knobs.forEach((knob, index) => {
     const to = recommended.candidate.values[index] ?? knob.original;
     if (to === knob.original) return;
     const reverted = [...recommended.candidate.values];
     reverted[index] = knob.original;
     const without = buildCandidate(policy, knobs, reverted);
+    // Undoing a bound moved the other one back: it moved with the other bound.
+    if (without.key === recommended.candidate.key) {
+      const partnerIndex = knobs.findIndex((other) => other.kind === (knob.kind === "max" ? "min" : "max"));
+      const partner = knobs[partnerIndex];
+      if (partner) {
+        const partnerValue = recommended.candidate.values[partnerIndex] ?? partner.original;
+        coupled.push(explainCoupled(knob, to, partner, partnerValue));
+        return;
+      }
+    }
     if (without.ok) {
       pairs.push({ knob, to, withChange: recommended.candidate.policy, without: without.policy });
       return;
@@ -118,12 +129,16 @@ export async function tunePolicy(
   });
   const context: ExplainContext = { ...explain, maxViolationRatio: options.maxViolationRatio };
   if (setup.trace.wallClockStart !== undefined) context.wallClockStart = setup.trace.wallClockStart;
-  const changes = pairs.map((pair, index) => {
+  const explained = pairs.map((pair, index) => {
     const withChange = detailed[1 + 2 * index];
     const without = detailed[2 + 2 * index];
     if (!withChange || !without) throw new Error("missing simulation of a change");
     return explainChange(pair.knob, pair.to, withChange, without, context);
   });
+  // In the knobs' order.
+  const changes = knobs.flatMap((knob) =>
+    [...explained, ...coupled].filter((change) => change.field === knob.field),
+  );
   const recommendedDetail = detailed[0];
   if (!recommendedDetail) throw new Error("missing simulation of the recommendation");
   return {
