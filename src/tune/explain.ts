@@ -88,7 +88,7 @@ function latencyReason(
   const desired = o.desiredReplicas[index] ?? 0;
   const ready = o.readyReplicas[index] ?? 0;
   let how: string;
-  if (knob.kind === "max" && desired >= Number(knob.original) && need > desired) {
+  if (knob.kind === "max" && need > desired) {
     how = `the replicas stop at ${desired} at ${at}, where ${rate(load)} need ${need}`;
   } else if (knob.kind === "min") {
     how = `${rate(load)} at ${at} meet ${replicas(ready)} ready, and a new one takes ${Math.round(context.startupSeconds)} s to serve`;
@@ -125,17 +125,22 @@ function costReason(
 }
 
 /**
- * Why `knob` moved from `from` to `to`: `withChange` is the recommended policy, `without` the same with
- * this field at its original value.
+ * Why `knob` moved to `to`: `withChange` is the recommended policy, `without` the same with this field at
+ * `fromValue`, its original value (or, for a bound the other bound holds, as near to it as it can be).
  */
 export function explainChange(
   knob: Knob,
+  fromValue: KnobValue,
   to: KnobValue,
   withChange: Detailed,
   without: Detailed,
   context: ExplainContext,
 ): Change {
-  const from = knob.format(knob.original);
+  // A bound cannot go back past the other bound: then the comparison is with the nearest it can be.
+  const from =
+    fromValue === knob.original
+      ? knob.format(fromValue)
+      : `${knob.format(fromValue)} (${knob.format(knob.original)} is ${knob.kind === "max" ? "below min" : "above max"} replicas)`;
   const violationsSaved = without.outcome.sloViolations - withChange.outcome.sloViolations;
   const hoursSaved = without.outcome.gpuHours - withChange.outcome.gpuHours;
   const requests = Math.max(withChange.outcome.totalRequests, 1);
@@ -159,7 +164,7 @@ export function explainChange(
     label: knob.label,
     from: knob.original,
     to,
-    reason: `${knob.label} ${from} -> ${knob.format(to)}: ${reason}`,
+    reason: `${knob.label} ${knob.format(knob.original)} -> ${knob.format(to)}: ${reason}`,
   };
 }
 

@@ -52,14 +52,26 @@ export function traceNeeds(load: Float64Array, serviceRatePerReplica: number): T
   return { low: need(at(0.05)), median: need(at(0.5)), peak: need(sorted[sorted.length - 1] ?? 0) };
 }
 
+/** The start of the trace that sets where a tuning run starts: the HPA's default scale-down window. */
+export const STARTING_WINDOW_SECONDS = 300;
+
 /**
- * The replicas the first step's load keeps busy: where a tuning run starts, unless the options say.
- * Uses a first run of the original policy for the load the simulator sees.
+ * Where a tuning run starts, unless the options say: as many replicas as the highest load of the first
+ * five minutes keeps busy, about what an autoscaler that had been running would hold (it keeps the
+ * highest recommendation of its last five minutes). Uses a first run of the original policy for the load
+ * the simulator sees.
  */
 export function startingReplicas(policy: MLAutoscalePolicy, setup: EvaluationSetup): number {
   if (setup.options.initialReplicas !== undefined) return setup.options.initialReplicas;
-  const first = simulatePolicy(policy, setup).table.column("load")[0] ?? 0;
-  return Math.ceil(first / setup.options.serviceRatePerReplica - 1e-9);
+  const table = simulatePolicy(policy, setup).table;
+  const times = table.column("t");
+  const load = table.column("load");
+  const first = times[0] ?? 0;
+  let highest = 0;
+  for (let index = 0; index < load.length && (times[index] ?? 0) < first + STARTING_WINDOW_SECONDS; index++) {
+    highest = Math.max(highest, load[index] ?? 0);
+  }
+  return Math.ceil(highest / setup.options.serviceRatePerReplica - 1e-9);
 }
 
 export async function tunePolicy(
@@ -89,8 +101,14 @@ export async function tunePolicy(
   // Each change next to the recommendation without it; when that is no valid policy, the original with
   // and without it.
   const originalValues = knobs.map((knob) => knob.original);
-  const pairs: { knob: Knob; to: KnobValue; withChange: MLAutoscalePolicy; without: MLAutoscalePolicy }[] =
-    [];
+  const pairs: {
+    knob: Knob;
+    /** The value without the change: the original, or as near as the other bound allows. */
+    from: KnobValue;
+    to: KnobValue;
+    withChange: MLAutoscalePolicy;
+    without: MLAutoscalePolicy;
+  }[] = [];
   const coupled: Change[] = [];
   knobs.forEach((knob, index) => {
     const to = recommended.candidate.values[index] ?? knob.original;
@@ -109,13 +127,15 @@ export async function tunePolicy(
       }
     }
     if (without.ok) {
-      pairs.push({ knob, to, withChange: recommended.candidate.policy, without: without.policy });
+      const from = without.values[index] ?? knob.original;
+      pairs.push({ knob, from, to, withChange: recommended.candidate.policy, without: without.policy });
       return;
     }
     const alone = [...originalValues];
     alone[index] = to;
     const withChange = buildCandidate(policy, knobs, alone);
-    if (withChange.ok) pairs.push({ knob, to, withChange: withChange.policy, without: policy });
+    if (withChange.ok)
+      pairs.push({ knob, from: knob.original, to, withChange: withChange.policy, without: policy });
   });
   const policies = [
     recommended.candidate.policy,
@@ -133,7 +153,7 @@ export async function tunePolicy(
     const withChange = detailed[1 + 2 * index];
     const without = detailed[2 + 2 * index];
     if (!withChange || !without) throw new Error("missing simulation of a change");
-    return explainChange(pair.knob, pair.to, withChange, without, context);
+    return explainChange(pair.knob, pair.from, pair.to, withChange, without, context);
   });
   // In the knobs' order.
   const changes = knobs.flatMap((knob) =>
