@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { V1Deployment, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import type { ScaledObject } from "../keda/types.js";
 import { loadPolicyFile, PolicyInputError, renderPolicy } from "../render/index.js";
 import { formatCsv, formatJson, formatTable, type RunParameters } from "./format.js";
@@ -132,18 +133,21 @@ async function loadTargets(
     ];
   }
   const policies = await loadPolicyFile(file);
-  return policies.map((policy) => {
-    const result = renderPolicy(policy, { kedaInstalled });
-    const target: SimulationTarget = {
-      name: policy.metadata.name,
-      engine: result.engine === "KEDA" ? "KEDA" : "HPA",
-      modelLoadSeconds: result.modelLoadSeconds,
-    };
-    if (result.deployment) target.deployment = result.deployment;
-    if (result.hpa) target.hpa = result.hpa;
-    if (result.scaledObject) target.scaledObject = result.scaledObject;
-    return target;
-  });
+  return policies.map((policy) => policyTarget(policy, kedaInstalled));
+}
+
+/** A policy rendered as the operator would, as the simulator takes it. Throws PolicyInputError. */
+export function policyTarget(policy: MLAutoscalePolicy, kedaInstalled: boolean): SimulationTarget {
+  const result = renderPolicy(policy, { kedaInstalled });
+  const target: SimulationTarget = {
+    name: policy.metadata.name,
+    engine: result.engine === "KEDA" ? "KEDA" : "HPA",
+    modelLoadSeconds: result.modelLoadSeconds,
+  };
+  if (result.deployment) target.deployment = result.deployment;
+  if (result.hpa) target.hpa = result.hpa;
+  if (result.scaledObject) target.scaledObject = result.scaledObject;
+  return target;
 }
 
 function describeError(error: unknown, file: string): string {
