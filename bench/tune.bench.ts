@@ -14,10 +14,10 @@ import { parseArgs } from "node:util";
 import { parsePolicies } from "../src/render/index.js";
 import { DEFAULT_OPTIONS, simulate } from "../src/simulate/simulate.js";
 import { parseTrace, type Trace } from "../src/simulate/trace.js";
-import { simulationTarget, type EvaluationSetup } from "../src/tune/evaluate.js";
+import { policyTarget } from "../src/simulate/command.js";
 import { buildCandidate, policyKnobs } from "../src/tune/knobs.js";
 import { formatTraceCsv } from "../src/trace/command.js";
-import { startingReplicas, traceNeeds } from "../src/tune/tune.js";
+import { traceNeeds, tuningSetup } from "../src/tune/tune.js";
 
 const { values } = parseArgs({
   options: { candidates: { type: "string", default: "300" }, workers: { type: "string", default: "0,1,2" } },
@@ -45,16 +45,10 @@ const trace = azureDay();
 const policyFile = new URL("examples/1-realtime-inference.yaml", root).pathname;
 const [policy] = parsePolicies(readFileSync(policyFile, "utf8"), policyFile);
 if (!policy) throw new Error("no policy");
-const setup: EvaluationSetup = {
-  trace,
-  options: { ...DEFAULT_OPTIONS },
-  kedaInstalled: true,
-  initialReplicas: 0,
-};
-setup.initialReplicas = startingReplicas(policy, setup);
+const setup = tuningSetup(policy, trace, { ...DEFAULT_OPTIONS }, true);
 
 // What one candidate costs, in this thread: the schema and CEL check of building it, rendering, simulating.
-const load = simulate(simulationTarget(policy, true), trace, setup.options).table.column("load");
+const load = simulate(policyTarget(policy, true), trace, setup.options).table.column("load");
 const knobs = policyKnobs(policy, { kedaInstalled: true, needs: traceNeeds(load, 10) });
 const vectors = knobs.flatMap((knob, index) =>
   knob.values.slice(0, 3).map((value) => knobs.map((other, at) => (at === index ? value : other.original))),
@@ -66,7 +60,7 @@ const time = <T>(run: () => T): [T, number] => {
 };
 const [candidates, buildMs] = time(() => vectors.map((vector) => buildCandidate(policy, knobs, vector)));
 const built = candidates.flatMap((candidate) => (candidate.ok ? [candidate.policy] : []));
-const [targets, renderMs] = time(() => built.map((candidate) => simulationTarget(candidate, true)));
+const [targets, renderMs] = time(() => built.map((candidate) => policyTarget(candidate, true)));
 const [, simulateMs] = time(() => targets.map((target) => simulate(target, trace, setup.options)));
 const per = (ms: number) => ms / built.length;
 

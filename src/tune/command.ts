@@ -16,7 +16,7 @@ import { percent } from "./explain.js";
 import { formatTuneJson, formatTuneTable, recommendedYaml, type RunFacts } from "./output.js";
 import { defaultWorkerCount, inlineEvaluator, workerEvaluator, type Evaluator } from "./pool.js";
 import { renderFrontSvg } from "./svg.js";
-import { startingReplicas, TuneInputError, tunePolicy, type TuneResult } from "./tune.js";
+import { TuneInputError, tunePolicy, tuningSetup, type TuneResult } from "./tune.js";
 
 export const DEFAULT_MAX_VIOLATIONS_PERCENT = 1;
 export const DEFAULT_CANDIDATES = 300;
@@ -244,8 +244,7 @@ export async function runTuneCommand(argv: string[], io: CommandIO): Promise<num
   let result: TuneResult;
   let setup: EvaluationSetup;
   try {
-    setup = { trace, options: settings.options, kedaInstalled: settings.kedaInstalled, initialReplicas: 0 };
-    setup.initialReplicas = startingReplicas(policy, setup);
+    setup = tuningSetup(policy, trace, settings.options, settings.kedaInstalled);
     evaluator = settings.workers > 0 ? workerEvaluator(setup, settings.workers) : inlineEvaluator(setup);
     const modelLoad =
       settings.options.modelLoadSeconds ?? policy.spec.workload.template?.model.loadSeconds ?? 60;

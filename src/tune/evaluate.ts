@@ -1,13 +1,10 @@
 // One candidate policy through the simulator: rendered as the operator would, then replayed on the trace.
 // The same function runs in the main thread and in the worker threads.
 import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
-import { PolicyInputError, renderPolicy } from "../render/index.js";
-import {
-  simulate,
-  type SimulationOptions,
-  type SimulationResult,
-  type SimulationTarget,
-} from "../simulate/simulate.js";
+import { PolicyInputError } from "../render/index.js";
+import { policyTarget } from "../simulate/command.js";
+import { simulate, type SimulationOptions, type SimulationResult } from "../simulate/simulate.js";
+import { STEP_FIELDS } from "../simulate/steps.js";
 import type { Trace } from "../simulate/trace.js";
 
 export interface EvaluationSetup {
@@ -39,50 +36,14 @@ export interface Outcome {
   scaleDowns: number;
 }
 
-/** The columns of the timeline the explanations read. */
-export interface Timeline {
-  t: Float64Array;
-  load: Float64Array;
-  desiredReplicas: Float64Array;
-  readyReplicas: Float64Array;
-  loadingReplicas: Float64Array;
-  pendingReplicas: Float64Array;
-  queue: Float64Array;
-  waitSeconds: Float64Array;
-  sloViolations: Float64Array;
-}
-
-export const TIMELINE_COLUMNS = [
-  "t",
-  "load",
-  "desiredReplicas",
-  "readyReplicas",
-  "loadingReplicas",
-  "pendingReplicas",
-  "queue",
-  "waitSeconds",
-  "sloViolations",
-] as const satisfies readonly (keyof Timeline)[];
+/** The timeline, column by column (a worker hands the buffers over without a copy). */
+export type Timeline = Record<(typeof STEP_FIELDS)[number], Float64Array>;
 
 export type Evaluation = { ok: true; outcome: Outcome; timeline?: Timeline } | { ok: false; problem: string };
 
-/** The rendered autoscaler of a policy, as `simulate` takes it. Throws PolicyInputError. */
-export function simulationTarget(policy: MLAutoscalePolicy, kedaInstalled: boolean): SimulationTarget {
-  const rendered = renderPolicy(policy, { kedaInstalled });
-  const target: SimulationTarget = {
-    name: policy.metadata.name,
-    engine: rendered.engine === "KEDA" ? "KEDA" : "HPA",
-    modelLoadSeconds: rendered.modelLoadSeconds,
-  };
-  if (rendered.deployment) target.deployment = rendered.deployment;
-  if (rendered.hpa) target.hpa = rendered.hpa;
-  if (rendered.scaledObject) target.scaledObject = rendered.scaledObject;
-  return target;
-}
-
 /** Runs one policy; errors (rendering, simulation) are thrown as `simulate` would report them. */
 export function simulatePolicy(policy: MLAutoscalePolicy, setup: EvaluationSetup): SimulationResult {
-  const target = simulationTarget(policy, setup.kedaInstalled);
+  const target = policyTarget(policy, setup.kedaInstalled);
   const { min, max } = policy.spec.replicas;
   const floor = target.engine === "HPA" ? Math.max(min, 1) : min;
   const initialReplicas = Math.min(max, Math.max(floor, setup.initialReplicas));
@@ -112,7 +73,7 @@ export function outcomeOf(result: SimulationResult): Outcome {
 export function timelineOf(result: SimulationResult): Timeline {
   const columns: Partial<Timeline> = {};
   // Copies: the step table's buffer is one allocation for all columns, and a worker transfers these.
-  for (const column of TIMELINE_COLUMNS) columns[column] = result.table.column(column).slice();
+  for (const column of STEP_FIELDS) columns[column] = result.table.column(column).slice();
   return columns as Timeline;
 }
 

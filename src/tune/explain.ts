@@ -72,13 +72,16 @@ function mostExtra(withChange: Timeline, without: Timeline): number {
   return most;
 }
 
-function latencyReason(
-  knob: Knob,
-  from: string,
-  withChange: Detailed,
-  without: Detailed,
-  context: ExplainContext,
-): string {
+/** The recommended policy and the same with one field back at `from`. */
+interface Comparison {
+  knob: Knob;
+  from: string;
+  withChange: Detailed;
+  without: Detailed;
+  context: ExplainContext;
+}
+
+function latencyReason({ knob, from, withChange, without, context }: Comparison): string {
   const index = worstWait(withChange.timeline, without.timeline);
   const w = withChange.timeline;
   const o = without.timeline;
@@ -100,13 +103,7 @@ function latencyReason(
   return `with ${from}, ${how}: requests wait ${seconds(o.waitSeconds[index] ?? 0)} (${seconds(w.waitSeconds[index] ?? 0)} with the change); SLO violations ${percent(without.outcome.violationRatio)} -> ${percent(withChange.outcome.violationRatio)}`;
 }
 
-function costReason(
-  knob: Knob,
-  from: string,
-  withChange: Detailed,
-  without: Detailed,
-  context: ExplainContext,
-): string {
+function costReason({ knob, from, withChange, without, context }: Comparison): string {
   const index = mostExtra(withChange.timeline, without.timeline);
   const extraHours = without.outcome.gpuHours - withChange.outcome.gpuHours;
   const extraCost = without.outcome.cost - withChange.outcome.cost;
@@ -146,12 +143,13 @@ export function explainChange(
   const requests = Math.max(withChange.outcome.totalRequests, 1);
   const latency = violationsSaved / requests > 1e-4;
   const cost = hoursSaved > 1e-3 * Math.max(withChange.outcome.gpuHours, 1e-9);
+  const comparison: Comparison = { knob, from, withChange, without, context };
   let reason: string;
   if (latency) {
-    reason = latencyReason(knob, from, withChange, without, context);
+    reason = latencyReason(comparison);
     if (hoursSaved < 0) reason += `, for ${(-hoursSaved).toFixed(2)} GPU-hours more`;
   } else if (cost) {
-    reason = costReason(knob, from, withChange, without, context);
+    reason = costReason(comparison);
     if (violationsSaved < 0) {
       reason += `; SLO violations ${percent(without.outcome.violationRatio)} -> ${percent(withChange.outcome.violationRatio)} (at most ${percent(context.maxViolationRatio)} allowed)`;
     }

@@ -1,5 +1,7 @@
 // Tuning one policy on one trace: the knobs, the search, and the reasons for the recommendation.
 import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
+import type { SimulationOptions } from "../simulate/simulate.js";
+import type { Trace } from "../simulate/trace.js";
 import { simulatePolicy, timelineOf, type EvaluationSetup } from "./evaluate.js";
 import { explainChange, explainCoupled, type Change, type Detailed, type ExplainContext } from "./explain.js";
 import {
@@ -72,6 +74,18 @@ export function startingReplicas(policy: MLAutoscalePolicy, setup: EvaluationSet
     highest = Math.max(highest, load[index] ?? 0);
   }
   return Math.ceil(highest / setup.options.serviceRatePerReplica - 1e-9);
+}
+
+/** What every candidate of a tuning run shares: the trace, the workload model, and where runs start. */
+export function tuningSetup(
+  policy: MLAutoscalePolicy,
+  trace: Trace,
+  options: SimulationOptions,
+  kedaInstalled: boolean,
+): EvaluationSetup {
+  const setup: EvaluationSetup = { trace, options, kedaInstalled, initialReplicas: 0 };
+  setup.initialReplicas = startingReplicas(policy, setup);
+  return setup;
 }
 
 export async function tunePolicy(

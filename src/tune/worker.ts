@@ -1,6 +1,7 @@
 // A worker thread of `tune`: simulates the candidate policies it is sent on the trace it was given.
 import { parentPort, workerData } from "node:worker_threads";
-import { evaluatePolicy, TIMELINE_COLUMNS, type Evaluation, type EvaluationSetup } from "./evaluate.js";
+import { STEP_FIELDS } from "../simulate/steps.js";
+import { evaluatePolicy, type Evaluation, type EvaluationSetup } from "./evaluate.js";
 import type { WorkerReply, WorkerTask } from "./pool.js";
 
 const setup = workerData as EvaluationSetup;
@@ -9,7 +10,7 @@ const setup = workerData as EvaluationSetup;
 function transferables(evaluation: Evaluation): ArrayBuffer[] {
   if (!evaluation.ok || !evaluation.timeline) return [];
   const timeline = evaluation.timeline;
-  return TIMELINE_COLUMNS.map((column) => timeline[column].buffer as ArrayBuffer);
+  return STEP_FIELDS.map((column) => timeline[column].buffer as ArrayBuffer);
 }
 
 parentPort?.on("message", (task: WorkerTask) => {

@@ -5,18 +5,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseTrace } from "../../../src/simulate/trace.js";
 import { runTraceCommand } from "../../../src/trace/command.js";
+import { runCommand } from "../../support/command-io.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "mlautoscale-trace-"));
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runTraceCommand(argv, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-  });
-  return { code, stdout, stderr };
-}
+const run = (...argv: string[]) => runCommand(runTraceCommand, argv);
 
 describe("mlautoscale trace --request-log", () => {
   it("writes a CSV trace that simulate reads back, with its time of day", async () => {

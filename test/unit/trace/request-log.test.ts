@@ -3,14 +3,10 @@ import { describe, expect, it } from "vitest";
 import { parseCsvTrace, parseTrace, TraceError } from "../../../src/simulate/trace.js";
 import { parseRequestLog, parseTimestamp } from "../../../src/trace/request-log.js";
 
-function errorOf(run: () => unknown): TraceError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof TraceError) return error;
-    throw error;
-  }
-  throw new Error("expected a TraceError");
+/** `run` throws a TraceError whose message holds `expected` (or matches it). */
+function expectTraceError(run: () => unknown, expected: string | RegExp): void {
+  expect(run).toThrow(TraceError);
+  expect(run).toThrow(expected);
 }
 
 describe("timestamps", () => {
@@ -72,19 +68,21 @@ describe("request logs", () => {
   });
 
   it("names the line of a bad timestamp, a short row, or a change of timestamp kind", () => {
-    expect(errorOf(() => parseTrace("TIMESTAMP,x\n2023-11-16 18:15:46,1\nsoon,2\n", "log.csv")).message).toBe(
+    expectTraceError(
+      () => parseTrace("TIMESTAMP,x\n2023-11-16 18:15:46,1\nsoon,2\n", "log.csv"),
       'log.csv: line 3: timestamp "soon" is not a time (expected e.g. 2023-11-16 18:15:46.68, ISO 8601, or seconds)',
     );
-    expect(errorOf(() => parseTrace("TIMESTAMP,x\n2023-11-16 18:15:46,1\n2\n", "log.csv")).message).toBe(
+    expectTraceError(
+      () => parseTrace("TIMESTAMP,x\n2023-11-16 18:15:46,1\n2\n", "log.csv"),
       "log.csv: line 3: has 1 fields, the header on line 1 has 2",
     );
-    expect(errorOf(() => parseTrace("timestamp\n2023-11-16 18:15:46\n1700000000\n", "log.csv")).message).toBe(
+    expectTraceError(
+      () => parseTrace("timestamp\n2023-11-16 18:15:46\n1700000000\n", "log.csv"),
       'log.csv: line 3: timestamp "1700000000" is a number of seconds, line 2\'s is a date and time',
     );
-    expect(errorOf(() => parseTrace("timestamp\n", "log.csv")).message).toBe(
-      "log.csv: trace: has no requests",
-    );
-    expect(errorOf(() => parseTrace("timestamp\n0\n1700000000000\n", "log.csv")).message).toMatch(
+    expectTraceError(() => parseTrace("timestamp\n", "log.csv"), "log.csv: trace: has no requests");
+    expectTraceError(
+      () => parseTrace("timestamp\n0\n1700000000000\n", "log.csv"),
       /use a wider bucket \(or are the timestamps in milliseconds\?\)/,
     );
   });
@@ -108,7 +106,8 @@ describe("the start comment of a CSV trace", () => {
   it("gives the time of day of t = 0", () => {
     const trace = parseCsvTrace("# start: 2024-05-01T13:00:00Z\nt,rps\n0,1\n15,2\n");
     expect(trace.wallClockStart).toBe(Date.UTC(2024, 4, 1, 13) / 1000);
-    expect(errorOf(() => parseCsvTrace("# start: noon\nt,rps\n0,1\n", "a.csv")).message).toBe(
+    expectTraceError(
+      () => parseCsvTrace("# start: noon\nt,rps\n0,1\n", "a.csv"),
       'a.csv: line 1: start "noon" is not a time',
     );
   });

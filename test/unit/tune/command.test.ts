@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parsePolicies } from "../../../src/render/index.js";
 import { runSimulateCommand } from "../../../src/simulate/command.js";
 import { runTuneCommand } from "../../../src/tune/command.js";
+import { runCommand } from "../../support/command-io.js";
 import { examplesDir } from "./support.js";
 
 const realtime = join(examplesDir, "1-realtime-inference.yaml");
@@ -13,25 +14,8 @@ const spike = join(examplesDir, "traces/spike.csv");
 const scratch = mkdtempSync(join(tmpdir(), "mlautoscale-tune-"));
 const quick = ["--candidates", "40", "--workers", "0"];
 
-type Run = (
-  argv: string[],
-  io: { stdout: (t: string) => void; stderr: (t: string) => void },
-) => Promise<number>;
-
-async function run(
-  command: Run,
-  ...argv: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await command(argv, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-  });
-  return { code, stdout, stderr };
-}
-const tune = (...argv: string[]) => run(runTuneCommand, ...argv);
-const simulate = (...argv: string[]) => run(runSimulateCommand, ...argv);
+const tune = (...argv: string[]) => runCommand(runTuneCommand, argv);
+const simulate = (...argv: string[]) => runCommand(runSimulateCommand, argv);
 
 function file(name: string, text: string): string {
   const path = join(scratch, name);

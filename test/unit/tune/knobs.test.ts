@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { PRESETS } from "../../../src/controllers/mlautoscalepolicy/desired/behavior.js";
 import {
   buildCandidate,
   freeKnobs,
@@ -141,20 +142,10 @@ describe("candidates", () => {
         "scaling.behavior.scaleDown.stabilizationWindowSeconds": 120,
       }),
     );
+    // The Batch preset's rules, written out, with the new scale-down window.
     expect(explicit.ok && explicit.policy.spec.scaling.behavior).toEqual({
-      scaleUp: {
-        stabilizationWindowSeconds: 0,
-        selectPolicy: "Max",
-        policies: [
-          { type: "Percent", value: 200, periodSeconds: 30 },
-          { type: "Pods", value: 10, periodSeconds: 30 },
-        ],
-      },
-      scaleDown: {
-        stabilizationWindowSeconds: 120,
-        selectPolicy: "Max",
-        policies: [{ type: "Percent", value: 25, periodSeconds: 120 }],
-      },
+      scaleUp: PRESETS.Batch.scaleUp,
+      scaleDown: { ...PRESETS.Batch.scaleDown, stabilizationWindowSeconds: 120 },
     });
     // Without the preset switch the window does nothing (the preset decides): it keeps its value.
     const windowAlone = buildCandidate(

@@ -4,9 +4,8 @@ import { MLAutoscalePolicySchema, type MLAutoscalePolicy } from "../../../src/ap
 import { parsePolicies } from "../../../src/render/index.js";
 import { DEFAULT_OPTIONS, type SimulationOptions } from "../../../src/simulate/simulate.js";
 import { parseTrace, type Trace } from "../../../src/simulate/trace.js";
-import type { EvaluationSetup } from "../../../src/tune/evaluate.js";
 import { inlineEvaluator } from "../../../src/tune/pool.js";
-import { startingReplicas, tunePolicy, type TuneOptions, type TuneResult } from "../../../src/tune/tune.js";
+import { tunePolicy, tuningSetup, type TuneOptions, type TuneResult } from "../../../src/tune/tune.js";
 
 export const examplesDir = new URL("../../../examples/", import.meta.url).pathname;
 
@@ -56,14 +55,7 @@ export function steps(...segments: { rps: number; seconds: number }[]): Trace {
 }
 
 export function setupFor(policy: MLAutoscalePolicy, trace: Trace, options: Partial<SimulationOptions> = {}) {
-  const setup: EvaluationSetup = {
-    trace,
-    options: { ...DEFAULT_OPTIONS, ...options },
-    kedaInstalled: true,
-    initialReplicas: 0,
-  };
-  setup.initialReplicas = startingReplicas(policy, setup);
-  return setup;
+  return tuningSetup(policy, trace, { ...DEFAULT_OPTIONS, ...options }, true);
 }
 
 export async function tuneInline(
