@@ -49,7 +49,11 @@ const setup = tuningSetup(policy, trace, { ...DEFAULT_OPTIONS }, true);
 
 // What one candidate costs, in this thread: the schema and CEL check of building it, rendering, simulating.
 const load = simulate(policyTarget(policy, true), trace, setup.options).table.column("load");
-const knobs = policyKnobs(policy, { kedaInstalled: true, needs: traceNeeds(load, 10) });
+const knobs = policyKnobs(policy, {
+  kedaInstalled: true,
+  needs: traceNeeds(load, 10),
+  serviceRatePerReplica: 10,
+});
 const vectors = knobs.flatMap((knob, index) =>
   knob.values.slice(0, 3).map((value) => knobs.map((other, at) => (at === index ? value : other.original))),
 );

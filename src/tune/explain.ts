@@ -39,6 +39,8 @@ export const percent = (ratio: number) => `${(ratio * 100).toFixed(2)}%`;
 const seconds = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} s`;
 const rate = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} req/s`;
 const replicas = (value: number) => `${value} replica${value === 1 ? "" : "s"}`;
+/** Two decimals, or two significant digits for less than 0.1. */
+const amount = (value: number) => (Math.abs(value) >= 0.1 ? value.toFixed(2) : value.toPrecision(2));
 
 function held(timeline: Timeline, index: number): number {
   return (
@@ -96,7 +98,7 @@ function latencyReason({ knob, from, withChange, without, context }: Comparison)
   } else if (knob.kind === "min") {
     how = `${rate(load)} at ${at} meet ${replicas(ready)} ready, and a new one takes ${Math.round(context.startupSeconds)} s to serve`;
   } else if (desired < (w.desiredReplicas[index] ?? 0)) {
-    how = `${replicas(desired)} are asked for at ${at} (${rate(load)}), against ${w.desiredReplicas[index] ?? 0}`;
+    how = `${replicas(desired)} ${desired === 1 ? "is" : "are"} asked for at ${at} (${rate(load)}), against ${w.desiredReplicas[index] ?? 0}`;
   } else {
     how = `${replicas(ready)} are ready at ${at} for ${rate(load)}`;
   }
@@ -107,18 +109,18 @@ function costReason({ knob, from, withChange, without, context }: Comparison): s
   const index = mostExtra(withChange.timeline, without.timeline);
   const extraHours = without.outcome.gpuHours - withChange.outcome.gpuHours;
   const extraCost = without.outcome.cost - withChange.outcome.cost;
-  const total = `+${extraHours.toFixed(2)} GPU-hours ($${extraCost.toFixed(2)}) over the trace`;
+  const total = `+${amount(extraHours)} GPU-hours ($${amount(extraCost)}) over the trace`;
   if (index < 0) return `with ${from}, the same replicas run longer: ${total}`;
-  const w = withChange.timeline;
-  const o = without.timeline;
-  const at = timeLabel(o.t[index] ?? 0, context.wallClockStart);
-  const load = o.load[index] ?? 0;
-  const need = Math.max(1, Math.ceil(load / context.serviceRatePerReplica - 1e-9));
-  const carried =
-    knob.kind === "min"
-      ? `${rate(load)} needs ${replicas(need)} at ${context.serviceRatePerReplica} req/s each`
-      : `${held(w, index)} carry ${rate(load)}`;
-  return `with ${from}, ${held(o, index)} replicas run at ${at} where ${carried}: ${total}`;
+  const at = timeLabel(without.timeline.t[index] ?? 0, context.wallClockStart);
+  const load = without.timeline.load[index] ?? 0;
+  const running = held(without.timeline, index);
+  const enough = held(withChange.timeline, index);
+  const need = Math.ceil(load / context.serviceRatePerReplica - 1e-9);
+  const verb = running === 1 ? "runs" : "run";
+  if (knob.kind === "min") {
+    return `with ${from}, ${replicas(running)} ${verb} at ${at}, where ${rate(load)} needs ${need} at ${context.serviceRatePerReplica} req/s each: ${total}`;
+  }
+  return `with ${from}, ${replicas(running)} ${verb} at ${at} for ${rate(load)}, against ${enough} with the change: ${total}`;
 }
 
 /**
@@ -147,7 +149,7 @@ export function explainChange(
   let reason: string;
   if (latency) {
     reason = latencyReason(comparison);
-    if (hoursSaved < 0) reason += `, for ${(-hoursSaved).toFixed(2)} GPU-hours more`;
+    if (hoursSaved < 0) reason += `, for ${amount(-hoursSaved)} GPU-hours more`;
   } else if (cost) {
     reason = costReason(comparison);
     if (violationsSaved < 0) {

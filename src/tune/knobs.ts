@@ -17,6 +17,7 @@ import {
   KEDA_DEFAULT_POLLING_SECONDS,
 } from "../controllers/mlautoscalepolicy/desired/scaledobject.js";
 import { describeIssues } from "../render/index.js";
+import { signalForTrigger, signalFromText, type Signal } from "../simulate/signals.js";
 
 export type KnobValue = number | string;
 export type FieldPath = readonly (string | number)[];
@@ -53,6 +54,10 @@ export interface TraceNeeds {
 export interface KnobContext {
   kedaInstalled: boolean;
   needs: TraceNeeds;
+  /** Requests per second one ready replica serves: what a per-replica request-rate target should be near. */
+  serviceRatePerReplica: number;
+  /** `--signal` overrides: what a metric or trigger measures, by name. */
+  signalOverrides?: ReadonlyMap<string, Signal>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -153,6 +158,16 @@ const NICE = [
 /** Round values from a quarter of `original` to four times it, and `original`. */
 function aroundLadder(original: number, bounds: Bounds): number[] {
   return clampLadder([original, ...NICE.filter((n) => n >= original / 4 && n <= original * 4)], bounds);
+}
+
+/**
+ * A target per replica of a request-rate metric also gets the round values from 40 % to 100 % of what a
+ * replica serves: a target far above it never scales out, however near the policy's own value it is.
+ */
+function targetLadder(original: number, bounds: Bounds, perReplicaRate: number | undefined): number[] {
+  const near =
+    perReplicaRate === undefined ? [] : NICE.filter((n) => n >= 0.4 * perReplicaRate && n <= perReplicaRate);
+  return clampLadder([...aroundLadder(original, bounds), ...near], bounds);
 }
 
 const PERCENT_TARGETS = [30, 40, 50, 60, 70, 80, 90, 100];
@@ -350,7 +365,7 @@ function replicaKnobs(spec: PolicySpec, needs: TraceNeeds): Knob[] {
   ];
 }
 
-function metricKnobs(spec: PolicySpec): Knob[] {
+function metricKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
   const m = spec.scaling.metrics;
   const knobs: Knob[] = [];
   const percent = (name: "cpu" | "memory" | "gpuUtilization", label: string, original: number) =>
@@ -383,13 +398,16 @@ function metricKnobs(spec: PolicySpec): Knob[] {
     const key = metric.targetAverageValue !== undefined ? "targetAverageValue" : "targetValue";
     const original = quantityNumber(metric[key]);
     if (original === undefined) return;
+    const signal = context.signalOverrides?.get(metric.metricName) ?? signalFromText(metric.metricName);
+    const perReplica =
+      signal === "rps" && key === "targetAverageValue" ? context.serviceRatePerReplica : undefined;
     knobs.push(
       numberKnob({
         path: ["scaling", "metrics", "external", index, key],
         label: `${metric.metricName} target`,
         kind: "target",
         original,
-        ladder: (bounds) => aroundLadder(original, { ...bounds, minimum: 0.25 }),
+        ladder: (bounds) => targetLadder(original, { ...bounds, minimum: 0.25 }, perReplica),
         write: quantityValue,
       }),
     );
@@ -397,7 +415,7 @@ function metricKnobs(spec: PolicySpec): Knob[] {
   return knobs;
 }
 
-function triggerKnobs(spec: PolicySpec): Knob[] {
+function triggerKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
   const knobs: Knob[] = [];
   const atZero = (candidate: PolicySpec) => candidate.replicas.min === 0;
   (spec.scaling.triggers ?? []).forEach((trigger, index) => {
@@ -406,6 +424,9 @@ function triggerKnobs(spec: PolicySpec): Knob[] {
     const target = keys ? quantityNumber(trigger.metadata[keys.target]) : undefined;
     if (keys && target !== undefined) {
       const bounds = { minimum: 0.25, maximum: Number.MAX_SAFE_INTEGER, integer: false };
+      const signal = context.signalOverrides?.get(name) ?? signalForTrigger(trigger.type, trigger.metadata);
+      const perReplica =
+        signal === "rps" && trigger.metricType !== "Value" ? context.serviceRatePerReplica : undefined;
       knobs.push(
         numberKnob({
           path: ["scaling", "triggers", index, "metadata", keys.target],
@@ -413,7 +434,7 @@ function triggerKnobs(spec: PolicySpec): Knob[] {
           kind: "target",
           original: target,
           bounds,
-          ladder: () => aroundLadder(target, bounds),
+          ladder: () => targetLadder(target, bounds, perReplica),
           write: (value) => String(value),
         }),
       );
@@ -550,8 +571,8 @@ export function policyKnobs(policy: MLAutoscalePolicy, context: KnobContext): Kn
   const spec = policy.spec;
   const knobs = [
     ...replicaKnobs(spec, context.needs),
-    ...metricKnobs(spec),
-    ...triggerKnobs(spec),
+    ...metricKnobs(spec, context),
+    ...triggerKnobs(spec, context),
     ...kedaKnobs(spec, context.kedaInstalled),
     ...behaviorKnobs(spec),
   ];

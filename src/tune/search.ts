@@ -2,10 +2,11 @@
 // trace and options give the same candidates in the same order, however many workers simulate them.
 //
 // 1. The original, then every knob through its values with the others at their original values.
-// 2. From the best so far, every knob through the values near its current one (coordinate descent);
-//    when no single knob improves, every pair of knobs one step each way. Until nothing improves or
-//    the budget is spent.
-// 3. Simplify: undo each change that the recommendation does not need (within 0.5 % of its GPU-hours).
+// 2. The best single changes together.
+// 3. From the best so far, every knob through the values near its current one (coordinate descent);
+//    when no single knob improves, every pair of knobs one step each way; until nothing improves. Then
+//    the same from each single change, the best first, while the budget lasts.
+// 4. Simplify: undo each change that the recommendation does not need (within 0.5 % of its GPU-hours).
 //
 // "Best": a candidate within the allowed share of SLO violations beats one outside it; among those within,
 // the fewer GPU-hours the better; among those outside, the fewer violations. Ties go to fewer changes.
@@ -89,36 +90,41 @@ export class Search {
     return best;
   }
 
-  /** Simulates the vectors not seen before, within `limit` new simulations; returns their scores. */
-  private async submit(vectors: readonly KnobValue[][], limit = this.options.budget - this.evaluated.length) {
+  /**
+   * Simulates the vectors not seen before, within `limit` new simulations. Returns the scores of all the
+   * vectors that have one, seen before or new.
+   */
+  private async submit(
+    vectors: readonly KnobValue[][],
+    limit = this.options.budget - this.evaluated.length,
+  ): Promise<Scored[]> {
     const batch: OkCandidate[] = [];
+    const keys: string[] = [];
     for (const vector of vectors) {
-      if (batch.length >= limit) break;
       const candidate = buildCandidate(this.policy, this.knobs, vector);
-      if (this.seen.has(candidate.key)) continue;
-      if (!candidate.ok) {
-        this.seen.set(candidate.key, undefined);
-        this.rejected++;
-        continue;
-      }
+      keys.push(candidate.key);
+      if (this.seen.has(candidate.key) || batch.length >= limit) continue;
       this.seen.set(candidate.key, undefined);
-      batch.push(candidate);
+      if (candidate.ok) batch.push(candidate);
+      else this.rejected++;
     }
-    if (batch.length === 0) return [];
-    const evaluations = await this.evaluate(batch.map((candidate) => candidate.policy));
-    const scored: Scored[] = [];
-    batch.forEach((candidate, index) => {
-      const evaluation = evaluations[index];
-      if (!evaluation?.ok) {
-        this.rejected++;
-        return;
-      }
-      const entry = { candidate, outcome: evaluation.outcome, changes: this.changesOf(candidate.values) };
-      this.seen.set(candidate.key, entry);
-      this.evaluated.push(entry);
-      scored.push(entry);
+    if (batch.length > 0) {
+      const evaluations = await this.evaluate(batch.map((candidate) => candidate.policy));
+      batch.forEach((candidate, index) => {
+        const evaluation = evaluations[index];
+        if (!evaluation?.ok) {
+          this.rejected++;
+          return;
+        }
+        const entry = { candidate, outcome: evaluation.outcome, changes: this.changesOf(candidate.values) };
+        this.seen.set(candidate.key, entry);
+        this.evaluated.push(entry);
+      });
+    }
+    return keys.flatMap((key) => {
+      const scored = this.seen.get(key);
+      return scored ? [scored] : [];
     });
-    return scored;
   }
 
   private remaining(): number {
@@ -176,34 +182,67 @@ export class Search {
     if (!original) throw new Error("the original policy could not be simulated");
 
     await this.submit(this.neighbours(originalValues, Infinity));
-    let incumbent = this.best();
+    // The best single change of each knob, best first.
+    const singles = this.knobs
+      .map((_, index) => this.bestSingleChange(original, index))
+      .filter((scored) => scored !== original)
+      .sort((a, b) => compareScored(a, b, this.options.maxViolationRatio));
     // The best single changes together: often most of the way in one step.
     const combined = this.knobs.map((knob, index) => {
-      let bestForKnob: Scored = original;
-      for (const scored of this.evaluated) {
-        const differs = scored.candidate.values.every(
-          (value, other) => other === index || value === this.knobs[other]?.original,
-        );
-        if (differs && this.better(scored, bestForKnob)) bestForKnob = scored;
-      }
-      return bestForKnob.candidate.values[index] ?? knob.original;
+      const single = singles.find((scored) => scored.candidate.values[index] !== knob.original);
+      return single?.candidate.values[index] ?? knob.original;
     });
     await this.submit([combined]);
-    incumbent = this.best();
 
-    while (this.remaining() > 0) {
-      await this.submit(this.neighbours(incumbent.candidate.values, 2));
-      let next = this.best();
-      if (next === incumbent) {
-        await this.submit(this.pairs(incumbent.candidate.values));
-        next = this.best();
-        if (next === incumbent) break;
-      }
-      incumbent = next;
+    // Descents from the best so far, then from the best single changes: one knob can open a way (a target
+    // low enough to scale on) that another (a minimum high enough to need no scaling) would close first.
+    const starts = [this.best(), ...singles];
+    const tried = new Set<string>();
+    for (const start of starts) {
+      if (this.remaining() <= 0) break;
+      if (tried.has(start.candidate.key)) continue;
+      tried.add(start.candidate.key);
+      await this.descend(start);
     }
 
-    const recommended = await this.simplify(incumbent);
+    const recommended = await this.simplify(this.best());
     return { original, evaluated: [...this.evaluated], rejected: this.rejected, recommended };
+  }
+
+  /** The best candidate that differs from the original in knob `index` alone (the original if none). */
+  private bestSingleChange(original: Scored, index: number): Scored {
+    let best = original;
+    for (const scored of this.evaluated) {
+      const single = scored.candidate.values.every(
+        (value, other) => other === index || value === this.knobs[other]?.original,
+      );
+      if (
+        single &&
+        scored.candidate.values[index] !== this.knobs[index]?.original &&
+        this.better(scored, best)
+      )
+        best = scored;
+    }
+    return best;
+  }
+
+  /** Coordinate descent from `start`: each knob two steps either way, then pairs; until nothing improves. */
+  private async descend(start: Scored): Promise<Scored> {
+    let current = start;
+    while (this.remaining() > 0) {
+      let next = this.bestOf(current, await this.submit(this.neighbours(current.candidate.values, 2)));
+      if (next === current)
+        next = this.bestOf(current, await this.submit(this.pairs(current.candidate.values)));
+      if (next === current) break;
+      current = next;
+    }
+    return current;
+  }
+
+  private bestOf(current: Scored, candidates: readonly Scored[]): Scored {
+    let best = current;
+    for (const scored of candidates) if (this.better(scored, best)) best = scored;
+    return best;
   }
 
   /** Undoes the changes the recommendation does not need, one at a time, while it stays as good. */
@@ -216,11 +255,9 @@ export class Search {
         vector[index] = knob.original;
         return [vector];
       });
-      await this.submit(reverts, Infinity);
       let best: Scored | undefined;
-      for (const vector of reverts) {
-        const scored = this.seen.get(buildCandidate(this.policy, this.knobs, vector).key);
-        if (!scored || scored.changes >= current.changes || !this.asGood(scored, current)) continue;
+      for (const scored of await this.submit(reverts, Infinity)) {
+        if (scored.changes >= current.changes || !this.asGood(scored, current)) continue;
         if (!best || this.better(scored, best)) best = scored;
       }
       if (!best) return current;

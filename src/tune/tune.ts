@@ -98,7 +98,12 @@ export async function tunePolicy(
   // The original runs here first: a policy the simulator refuses fails as `simulate` reports it.
   const originalRun = simulatePolicy(policy, setup);
   const needs = traceNeeds(originalRun.table.column("load"), setup.options.serviceRatePerReplica);
-  const all = policyKnobs(policy, { kedaInstalled: setup.kedaInstalled, needs });
+  const all = policyKnobs(policy, {
+    kedaInstalled: setup.kedaInstalled,
+    needs,
+    serviceRatePerReplica: setup.options.serviceRatePerReplica,
+    ...(setup.options.signalOverrides && { signalOverrides: setup.options.signalOverrides }),
+  });
   const { knobs, unknown } = freeKnobs(all, options.fixed);
   if (unknown.length > 0) {
     throw new TuneInputError(

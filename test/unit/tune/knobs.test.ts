@@ -10,7 +10,7 @@ import {
 } from "../../../src/tune/knobs.js";
 import { examplePolicy } from "./support.js";
 
-const needs = { low: 2, median: 5, peak: 12 };
+const context = { kedaInstalled: true, needs: { low: 2, median: 5, peak: 12 }, serviceRatePerReplica: 10 };
 
 function vector(knobs: readonly Knob[], changes: Record<string, KnobValue>): KnobValue[] {
   return knobs.map((knob) => changes[knob.field] ?? knob.original);
@@ -33,7 +33,7 @@ describe("the settings tune changes", () => {
 
   it("lists the knobs of an HPA policy, each with its original value among values within the schema's bounds", () => {
     const policy = examplePolicy("1-realtime-inference.yaml");
-    const knobs = policyKnobs(policy, { kedaInstalled: true, needs });
+    const knobs = policyKnobs(policy, context);
     expect(knobs.map((knob) => knob.field)).toEqual([
       "replicas.min",
       "replicas.max",
@@ -75,7 +75,7 @@ describe("the settings tune changes", () => {
 
   it("lists the KEDA knobs of a scale-to-zero policy: trigger target and activation, polling, cooldown", () => {
     const policy = examplePolicy("2-batch-rabbitmq.yaml");
-    const knobs = policyKnobs(policy, { kedaInstalled: true, needs });
+    const knobs = policyKnobs(policy, context);
     const fields = knobs.map((knob) => knob.field);
     expect(fields).toEqual(
       expect.arrayContaining([
@@ -92,7 +92,7 @@ describe("the settings tune changes", () => {
   });
 
   it("keeps what --fix names, and everything under it; reports a field it does not know", () => {
-    const knobs = policyKnobs(examplePolicy("1-realtime-inference.yaml"), { kedaInstalled: true, needs });
+    const knobs = policyKnobs(examplePolicy("1-realtime-inference.yaml"), context);
     const { knobs: free, unknown } = freeKnobs(knobs, [
       "replicas.max",
       "spec.scaling.behavior",
@@ -112,7 +112,7 @@ describe("the settings tune changes", () => {
 
 describe("candidates", () => {
   const policy = examplePolicy("1-realtime-inference.yaml");
-  const knobs = policyKnobs(policy, { kedaInstalled: true, needs });
+  const knobs = policyKnobs(policy, context);
 
   it("raises the maximum with a minimum above it, and lowers the minimum with a maximum below it", () => {
     const up = buildCandidate(policy, knobs, vector(knobs, { "replicas.min": 12 }));
@@ -133,7 +133,7 @@ describe("candidates", () => {
     expect(toPreset.ok && toPreset.policy.spec.scaling.behavior).toEqual({ preset: "Batch" });
 
     const batch = examplePolicy("2-batch-rabbitmq.yaml");
-    const batchKnobs = policyKnobs(batch, { kedaInstalled: true, needs });
+    const batchKnobs = policyKnobs(batch, context);
     const explicit = buildCandidate(
       batch,
       batchKnobs,
@@ -158,7 +158,7 @@ describe("candidates", () => {
 
   it("drops scaleToZero when the minimum leaves 0, as the CEL rules require", () => {
     const batch = examplePolicy("2-batch-rabbitmq.yaml");
-    const batchKnobs = policyKnobs(batch, { kedaInstalled: true, needs });
+    const batchKnobs = policyKnobs(batch, context);
     const candidate = buildCandidate(batch, batchKnobs, vector(batchKnobs, { "replicas.min": 2 }));
     expect(candidate.ok).toBe(true);
     if (!candidate.ok) return;
@@ -170,7 +170,7 @@ describe("candidates", () => {
   });
 
   it("refuses a policy the CEL rules refuse, with their message", () => {
-    const knobsOf = policyKnobs(examplePolicy("2-batch-rabbitmq.yaml"), { kedaInstalled: true, needs });
+    const knobsOf = policyKnobs(examplePolicy("2-batch-rabbitmq.yaml"), context);
     const batch = examplePolicy("2-batch-rabbitmq.yaml");
     const fallback = {
       ...batch,
@@ -183,6 +183,18 @@ describe("candidates", () => {
     expect(candidate.ok).toBe(false);
     expect(!candidate.ok && candidate.problems).toEqual([
       "spec.scaling.fallback.replicas: scaling.fallback.replicas must not exceed replicas.max",
+    ]);
+  });
+});
+
+describe("targets of a request rate per replica", () => {
+  it("also try what a replica serves: a target far above it would never scale out", () => {
+    // hybrid-ranker asks for 100 req/s per pod of replicas that serve 10.
+    const knobs = policyKnobs(examplePolicy("4-hybrid-external.yaml"), context);
+    const target = knobs.find((knob) => knob.field === "scaling.metrics.external[0].targetAverageValue");
+    expect(target?.original).toBe(100);
+    expect(target?.values).toEqual([
+      4, 5, 6, 8, 10, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400,
     ]);
   });
 });
