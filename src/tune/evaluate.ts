@@ -1,9 +1,12 @@
-// One candidate policy through the simulator: rendered as the operator would, then replayed on the trace.
-// The same function runs in the main thread and in the worker threads.
-import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
-import { PolicyInputError } from "../render/index.js";
-import { policyTarget } from "../simulate/command.js";
-import { simulate, type SimulationOptions, type SimulationResult } from "../simulate/simulate.js";
+// A rendered candidate through the simulator. The worker threads run this module alone: it imports the
+// simulator and nothing of the API or the renderer (prepare.ts renders, in the main thread), so a worker
+// starts in a fraction of the time.
+import {
+  simulate,
+  type SimulationOptions,
+  type SimulationResult,
+  type SimulationTarget,
+} from "../simulate/simulate.js";
 import { STEP_FIELDS } from "../simulate/steps.js";
 import type { Trace } from "../simulate/trace.js";
 
@@ -41,10 +44,16 @@ export type Timeline = Record<(typeof STEP_FIELDS)[number], Float64Array>;
 
 export type Evaluation = { ok: true; outcome: Outcome; timeline?: Timeline } | { ok: false; problem: string };
 
-/** Runs one policy; errors (rendering, simulation) are thrown as `simulate` would report them. */
-export function simulatePolicy(policy: MLAutoscalePolicy, setup: EvaluationSetup): SimulationResult {
-  const target = policyTarget(policy, setup.kedaInstalled);
-  const { min, max } = policy.spec.replicas;
+/** A candidate rendered as the operator would, with the replica bounds that clamp where it starts. */
+export interface Prepared {
+  target: SimulationTarget;
+  min: number;
+  max: number;
+}
+
+/** Runs one rendered candidate; the simulator's errors are thrown as `simulate` would report them. */
+export function runPrepared(prepared: Prepared, setup: EvaluationSetup): SimulationResult {
+  const { target, min, max } = prepared;
   const floor = target.engine === "HPA" ? Math.max(min, 1) : min;
   const initialReplicas = Math.min(max, Math.max(floor, setup.initialReplicas));
   return simulate(target, setup.trace, { ...setup.options, initialReplicas });
@@ -77,23 +86,13 @@ export function timelineOf(result: SimulationResult): Timeline {
   return columns as Timeline;
 }
 
-/** Runs one candidate; a candidate the renderer or the simulator refuses is reported, not thrown. */
-export function evaluatePolicy(
-  policy: MLAutoscalePolicy,
-  setup: EvaluationSetup,
-  detail: boolean,
-): Evaluation {
+/** Runs one rendered candidate; one the simulator refuses is reported, not thrown. */
+export function evaluatePrepared(prepared: Prepared, setup: EvaluationSetup, detail: boolean): Evaluation {
   let result: SimulationResult;
   try {
-    result = simulatePolicy(policy, setup);
+    result = runPrepared(prepared, setup);
   } catch (error) {
-    const problem =
-      error instanceof PolicyInputError
-        ? error.problems.join("; ")
-        : error instanceof Error
-          ? error.message
-          : String(error);
-    return { ok: false, problem };
+    return { ok: false, problem: error instanceof Error ? error.message : String(error) };
   }
   const evaluation: Evaluation = { ok: true, outcome: outcomeOf(result) };
   if (detail) evaluation.timeline = timelineOf(result);

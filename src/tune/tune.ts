@@ -2,7 +2,7 @@
 import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import type { SimulationOptions } from "../simulate/simulate.js";
 import type { Trace } from "../simulate/trace.js";
-import { simulatePolicy, timelineOf, type EvaluationSetup } from "./evaluate.js";
+import { timelineOf, type EvaluationSetup } from "./evaluate.js";
 import { explainChange, explainCoupled, type Change, type Detailed, type ExplainContext } from "./explain.js";
 import {
   buildCandidate,
@@ -13,6 +13,7 @@ import {
   type TraceNeeds,
 } from "./knobs.js";
 import type { Evaluator } from "./pool.js";
+import { simulatePolicy } from "./prepare.js";
 import { paretoFront, Search, type Scored, type SearchResult } from "./search.js";
 
 export interface TuneOptions {

@@ -1,7 +1,7 @@
-// A worker thread of `tune`: simulates the candidate policies it is sent on the trace it was given.
+// A worker thread of `tune`: simulates the rendered candidates it is sent on the trace it was given.
 import { parentPort, workerData } from "node:worker_threads";
 import { STEP_FIELDS } from "../simulate/steps.js";
-import { evaluatePolicy, type Evaluation, type EvaluationSetup } from "./evaluate.js";
+import { evaluatePrepared, type Evaluation, type EvaluationSetup } from "./evaluate.js";
 import type { WorkerReply, WorkerTask } from "./pool.js";
 
 const setup = workerData as EvaluationSetup;
@@ -14,6 +14,6 @@ function transferables(evaluation: Evaluation): ArrayBuffer[] {
 }
 
 parentPort?.on("message", (task: WorkerTask) => {
-  const reply: WorkerReply = { id: task.id, evaluation: evaluatePolicy(task.policy, setup, task.detail) };
+  const reply: WorkerReply = { id: task.id, evaluation: evaluatePrepared(task.prepared, setup, task.detail) };
   parentPort?.postMessage(reply, transferables(reply.evaluation));
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluatePolicy } from "../../../src/tune/evaluate.js";
+import { evaluatePolicy } from "../../../src/tune/prepare.js";
 import { inlineEvaluator, workerEvaluator } from "../../../src/tune/pool.js";
 import { tunePolicy } from "../../../src/tune/tune.js";
 import { examplePolicy, exampleTrace, setupFor } from "./support.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MLAutoscalePolicySchema } from "../../../src/api/v1alpha1/index.js";
-import { outcomeOf, simulatePolicy } from "../../../src/tune/evaluate.js";
+import { outcomeOf } from "../../../src/tune/evaluate.js";
+import { simulatePolicy } from "../../../src/tune/prepare.js";
 import { isFeasible, paretoFront } from "../../../src/tune/search.js";
 import { recommendedValue, servingPolicy, setupFor, steps, tuneInline } from "./support.js";
 
