@@ -103,9 +103,10 @@ export function workerEvaluator(setup: EvaluationSetup, count: number): Evaluato
           const id = nextId++;
           pending.set(id, { resolve, reject });
           queue.push({ id, prepared: candidate.prepared, detail });
+          // A free worker starts on it while this thread renders the next.
+          dispatch();
         });
       });
-      dispatch();
       return Promise.all(results);
     },
     close: async () => {
