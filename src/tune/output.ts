@@ -243,7 +243,8 @@ export function recommendedYaml(
     for (const edit of edits) {
       const path = ["spec", ...edit.path];
       if ("remove" in edit) document.deleteIn(path);
-      else document.setIn(path, edit.value);
+      // As a node: a later edit may set a field inside it.
+      else document.setIn(path, document.createNode(edit.value));
     }
     const before = document.commentBefore;
     document.commentBefore = [...header.map((line) => ` ${line}`), ...(before ? ["", before] : [])].join(
