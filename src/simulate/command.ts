@@ -32,7 +32,7 @@ export const SIMULATE_USAGE = `Usage: mlautoscale simulate -f POLICY.yaml --trac
 Replays a traffic trace through the HPA or KEDA objects a policy renders to, and reports replicas,
 queue, waits, SLO violations, GPU-hours and cost.
   -f, --filename          policy file (MLAutoscalePolicy), or rendered HPA/ScaledObject + Deployment
-      --trace             trace file: CSV (t,rps[,queue][,gpu][,metrics_down]) or JSON
+      --trace             trace file: CSV (t,rps[,queue][,gpu][,metrics_down]), JSON, or a request log
   -o, --output            table (default), json, csv or svg
       --compare           another policy file to run on the same trace; repeatable
       --keda              installed (default) or absent: how the policy's engine is chosen
