@@ -371,6 +371,25 @@ describe("operator with existing workloads and other autoscalers", () => {
     expect(after?.metadata?.ownerReferences).toBeUndefined();
   });
 
+  it("warns while another manager writes the target's replicas, until the autoscaler is its only writer", async () => {
+    const ns = await createTestNamespace("replica-writers");
+    // The user's manifest sets replicas: its manager (kubectl's server-side apply here) owns the field.
+    await apply(ns, existingDeployment("existing"));
+    await operatorFor(ns);
+    await apply(ns, attaching("attach"));
+    const warned = await waitForCondition(ns, "attach", "Reconciled", "True", "ReplicasWrittenElsewhere");
+    expect(condition(warned, "Reconciled")?.message).toContain(
+      `spec.replicas of Deployment ${ns}/existing is also written by test-user (Apply)`,
+    );
+    // The HPA controller scales the workload through /scale: the field becomes its own.
+    await rest.request("PATCH", `${paths.deployment(ns, "existing")}/scale`, {
+      query: { fieldManager: "kube-controller-manager" },
+      contentType: "application/merge-patch+json",
+      body: { spec: { replicas: 3 } },
+    });
+    await waitForCondition(ns, "attach", "Reconciled", "True", "ReconcileSucceeded");
+  });
+
   it("reports a foreign HPA on the same target as Conflict and does not fight it", async () => {
     const ns = await createTestNamespace("conflict");
     await apply(ns, existingDeployment("existing"));

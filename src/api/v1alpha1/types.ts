@@ -78,6 +78,11 @@ export const Reason = {
   DisruptionBudgetCorrected: "DisruptionBudgetCorrected",
   /** Another PDB already selects the workload's pods: the policy creates none (a second would block drains). */
   DisruptionBudgetOverlap: "DisruptionBudgetOverlap",
+  /**
+   * Another field manager (a GitOps tool, `kubectl apply` or `kubectl scale`) writes the targetRef
+   * workload's spec.replicas too: it and the autoscaler will fight over the count.
+   */
+  ReplicasWrittenElsewhere: "ReplicasWrittenElsewhere",
   ScaledToZero: "ScaledToZero",
   // ScalingActive
   MetricsUnavailable: "MetricsUnavailable",

@@ -27,7 +27,7 @@ import {
 } from "../../runtime/discovery.js";
 import type { Poller } from "../../runtime/poller.js";
 import type { EventRecorder } from "../../runtime/events.js";
-import { createInformer, type SharedInformer } from "../../runtime/informer.js";
+import { createInformer, keepWritersOf, type SharedInformer } from "../../runtime/informer.js";
 import type { Manager } from "../../runtime/manager.js";
 import { keyString, type DeepReadonly, type KubeObject, type ObjectKey } from "../../runtime/object.js";
 import type { OperatorMetrics } from "../../observability/metrics.js";
@@ -352,8 +352,21 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     },
     namespaces,
   );
-  const deployments = informer<V1Deployment>(RESOURCES.deployments);
-  const statefulSets = informer<V1StatefulSet>(RESOURCES.statefulSets);
+  // Workloads keep who writes spec.replicas (not the field sets): a targetRef policy warns of another writer.
+  const workloadInformer = <T extends KubeObject>(
+    resource: (typeof RESOURCES)[keyof typeof RESOURCES],
+  ): SharedInformer<T> =>
+    createInformer<T>(
+      {
+        rest,
+        resource,
+        logger: logger.child({ informer: resource.kind }),
+        transform: keepWritersOf(["spec", "replicas"]),
+      },
+      namespaces,
+    );
+  const deployments = workloadInformer<V1Deployment>(RESOURCES.deployments);
+  const statefulSets = workloadInformer<V1StatefulSet>(RESOURCES.statefulSets);
   const hpas = informer<V2HorizontalPodAutoscaler>(RESOURCES.hpas);
   const pdbs = informer<V1PodDisruptionBudget>(RESOURCES.pdbs);
   manager.addInformer("mlautoscalepolicies", policies);

@@ -163,6 +163,41 @@ interface ReconcileOutcome {
   error?: Error;
 }
 
+/**
+ * The field managers that write a workload's replicas as its autoscaler: the HPA controller (in
+ * kube-controller-manager) and KEDA's operator (named after its binary: `keda` in KEDA's images). Any
+ * other manager of spec.replicas (a GitOps tool or `kubectl apply` whose manifest sets replicas,
+ * `kubectl scale`) fights the autoscaler.
+ */
+export const AUTOSCALER_FIELD_MANAGERS: ReadonlySet<string> = new Set([
+  "kube-controller-manager",
+  "keda",
+  "keda-operator",
+]);
+
+/**
+ * Who else writes a targetRef workload's spec.replicas, from the managedFields the cache keeps for that
+ * field (keepWritersOf): a sentence for the Reconciled condition, or undefined.
+ */
+function otherReplicaWriters(
+  workload: DeepReadonly<V1Deployment> | DeepReadonly<V1StatefulSet>,
+  described: string,
+): string | undefined {
+  const others = (workload.metadata?.managedFields ?? []).filter(
+    (entry) => !AUTOSCALER_FIELD_MANAGERS.has(entry.manager ?? ""),
+  );
+  if (others.length === 0) return undefined;
+  const names = [
+    ...new Set(
+      others.map(
+        (entry) =>
+          `${entry.manager ?? "unknown"} (${entry.operation ?? "?"}${entry.subresource === undefined ? "" : ` on ${entry.subresource}`})`,
+      ),
+    ),
+  ];
+  return `spec.replicas of ${described} is also written by ${names.join(", ")}: it and the autoscaler will fight over the replica count; remove replicas from that manifest (or stop scaling it by hand)`;
+}
+
 function isDeployment(object: KubernetesObject): object is V1Deployment {
   return object.kind === API.deployment.kind;
 }
@@ -317,6 +352,7 @@ export class PolicyReconciler {
     const ref = policy.spec.workload.targetRef;
     let targetSelector: V1LabelSelector | undefined;
     let targetPodLabels: DeepReadonly<Record<string, string>> | undefined;
+    let replicasWrittenElsewhere: string | undefined;
     if (ref !== undefined) {
       const target =
         ref.kind === "Deployment"
@@ -333,6 +369,7 @@ export class PolicyReconciler {
       }
       const selector = target.spec?.selector;
       if (selector !== undefined) targetSelector = mutableCopy<V1LabelSelector>(selector);
+      replicasWrittenElsewhere = otherReplicaWriters(target, `${ref.kind} ${namespace}/${ref.name}`);
       targetPodLabels = target.spec?.template.metadata?.labels;
     }
 
@@ -423,6 +460,7 @@ export class PolicyReconciler {
         engine: children.engine,
         corrections: children.corrections,
         ...(pdbOverlap !== undefined && { pdbOverlap }),
+        ...(replicasWrittenElsewhere !== undefined && { replicasWrittenElsewhere }),
         children: applied,
         ...(children.problem !== undefined && { problem: children.problem }),
       },
@@ -878,7 +916,8 @@ export class PolicyReconciler {
       } else if (
         condition.type === ConditionType.Reconciled &&
         (condition.reason === Reason.DisruptionBudgetCorrected ||
-          condition.reason === Reason.DisruptionBudgetOverlap)
+          condition.reason === Reason.DisruptionBudgetOverlap ||
+          condition.reason === Reason.ReplicasWrittenElsewhere)
       ) {
         this.events.event(raw, "Warning", condition.reason, condition.message);
       }

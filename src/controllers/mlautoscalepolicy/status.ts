@@ -47,6 +47,8 @@ export type ReconcileVerdict =
       corrections: string[];
       /** Set when another PDB already covers the workload's pods, so the policy made none: which. */
       pdbOverlap?: string;
+      /** Set when another field manager writes the targetRef workload's replicas: who, and what to do. */
+      replicasWrittenElsewhere?: string;
       children: ObservedChildren["children"];
       /**
        * What was applied is in place, but the autoscaler cannot work as asked: ScalingActive says so,
@@ -219,45 +221,45 @@ function scalingActive(verdict: ReconcileVerdict, observed: ObservedChildren): C
   };
 }
 
+/**
+ * Reconciled: False with the failure's reason, or True with the reason of the first thing worth knowing
+ * (another PDB covers the pods, another manager writes the replicas, the PDB was corrected), every such
+ * thing in the message.
+ */
+function reconciledCondition(verdict: ReconcileVerdict): ConditionInput {
+  const type = ConditionType.Reconciled;
+  if (verdict.kind === "failed") {
+    return { type, status: "False", reason: verdict.reason, message: verdict.message };
+  }
+  if (verdict.problem?.withheld === true) {
+    return { type, status: "False", reason: verdict.problem.reason, message: verdict.problem.message };
+  }
+  const notes: { reason: string; message: string }[] = [
+    ...(verdict.pdbOverlap === undefined
+      ? []
+      : [{ reason: Reason.DisruptionBudgetOverlap, message: verdict.pdbOverlap }]),
+    ...(verdict.replicasWrittenElsewhere === undefined
+      ? []
+      : [{ reason: Reason.ReplicasWrittenElsewhere, message: verdict.replicasWrittenElsewhere }]),
+    ...verdict.corrections.map((message) => ({ reason: Reason.DisruptionBudgetCorrected, message })),
+  ];
+  const first = notes[0];
+  if (first === undefined) {
+    return {
+      type,
+      status: "True",
+      reason: Reason.ReconcileSucceeded,
+      message: `children applied with the ${verdict.engine} engine`,
+    };
+  }
+  return { type, status: "True", reason: first.reason, message: notes.map((n) => n.message).join("; ") };
+}
+
 export function computeStatus(input: StatusInput): PolicyStatus {
   const { verdict, observed, generation, previous, now } = input;
   let conditions: Condition[] | undefined = previous?.conditions?.map((c) => ({ ...c }));
 
-  const reconciled: ConditionInput =
-    verdict.kind === "applied" && verdict.problem?.withheld === true
-      ? {
-          type: ConditionType.Reconciled,
-          status: "False",
-          reason: verdict.problem.reason,
-          message: verdict.problem.message,
-        }
-      : verdict.kind === "applied"
-        ? verdict.pdbOverlap !== undefined
-          ? {
-              type: ConditionType.Reconciled,
-              status: "True",
-              reason: Reason.DisruptionBudgetOverlap,
-              message: [verdict.pdbOverlap, ...verdict.corrections].join("; "),
-            }
-          : verdict.corrections.length > 0
-            ? {
-                type: ConditionType.Reconciled,
-                status: "True",
-                reason: Reason.DisruptionBudgetCorrected,
-                message: verdict.corrections.join("; "),
-              }
-            : {
-                type: ConditionType.Reconciled,
-                status: "True",
-                reason: Reason.ReconcileSucceeded,
-                message: `children applied with the ${verdict.engine} engine`,
-              }
-        : {
-            type: ConditionType.Reconciled,
-            status: "False",
-            reason: verdict.reason,
-            message: verdict.message,
-          };
+  const reconciled = reconciledCondition(verdict);
   conditions = setCondition(conditions, reconciled, generation, now);
 
   const availability = workloadAvailability(observed.workload, input.minReplicas);
