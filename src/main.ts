@@ -1,5 +1,4 @@
 // `mlautoscale operator`: wiring only — config -> logger -> clients -> manager -> controller -> server.
-import { KubeConfig } from "@kubernetes/client-node";
 import { parseEndpointPattern } from "./api/v1alpha1/index.js";
 import { ConfigError, loadConfig, OPERATOR_USAGE, type OperatorConfig } from "./config.js";
 import { setupPolicyController } from "./controllers/mlautoscalepolicy/controller.js";
@@ -10,18 +9,11 @@ import { RestEventRecorder } from "./runtime/events.js";
 import { defaultIdentity, restLeaseClient } from "./runtime/leader-election.js";
 import { Manager } from "./runtime/manager.js";
 import { WriteFence } from "./runtime/fence.js";
+import { loadClusterConnection } from "./runtime/kubeconfig.js";
 import { KubeRestClient } from "./runtime/rest.js";
 import type { CommandIO } from "./render/command.js";
 
 export const FIELD_MANAGER = "mlautoscale";
-
-function loadKubeConfig(config: OperatorConfig): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig !== undefined) kubeConfig.loadFromFile(config.kubeconfig);
-  else if (process.env["KUBERNETES_SERVICE_HOST"] !== undefined) kubeConfig.loadFromCluster();
-  else kubeConfig.loadFromDefault();
-  return kubeConfig;
-}
 
 export async function runOperatorCommand(argv: string[], io: CommandIO): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -39,7 +31,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  const kubeConfig = loadKubeConfig(config);
+  const kubeConfig = await loadClusterConnection(config.kubeconfig);
   // Writes go out only while this replica leads (with leader election) or runs (without).
   const fence = new WriteFence();
   const rest = new KubeRestClient(kubeConfig, { fence });

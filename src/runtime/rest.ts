@@ -1,13 +1,13 @@
 import http from "node:http";
 import https from "node:https";
 import { createInterface } from "node:readline";
-import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError } from "./errors.js";
 import type { WriteFence } from "./fence.js";
+import type { ClusterConnection } from "./kubeconfig.js";
 
 /**
- * A thin JSON client for the Kubernetes REST API on node:http(s), authenticated by client-node's
- * KubeConfig. The runtime uses it where client-node's generated clients get in the way: lists and
+ * A thin JSON client for the Kubernetes REST API on node:http(s), authenticated by a ClusterConnection
+ * (kubeconfig.ts, or client-node's KubeConfig). The runtime uses it where client-node's generated clients get in the way: lists and
  * watches it supervises itself (abortable, with its own timeouts), subresources, and Lease objects
  * whose MicroTime fields it must format exactly.
  */
@@ -60,7 +60,7 @@ export class KubeRestClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true });
 
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    private readonly kubeConfig: ClusterConnection,
     options: KubeRestClientOptions = {},
   ) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
