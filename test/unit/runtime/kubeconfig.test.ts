@@ -95,7 +95,7 @@ users:
     const options = await optionsOf(connection ?? { applyToHTTPSOptions: () => Promise.resolve() });
     expect(options.ca?.toString()).toBe("CA");
     expect(options.cert?.toString()).toBe("CERT");
-    expect(options.key?.toString()).toBe("KEY");
+    expect(options.key).toEqual(Buffer.from("KEY"));
     expect(options.servername).toBe("kubernetes");
     expect(options.headers).not.toHaveProperty("Authorization");
   });
