@@ -34,6 +34,15 @@ export const OperatorConfigSchema = z.strictObject({
   leaderElectionNamespace: z.string().min(1).optional().describe("Namespace of the Lease."),
   leaderElectionId: z.string().min(1).default("mlautoscale-operator").describe("Name of the Lease."),
   workers: integer(1, 64).default(4).describe("Concurrent reconciles."),
+  kubeApiQps: z.coerce
+    .number()
+    .min(0)
+    .max(10_000)
+    .default(0)
+    .describe(
+      "Requests per second to the API server (watches aside); 0, the default, sets no client-side limit and relies on the API server's Priority and Fairness.",
+    ),
+  kubeApiBurst: integer(1, 10_000).default(100).describe("Requests at once before --kube-api-qps applies."),
   resyncSeconds: integer(10, 86400).default(600).describe("Reconcile every policy this often."),
   kedaDiscoverySeconds: integer(1, 3600)
     .default(30)
@@ -70,6 +79,8 @@ const SOURCES = {
   "leader-election-namespace": ["leaderElectionNamespace", "LEADER_ELECTION_NAMESPACE"],
   "leader-election-id": ["leaderElectionId", "LEADER_ELECTION_ID"],
   workers: ["workers", "WORKERS"],
+  "kube-api-qps": ["kubeApiQps", "KUBE_API_QPS"],
+  "kube-api-burst": ["kubeApiBurst", "KUBE_API_BURST"],
   "resync-seconds": ["resyncSeconds", "RESYNC_SECONDS"],
   "keda-discovery-seconds": ["kedaDiscoverySeconds", "KEDA_DISCOVERY_SECONDS"],
   "shutdown-timeout-seconds": ["shutdownTimeoutSeconds", "SHUTDOWN_TIMEOUT_SECONDS"],

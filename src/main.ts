@@ -34,7 +34,11 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
   const kubeConfig = await loadClusterConnection(config.kubeconfig);
   // Writes go out only while this replica leads (with leader election) or runs (without).
   const fence = new WriteFence();
-  const rest = new KubeRestClient(kubeConfig, { fence });
+  const rest = new KubeRestClient(kubeConfig, {
+    fence,
+    qps: config.kubeApiQps,
+    burst: config.kubeApiBurst,
+  });
   const metrics = new OperatorMetrics();
   const identity = defaultIdentity();
   const manager = new Manager({

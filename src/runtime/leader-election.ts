@@ -40,7 +40,10 @@ export function restLeaseClient(rest: Pick<KubeRestClient, "request">): LeaseCli
   return {
     async get(namespace, name, signal) {
       try {
-        return await rest.request<Lease>("GET", path(namespace, name), { ...(signal && { signal }) });
+        return await rest.request<Lease>("GET", path(namespace, name), {
+          unfenced: true,
+          ...(signal && { signal }),
+        });
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;

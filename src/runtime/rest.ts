@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import { KubeApiError } from "./errors.js";
 import type { WriteFence } from "./fence.js";
 import type { ClusterConnection } from "./kubeconfig.js";
+import { TokenBucket } from "./ratelimit.js";
 
 /**
  * A thin JSON client for the Kubernetes REST API on node:http(s), authenticated by a ClusterConnection
@@ -25,7 +26,10 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Overrides the client's request timeout for this call. */
   timeoutMs?: number;
-  /** A write that does not depend on leadership (the lease itself): not fenced. */
+  /**
+   * A request of leader election itself (the Lease): neither fenced, since it does not depend on
+   * leadership, nor rate limited, since a renewal waiting behind a roll-out would lose the lease.
+   */
   unfenced?: boolean;
 }
 
@@ -37,6 +41,12 @@ export interface KubeRestClientOptions {
   requestTimeoutMs?: number;
   /** Writes are sent only while the fence is open (leader election); reads never ask it. */
   fence?: WriteFence;
+  /**
+   * Client-side rate limit of every request but watches (client-go's rest.Config QPS and Burst). Off
+   * (qps 0) by default: the API server's Priority and Fairness protects it.
+   */
+  qps?: number;
+  burst?: number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -55,6 +65,7 @@ export interface WatchEvent {
 export class KubeRestClient {
   private readonly requestTimeoutMs: number;
   private readonly fence: WriteFence | undefined;
+  private readonly rateLimit: TokenBucket;
   /** One keep-alive agent, so requests reuse connections (client-node builds a new agent per call). */
   private agent: { key: string; agent: https.Agent } | undefined;
   private readonly httpAgent = new http.Agent({ keepAlive: true });
@@ -65,6 +76,7 @@ export class KubeRestClient {
   ) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.fence = options.fence;
+    this.rateLimit = new TokenBucket(options.qps ?? 0, options.burst ?? 0);
   }
 
   /**
@@ -79,6 +91,8 @@ export class KubeRestClient {
     }
     const signal = AbortSignal.any(signals);
     try {
+      if (options.unfenced !== true) await this.rateLimit.take(signal);
+      signal.throwIfAborted();
       const response = await this.send(method, path, { ...options, signal });
       const text = await readAll(response);
       const status = response.statusCode ?? 0;

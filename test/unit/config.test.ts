@@ -12,6 +12,8 @@ describe("operator configuration", () => {
       leaderElectionNamespace: "mlautoscale-system",
       leaderElectionId: "mlautoscale-operator",
       workers: 4,
+      kubeApiQps: 0,
+      kubeApiBurst: 100,
       resyncSeconds: 600,
       kedaDiscoverySeconds: 30,
       shutdownTimeoutSeconds: 30,
