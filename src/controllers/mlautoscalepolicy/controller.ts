@@ -27,12 +27,13 @@ import {
 } from "../../runtime/discovery.js";
 import type { Poller } from "../../runtime/poller.js";
 import type { EventRecorder } from "../../runtime/events.js";
-import { createInformer, keepWritersOf, type SharedInformer } from "../../runtime/informer.js";
+import { createInformer, type SharedInformer } from "../../runtime/informer.js";
 import type { Manager } from "../../runtime/manager.js";
 import { keyString, type DeepReadonly, type KubeObject, type ObjectKey } from "../../runtime/object.js";
 import type { OperatorMetrics } from "../../observability/metrics.js";
 import { controllerOf, groupOf } from "../../runtime/ownerref.js";
-import { objectPath, type KubeRestClient, type ResourceType } from "../../runtime/rest.js";
+import { objectPath, type JsonObject, type KubeRestClient, type ResourceType } from "../../runtime/rest.js";
+import { CACHE_TRANSFORMS } from "./cache-transforms.js";
 import type { ExternalMetricsApi, KedaAvailability } from "./desired/index.js";
 import { policyScaleTargetIndex, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
 import {
@@ -338,10 +339,15 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   externalMetrics: Poller<ApiServiceState>;
 } {
   const { manager, rest, logger, namespaces } = options;
+  // Each cache keeps what the reconciler reads of its kind (cache-transforms.ts).
   const informer = <T extends KubeObject>(
     resource: (typeof RESOURCES)[keyof typeof RESOURCES],
+    transform: (object: JsonObject) => JsonObject,
   ): SharedInformer<T> =>
-    createInformer<T>({ rest, resource, logger: logger.child({ informer: resource.kind }) }, namespaces);
+    createInformer<T>(
+      { rest, resource, logger: logger.child({ informer: resource.kind }), transform },
+      namespaces,
+    );
 
   const policies = createInformer<PolicyObject>(
     {
@@ -349,26 +355,14 @@ export function setupPolicyController(options: PolicyControllerOptions): {
       resource: RESOURCES.policies,
       logger: logger.child({ informer: KIND }),
       indexers: { [SCALE_TARGET_INDEX]: policyScaleTargetIndex },
+      transform: CACHE_TRANSFORMS.policy,
     },
     namespaces,
   );
-  // Workloads keep who writes spec.replicas (not the field sets): a targetRef policy warns of another writer.
-  const workloadInformer = <T extends KubeObject>(
-    resource: (typeof RESOURCES)[keyof typeof RESOURCES],
-  ): SharedInformer<T> =>
-    createInformer<T>(
-      {
-        rest,
-        resource,
-        logger: logger.child({ informer: resource.kind }),
-        transform: keepWritersOf(["spec", "replicas"]),
-      },
-      namespaces,
-    );
-  const deployments = workloadInformer<V1Deployment>(RESOURCES.deployments);
-  const statefulSets = workloadInformer<V1StatefulSet>(RESOURCES.statefulSets);
-  const hpas = informer<V2HorizontalPodAutoscaler>(RESOURCES.hpas);
-  const pdbs = informer<V1PodDisruptionBudget>(RESOURCES.pdbs);
+  const deployments = informer<V1Deployment>(RESOURCES.deployments, CACHE_TRANSFORMS.workload);
+  const statefulSets = informer<V1StatefulSet>(RESOURCES.statefulSets, CACHE_TRANSFORMS.workload);
+  const hpas = informer<V2HorizontalPodAutoscaler>(RESOURCES.hpas, CACHE_TRANSFORMS.hpa);
+  const pdbs = informer<V1PodDisruptionBudget>(RESOURCES.pdbs, CACHE_TRANSFORMS.pdb);
   manager.addInformer("mlautoscalepolicies", policies);
   manager.addInformer("deployments", deployments);
   manager.addInformer("statefulsets", statefulSets);
@@ -476,8 +470,11 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     logger,
     onChange: async (served) => {
       if (served && keda === undefined && kedaSyncing === undefined) {
-        const scaledObjects = informer<ScaledObject>(RESOURCES.scaledObjects);
-        const triggerAuthentications = informer<TriggerAuthentication>(RESOURCES.triggerAuthentications);
+        const scaledObjects = informer<ScaledObject>(RESOURCES.scaledObjects, CACHE_TRANSFORMS.scaledObject);
+        const triggerAuthentications = informer<TriggerAuthentication>(
+          RESOURCES.triggerAuthentications,
+          CACHE_TRANSFORMS.triggerAuthentication,
+        );
         manager.addInformer("scaledobjects", scaledObjects, { startWithManager: false });
         manager.addInformer("triggerauthentications", triggerAuthentications, { startWithManager: false });
         const unsubscribe = [

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { SPEC_HASH_ANNOTATION } from "../../../src/controllers/mlautoscalepolicy/controller.js";
 import { loadPolicyFile, renderPolicy } from "../../../src/render/index.js";
 import { needsApply, withApplyHash } from "../../../src/runtime/compare.js";
-import { stripManagedFields } from "../../../src/runtime/informer.js";
+import { CACHE_TRANSFORMS } from "../../../src/controllers/mlautoscalepolicy/cache-transforms.js";
 import type { JsonObject } from "../../../src/runtime/rest.js";
 
 const examples = fileURLToPath(new URL("../../../examples/", import.meta.url));
@@ -33,17 +33,37 @@ function drifted(leaf: unknown): unknown {
   return `${String(leaf)}-drifted`;
 }
 
+const TRANSFORM_OF_KIND: Record<string, (object: JsonObject) => JsonObject> = {
+  Deployment: CACHE_TRANSFORMS.workload,
+  HorizontalPodAutoscaler: CACHE_TRANSFORMS.hpa,
+  PodDisruptionBudget: CACHE_TRANSFORMS.pdb,
+  ScaledObject: CACHE_TRANSFORMS.scaledObject,
+  TriggerAuthentication: CACHE_TRANSFORMS.triggerAuthentication,
+};
+
 /** The live object as the cache holds it: the server's additions, then the informer's transform. */
-function cachedCopy(applied: object): JsonObject {
+function cachedCopy(applied: object & { kind?: string }): JsonObject {
   const server = structuredClone(applied) as JsonObject & { metadata: JsonObject };
   server.metadata = {
     ...server.metadata,
     uid: "0000",
     resourceVersion: "42",
+    // The operator's children are controlled by their policy (render, having no policy UID, sets none).
+    ownerReferences: [
+      {
+        apiVersion: "mlautoscale.io/v1alpha1",
+        kind: "MLAutoscalePolicy",
+        name: "p",
+        uid: "1",
+        controller: true,
+      },
+    ],
     managedFields: [{ manager: "mlautoscale", operation: "Apply", fieldsType: "FieldsV1", fieldsV1: {} }],
   };
   server["status"] = { observedGeneration: 1 };
-  return stripManagedFields(server);
+  const transform = TRANSFORM_OF_KIND[applied.kind ?? ""];
+  if (transform === undefined) throw new Error(`no cache transform for ${applied.kind ?? "?"}`);
+  return transform(server);
 }
 
 const files = readdirSync(examples).filter((f) => f.endsWith(".yaml"));

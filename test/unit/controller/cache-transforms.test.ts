@@ -1,0 +1,104 @@
+// Each cache keeps what the reconciler reads of its kind, and drops the rest as objects arrive.
+import { describe, expect, it } from "vitest";
+import { CACHE_TRANSFORMS } from "../../../src/controllers/mlautoscalepolicy/cache-transforms.js";
+
+const lastApplied = { "kubectl.kubernetes.io/last-applied-configuration": '{"a":"whole manifest"}' };
+const policyOwner = [
+  { apiVersion: "mlautoscale.io/v1alpha1", kind: "MLAutoscalePolicy", name: "p", uid: "1", controller: true },
+];
+const podTemplate = {
+  metadata: { labels: { app: "server" }, annotations: { note: "x" } },
+  spec: { containers: [{ name: "server", image: "model:1", env: [{ name: "A", value: "1" }] }] },
+};
+const workloadStatus = {
+  replicas: 3,
+  readyReplicas: 2,
+  availableReplicas: 2,
+  updatedReplicas: 3,
+  observedGeneration: 4,
+  conditions: [{ type: "Available", status: "True", message: "Deployment has minimum availability." }],
+};
+
+describe("the caches' transforms", () => {
+  it("keep the pod spec of the policy's own Deployment (write-skip compares it), not of anyone else's", () => {
+    const own = CACHE_TRANSFORMS.workload({
+      metadata: { name: "p", ownerReferences: policyOwner, annotations: { ...lastApplied, keep: "me" } },
+      spec: { replicas: 3, selector: { matchLabels: { app: "server" } }, template: podTemplate },
+      status: workloadStatus,
+    });
+    expect(own).toEqual({
+      metadata: { name: "p", ownerReferences: policyOwner, annotations: { keep: "me" } },
+      spec: { replicas: 3, selector: { matchLabels: { app: "server" } }, template: podTemplate },
+      status: { replicas: 3, readyReplicas: 2, availableReplicas: 2 },
+    });
+    const foreign = CACHE_TRANSFORMS.workload({
+      metadata: { name: "target" },
+      spec: { replicas: 3, selector: { matchLabels: { app: "server" } }, template: podTemplate },
+      status: workloadStatus,
+    });
+    expect(foreign["spec"]).toEqual({
+      replicas: 3,
+      selector: { matchLabels: { app: "server" } },
+      template: { metadata: { labels: { app: "server" } } },
+    });
+  });
+
+  it("keep an HPA's desired replicas, last scale time and ScalingActive", () => {
+    const hpa = CACHE_TRANSFORMS.hpa({
+      metadata: { name: "p" },
+      spec: { maxReplicas: 10 },
+      status: {
+        currentReplicas: 2,
+        desiredReplicas: 3,
+        lastScaleTime: "2026-12-01T00:00:00Z",
+        currentMetrics: [{ type: "Resource" }],
+        conditions: [
+          { type: "AbleToScale", status: "True" },
+          { type: "ScalingActive", status: "True", reason: "ValidMetricFound", message: "ok" },
+          { type: "ScalingLimited", status: "False" },
+        ],
+      },
+    });
+    expect(hpa["status"]).toEqual({
+      desiredReplicas: 3,
+      lastScaleTime: "2026-12-01T00:00:00Z",
+      conditions: [{ type: "ScalingActive", status: "True", reason: "ValidMetricFound", message: "ok" }],
+    });
+  });
+
+  it("keep no PDB or TriggerAuthentication status, and a ScaledObject's conditions and health", () => {
+    expect(
+      CACHE_TRANSFORMS.pdb({ metadata: { name: "p" }, spec: {}, status: { currentHealthy: 3 } }),
+    ).toEqual({
+      metadata: { name: "p" },
+      spec: {},
+    });
+    const so = CACHE_TRANSFORMS.scaledObject({
+      metadata: { name: "p" },
+      spec: {},
+      status: {
+        conditions: [{ type: "Ready", status: "True" }],
+        health: { "s0-rabbitmq": { status: "Happy" } },
+        externalMetricNames: ["s0-rabbitmq"],
+        originalReplicaCount: 1,
+      },
+    });
+    expect(so["status"]).toEqual({
+      conditions: [{ type: "Ready", status: "True" }],
+      health: { "s0-rabbitmq": { status: "Happy" } },
+    });
+  });
+
+  it("drop managedFields and kubectl's copy of the manifest from a policy, and keep its status", () => {
+    const policy = CACHE_TRANSFORMS.policy({
+      metadata: { name: "p", annotations: lastApplied, managedFields: [{ manager: "kubectl" }] },
+      spec: { replicas: { min: 1 } },
+      status: { observedGeneration: 1 },
+    });
+    expect(policy).toEqual({
+      metadata: { name: "p", annotations: {} },
+      spec: { replicas: { min: 1 } },
+      status: { observedGeneration: 1 },
+    });
+  });
+});
