@@ -2,8 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { isEndpointPattern } from "./api/v1alpha1/index.js";
-import { describeIssues } from "./render/index.js";
+import { describeIssues, isEndpointPattern } from "./api/v1alpha1/index.js";
 
 const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 

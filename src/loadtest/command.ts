@@ -4,8 +4,8 @@
 // prediction with --compare-simulation. Everything is checked before the first message is sent.
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
-import { parsePolicy, PolicyInputError, renderPolicy } from "../render/index.js";
+import { parsePolicy, type MLAutoscalePolicy } from "../api/v1alpha1/index.js";
+import { PolicyInputError, renderPolicy } from "../render/index.js";
 import type { Clock } from "../runtime/clock.js";
 import { errorMessage } from "../runtime/errors.js";
 import type { RunParameters } from "../simulate/format.js";

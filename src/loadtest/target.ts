@@ -1,8 +1,8 @@
 // What a load test aims at: one policy of the file, its namespace, and where its load goes (a broker
 // queue its trigger reads, or the local cluster's workload emulator). Pure.
 import { parseAllDocuments } from "yaml";
-import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
-import { parsePolicy, PolicyInputError, withoutNulls } from "../render/index.js";
+import { parsePolicy, type MLAutoscalePolicy } from "../api/v1alpha1/index.js";
+import { PolicyInputError, withoutNulls } from "../render/index.js";
 
 /** A problem a user can fix, said in one line (the command prefixes "error: "). */
 export class LoadtestError extends Error {

@@ -2,8 +2,7 @@
 import { readFile } from "node:fs/promises";
 import type { KubernetesObject, V1Deployment, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import { parseAllDocuments, stringify } from "yaml";
-import type { z } from "zod";
-import { MLAutoscalePolicySchema, type Engine, type MLAutoscalePolicy } from "../api/v1alpha1/index.js";
+import { parsePolicy, type Engine, type MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import {
   buildDesiredChildren,
   childObjects,
@@ -18,37 +17,6 @@ export class PolicyInputError extends Error {
     super(problems.join("\n"));
     this.name = "PolicyInputError";
   }
-}
-
-/** `spec.scaling.triggers[0].metadata` from a zod issue path. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else out += out === "" ? String(part) : `.${String(part)}`;
-  }
-  return out === "" ? "(document)" : out;
-}
-
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
-    const path = [...issue.path];
-    // An unknown key is reported on its parent; name the key itself.
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((k) => `${formatPath([...path, k])}: unknown field`).join("; ");
-    }
-    return `${formatPath(path)}: ${issue.message}`;
-  });
-}
-
-export type ParseResult = { ok: true; policy: MLAutoscalePolicy } | { ok: false; problems: string[] };
-
-/** Validates one object (parsed YAML or JSON, or from the API server) as a policy. */
-export function parsePolicy(value: unknown): ParseResult {
-  const result = MLAutoscalePolicySchema.safeParse(value);
-  return result.success
-    ? { ok: true, policy: result.data }
-    : { ok: false, problems: describeIssues(result.error.issues) };
 }
 
 /** A copy of `value` without object fields whose value is null. */

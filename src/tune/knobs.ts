@@ -5,6 +5,7 @@
 import {
   buildCustomResourceDefinition,
   BEHAVIOR_PRESETS,
+  describeIssues,
   MLAutoscalePolicySchema,
   WELL_KNOWN_TRIGGER_KEYS,
   type MLAutoscalePolicy,
@@ -16,7 +17,6 @@ import {
   KEDA_DEFAULT_COOLDOWN_SECONDS,
   KEDA_DEFAULT_POLLING_SECONDS,
 } from "../controllers/mlautoscalepolicy/desired/scaledobject.js";
-import { describeIssues } from "../render/index.js";
 import { signalForTrigger, signalFromText, type Signal } from "../simulate/signals.js";
 
 export type KnobValue = number | string;

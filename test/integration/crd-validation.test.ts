@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import { ApiException, CustomObjectsApi, type KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GROUP, PLURAL, VERSION, type MLAutoscalePolicy } from "../../src/api/v1alpha1/index.js";
-import { parsePolicy, PolicyInputError, renderPolicy } from "../../src/render/index.js";
+import { GROUP, parsePolicy, PLURAL, VERSION, type MLAutoscalePolicy } from "../../src/api/v1alpha1/index.js";
+import { PolicyInputError, renderPolicy } from "../../src/render/index.js";
 import {
   buildDesiredChildren,
   childObjects,

@@ -4,3 +4,4 @@ export * from "./crd.js";
 export * from "./crd-yaml.js";
 export * from "./rules.js";
 export * from "./endpoints.js";
+export * from "./validate.js";

@@ -12,6 +12,7 @@ import {
   describePatterns,
   disallowedEndpoints,
   KIND,
+  parsePolicy,
   Reason,
   type EndpointPattern,
   type MLAutoscalePolicy,
@@ -33,7 +34,6 @@ import { selectorMatches } from "../../runtime/labels.js";
 import { OWNER_INDEX, type ReadonlyStore } from "../../runtime/store.js";
 import { canonicalJson } from "../../runtime/compare.js";
 import { KubeApiError, TerminalError } from "../../runtime/errors.js";
-import { parsePolicy } from "../../render/index.js";
 import {
   buildDesiredChildren,
   childObjects,

@@ -13,11 +13,11 @@ import {
   ENDPOINT_PATTERN_REGEX,
   HOST_REGEX,
   parseEndpointPattern,
+  parsePolicy,
   PORT_SUFFIX_REGEX,
   SCHEME_REGEX,
   splitAddresses,
 } from "../../../src/api/v1alpha1/index.js";
-import { parsePolicy } from "../../../src/render/index.js";
 import { ALLOWED_TRIGGER_ENDPOINTS, TRIGGER_ENDPOINT_CASES } from "../../fixtures/trigger-endpoints.js";
 
 const REPO = resolve(import.meta.dirname, "../../..");

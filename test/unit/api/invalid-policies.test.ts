@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
-import { parsePolicy } from "../../../src/render/index.js";
+import { parsePolicy } from "../../../src/api/v1alpha1/index.js";
 import { FEATURE_POLICIES } from "../../fixtures/feature-policies.js";
 import { INVALID_POLICIES, validBasePolicy, validKedaBasePolicy } from "../../fixtures/invalid-policies.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compressTimes, localizePolicy } from "../../../dev/demo.js";
-import { parsePolicy } from "../../../src/render/index.js";
+import { parsePolicy } from "../../../src/api/v1alpha1/index.js";
 import { examplePolicies } from "../../../dev/demo.js";
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";

@@ -4,7 +4,7 @@ import {
   KEDA_ABSENT,
   KEDA_RUNNING,
 } from "../../../src/controllers/mlautoscalepolicy/desired/index.js";
-import { parsePolicy } from "../../../src/render/index.js";
+import { parsePolicy } from "../../../src/api/v1alpha1/index.js";
 import { validBasePolicy, withChanges } from "../../fixtures/invalid-policies.js";
 
 function gpuPolicy() {

@@ -1,6 +1,5 @@
 // Policies for the builder tests: the fixture's valid bases with changes, parsed as the controller would.
-import type { MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
-import { parsePolicy } from "../../../src/render/index.js";
+import { parsePolicy, type MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
 import {
   validBasePolicy,
   validKedaBasePolicy,
