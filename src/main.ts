@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, OPERATOR_USAGE, type OperatorConfig } from "./
 import { setupPolicyController } from "./controllers/mlautoscalepolicy/controller.js";
 import { createLogger } from "./observability/logger.js";
 import { OperatorMetrics } from "./observability/metrics.js";
+import { ObservabilityServer } from "./observability/server.js";
 import { Applier } from "./runtime/apply.js";
 import { RestEventRecorder } from "./runtime/events.js";
 import { defaultIdentity, restLeaseClient } from "./runtime/leader-election.js";
@@ -43,9 +44,6 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
   const identity = defaultIdentity();
   const manager = new Manager({
     logger,
-    metrics,
-    serverPort: config.metricsPort,
-    serverHost: config.bindAddress,
     shutdownTimeoutMs: config.shutdownTimeoutSeconds * 1000,
     fence,
     ...(config.leaderElect && {
@@ -81,8 +79,16 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
     },
     "starting mlautoscale operator",
   );
+  const server = new ObservabilityServer({
+    registry: metrics.registry,
+    ...manager.healthChecks(),
+    port: config.metricsPort,
+    host: config.bindAddress,
+  });
   const removeSignalHandlers = manager.installSignalHandlers();
   try {
+    const port = await server.start();
+    logger.info({ port }, "serving /metrics, /healthz and /readyz");
     // KEDA is looked up before the controllers start, so the first reconciles already know the engine.
     await Promise.all([discovery.start(), externalMetrics.start()]);
     await manager.start();
@@ -91,6 +97,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
     discovery.stop();
     externalMetrics.stop();
     removeSignalHandlers();
+    await server.stop();
   }
   if (manager.lostLeadership) {
     logger.error("exiting: this replica lost its lease; Kubernetes restarts it as a candidate");

@@ -1,12 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
-
-export interface HealthCheck {
-  name: string;
-  /** Returns undefined when healthy, or a reason when not. */
-  check(): string | undefined;
-}
+import type { HealthCheck } from "../runtime/manager.js";
 
 export interface ObservabilityServerOptions {
   registry: Registry;

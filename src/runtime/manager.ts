@@ -1,12 +1,17 @@
 import type { Logger } from "pino";
-import { ObservabilityServer, type HealthCheck } from "../observability/server.js";
-import type { OperatorMetrics } from "../observability/metrics.js";
 import { errorMessage } from "./errors.js";
 import type { Controller } from "./controller.js";
 import type { WriteFence } from "./fence.js";
 import type { SharedInformer } from "./informer.js";
 import { LeaderElector, type LeaseClient } from "./leader-election.js";
 import type { KubeObject } from "./object.js";
+
+/** A named check for /healthz or /readyz, served by whatever exposes them (observability/server.ts). */
+export interface HealthCheck {
+  name: string;
+  /** Returns undefined when healthy, or a reason when not. */
+  check(): string | undefined;
+}
 
 export interface LeaderElectionConfig {
   client: LeaseClient;
@@ -20,10 +25,6 @@ export interface LeaderElectionConfig {
 
 export interface ManagerOptions {
   logger: Logger;
-  metrics: OperatorMetrics;
-  /** Port for /metrics, /healthz and /readyz; omit to serve nothing (tests). 0 picks a free port. */
-  serverPort?: number;
-  serverHost?: string;
   /** Omit to run controllers without election (a single replica, or tests). */
   leaderElection?: LeaderElectionConfig;
   /** How long shutdown waits for in-flight reconciles. Default 30 s. */
@@ -51,20 +52,18 @@ interface RegisteredInformer {
  * Runs the operator's parts in controller-runtime's order: caches on every replica; controllers only
  * on the elected leader, once caches have synced; on shutdown (or lost leadership) controllers stop
  * taking work and finish in-flight reconciles within a deadline, then the lease is released, then
- * caches and the server stop.
+ * caches stop.
  */
 export class Manager {
   private readonly informers: RegisteredInformer[] = [];
   private readonly controllers: Controller[] = [];
   private readonly logger: Logger;
   private readonly elector: LeaderElector | undefined;
-  private server: ObservabilityServer | undefined;
   private controllersRunning = false;
   private stopping: Promise<void> | undefined;
   private readonly stopped: Promise<void>;
   private resolveStopped: () => void = () => {};
   private readonly startAbort = new AbortController();
-  private boundPort: number | undefined;
   private leadershipLost = false;
 
   constructor(private readonly options: ManagerOptions) {
@@ -123,9 +122,20 @@ export class Manager {
     return this.controllersRunning;
   }
 
-  /** The port the observability server listens on, once started. */
-  get port(): number | undefined {
-    return this.boundPort;
+  /** Liveness: the manager is not shutting down. Readiness: every running cache has synced. */
+  healthChecks(): { liveness: HealthCheck[]; readiness: HealthCheck[] } {
+    return {
+      liveness: [{ name: "manager", check: () => (this.stopping ? "shutting down" : undefined) }],
+      readiness: [
+        {
+          name: "caches",
+          check: () => {
+            const failures = this.readinessFailures();
+            return failures.length === 0 ? undefined : failures.join(", ");
+          },
+        },
+      ],
+    };
   }
 
   /** Ready when every running informer has synced, leader or not. */
@@ -138,29 +148,6 @@ export class Manager {
 
   /** Starts everything; resolves once caches have synced and leader election (if any) is running. */
   async start(): Promise<void> {
-    if (this.options.serverPort !== undefined) {
-      const readiness: HealthCheck[] = [
-        {
-          name: "caches",
-          check: () => {
-            const failures = this.readinessFailures();
-            return failures.length === 0 ? undefined : failures.join(", ");
-          },
-        },
-      ];
-      const liveness: HealthCheck[] = [
-        { name: "manager", check: () => (this.stopping ? "shutting down" : undefined) },
-      ];
-      this.server = new ObservabilityServer({
-        registry: this.options.metrics.registry,
-        readiness,
-        liveness,
-        port: this.options.serverPort,
-        host: this.options.serverHost,
-      });
-      this.boundPort = await this.server.start();
-      this.logger.info({ port: this.boundPort }, "serving /metrics, /healthz and /readyz");
-    }
     const startup = this.informers.filter(({ startWithManager }) => startWithManager);
     for (const { informer } of startup) informer.start();
     await Promise.all(startup.map(({ informer }) => informer.waitForSync(this.startAbort.signal)));
@@ -230,7 +217,6 @@ export class Manager {
     // Only after the controllers are quiet may another replica take over.
     await this.elector?.stop();
     await Promise.all(this.informers.map(({ informer }) => informer.stop()));
-    await this.server?.stop();
     this.logger.info("stopped");
     this.resolveStopped();
   }

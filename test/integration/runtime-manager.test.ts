@@ -2,6 +2,7 @@ import { CoreV1Api, type V1ConfigMap } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogger } from "../../src/observability/logger.js";
 import { OperatorMetrics } from "../../src/observability/metrics.js";
+import { ObservabilityServer } from "../../src/observability/server.js";
 import { Applier } from "../../src/runtime/apply.js";
 import { Controller } from "../../src/runtime/controller.js";
 import { DiscoveryWatcher, restKindLookup } from "../../src/runtime/discovery.js";
@@ -67,9 +68,6 @@ function replica(namespace: string, identity: string, reconciled: string[]) {
   controller.watchOwned(copies, { apiVersion: "v1", kind: "ConfigMap" });
   const manager = new Manager({
     logger,
-    metrics,
-    serverPort: 0,
-    serverHost: "127.0.0.1",
     shutdownTimeoutMs: 10_000,
     leaderElection: {
       client: restLeaseClient(rest),
@@ -84,7 +82,13 @@ function replica(namespace: string, identity: string, reconciled: string[]) {
   manager.addInformer("sources", sources);
   manager.addInformer("copies", copies);
   manager.addController(controller);
-  return { manager, applier };
+  const server = new ObservabilityServer({
+    registry: metrics.registry,
+    ...manager.healthChecks(),
+    port: 0,
+    host: "127.0.0.1",
+  });
+  return { manager, applier, server };
 }
 
 async function get(port: number | undefined, path: string): Promise<{ status: number; body: string }> {
@@ -112,14 +116,16 @@ describe("Manager against a real API server", () => {
     const reconciled: string[] = [];
     const first = replica(namespace, "replica-1", reconciled);
     const second = replica(namespace, "replica-2", reconciled);
+    const firstPort = await first.server.start();
+    const secondPort = await second.server.start();
     await first.manager.start();
     await vi.waitFor(() => expect(first.manager.isLeader()).toBe(true), 15_000);
     await second.manager.start();
 
     // Both replicas are ready (caches synced), whichever leads.
-    expect((await get(first.manager.port, "/readyz")).status).toBe(200);
-    expect((await get(second.manager.port, "/readyz")).status).toBe(200);
-    expect((await get(second.manager.port, "/healthz")).status).toBe(200);
+    expect((await get(firstPort, "/readyz")).status).toBe(200);
+    expect((await get(secondPort, "/readyz")).status).toBe(200);
+    expect((await get(secondPort, "/healthz")).status).toBe(200);
 
     await core.createNamespacedConfigMap({
       namespace,
@@ -141,7 +147,7 @@ describe("Manager against a real API server", () => {
     );
     expect(reconciled.every((entry) => entry.startsWith("replica-1:"))).toBe(true);
 
-    const metrics = (await get(first.manager.port, "/metrics")).body;
+    const metrics = (await get(firstPort, "/metrics")).body;
     expect(metrics).toMatch(
       /controller_runtime_reconcile_total\{controller="copier",result="success"\} [1-9]/,
     );
@@ -159,6 +165,7 @@ describe("Manager against a real API server", () => {
     await vi.waitFor(async () => expect((await readCopy()).data).toEqual({ mode: "safe" }), 15_000);
     expect(reconciled.some((entry) => entry.startsWith("replica-2:"))).toBe(true);
     await second.manager.stop("test");
+    await Promise.all([first.server.stop(), second.server.stop()]);
   });
 
   it("reports whether KEDA's ScaledObject kind is served", async () => {

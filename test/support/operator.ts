@@ -32,7 +32,7 @@ export async function startOperator(
   const logger = createLogger({ level: process.env["OPERATOR_TEST_LOG"] === "1" ? "debug" : "silent" });
   const rest = new KubeRestClient(kubeConfig);
   const metrics = new OperatorMetrics({ processMetrics: false });
-  const manager = new Manager({ logger, metrics, shutdownTimeoutMs: 5_000 });
+  const manager = new Manager({ logger, shutdownTimeoutMs: 5_000 });
   const { discovery, externalMetrics } = setupPolicyController({
     manager,
     rest,

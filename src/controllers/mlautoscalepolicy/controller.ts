@@ -7,7 +7,7 @@ import type {
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
-import { API_VERSION, KIND, type EndpointPattern } from "../../api/v1alpha1/index.js";
+import { API_VERSION, ConditionType, KIND, type EndpointPattern } from "../../api/v1alpha1/index.js";
 import { KEDA_API_VERSION, type ScaledObject, type TriggerAuthentication } from "../../keda/types.js";
 import type { Applier } from "../../runtime/apply.js";
 import { sleep, systemClock } from "../../runtime/clock.js";
@@ -28,6 +28,7 @@ import {
 import type { Poller } from "../../runtime/poller.js";
 import type { EventRecorder } from "../../runtime/events.js";
 import { createInformer, type SharedInformer } from "../../runtime/informer.js";
+import type { ReadonlyStore } from "../../runtime/store.js";
 import type { Manager } from "../../runtime/manager.js";
 import { keyString, type DeepReadonly, type KubeObject, type ObjectKey } from "../../runtime/object.js";
 import type { OperatorMetrics } from "../../observability/metrics.js";
@@ -374,7 +375,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   let kedaSyncing: { caches: KedaCaches & { stop: () => Promise<void> }; message: string } | undefined;
   let externalMetricsState: ApiServiceState | undefined;
 
-  const policyGauge = policyGauges(options.metrics.registry);
+  registerPolicyGauge(options.metrics.registry, policies.store);
   const reconciler = new PolicyReconciler({
     caches: {
       policies: policies.store,
@@ -389,7 +390,6 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     },
     writer: restPolicyWriter(options.applier, rest),
     events: options.events,
-    onObserved: policyGauge,
     ...(options.allowedTriggerEndpoints !== undefined && {
       allowedTriggerEndpoints: options.allowedTriggerEndpoints,
     }),
@@ -561,27 +561,24 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   return { controller, discovery, externalMetrics };
 }
 
-/** mlautoscale_policies{engine, ready}: how many policies use each engine, by Ready status. */
-function policyGauges(
-  registry: Registry,
-): (key: ObjectKey, engine: string | undefined, ready: string | undefined) => void {
-  const gauge = new Gauge({
+/**
+ * mlautoscale_policies{engine,ready}: counted from the policies' cache at each scrape (a collect
+ * function, as kube-state-metrics does), so it cannot drift from what is there.
+ */
+export function registerPolicyGauge(registry: Registry, policies: ReadonlyStore<PolicyObject>): void {
+  new Gauge({
     name: "mlautoscale_policies",
     help: "MLAutoscalePolicies by engine in use and Ready condition status",
     labelNames: ["engine", "ready"] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const policy of policies.list()) {
+        this.inc({
+          engine: policy.status?.engine ?? "None",
+          ready: policy.status?.conditions?.find((c) => c.type === ConditionType.Ready)?.status ?? "Unknown",
+        });
+      }
+    },
   });
-  const last = new Map<string, { engine: string; ready: string }>();
-  return (key, engine, ready) => {
-    const id = keyString(key);
-    const previous = last.get(id);
-    if (previous !== undefined) gauge.dec(previous, 1);
-    if (ready === undefined) {
-      last.delete(id);
-      return;
-    }
-    const labels = { engine: engine ?? "None", ready };
-    gauge.inc(labels, 1);
-    last.set(id, labels);
-  };
 }

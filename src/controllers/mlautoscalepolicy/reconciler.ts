@@ -115,8 +115,6 @@ export interface PolicyReconcilerOptions {
   writer: PolicyWriter;
   events: EventRecorder;
   now?: () => Date;
-  /** Told after each reconcile, for the policy gauges; ready undefined when the policy is gone. */
-  onObserved?: (key: ObjectKey, engine: string | undefined, ready: string | undefined) => void;
   /**
    * Where trigger addresses may point (the clusters without the admission policy rely on this); empty or
    * absent: anywhere.
@@ -286,7 +284,6 @@ export class PolicyReconciler {
     if (raw === undefined) {
       // Deleted: garbage collection removes the children through their owner references.
       this.writtenStatus.delete(keyString(key));
-      this.options.onObserved?.(key, undefined, undefined);
       return;
     }
     if (raw.metadata?.deletionTimestamp !== undefined) return;
@@ -863,8 +860,6 @@ export class PolicyReconciler {
       minReplicas: policy?.spec.replicas.min ?? 1,
       now: metaTime(this.now()),
     });
-    const ready = next.conditions?.find((c) => c.type === ConditionType.Ready);
-    this.options.onObserved?.(key, next.engine, ready?.status);
     if (previous !== undefined && canonicalJson(previous) === canonicalJson(next)) return;
     const resourceVersion = await this.writer.applyStatus(
       { apiVersion: raw.apiVersion ?? "", kind: raw.kind ?? "", ...key },
