@@ -3,7 +3,7 @@ import { errorMessage } from "./errors.js";
 import type { Controller } from "./controller.js";
 import type { WriteFence } from "./fence.js";
 import type { SharedInformer } from "./informer.js";
-import { LeaderElector, type LeaseClient } from "./leader-election.js";
+import { LeaderElector, type LeaderElectorOptions } from "./leader-election.js";
 import type { KubeObject } from "./object.js";
 
 /** A named check for /healthz or /readyz, served by whatever exposes them (observability/server.ts). */
@@ -13,15 +13,11 @@ export interface HealthCheck {
   check(): string | undefined;
 }
 
-export interface LeaderElectionConfig {
-  client: LeaseClient;
-  namespace: string;
-  name: string;
-  identity?: string;
-  leaseDurationMs?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
-}
+/** The Lease and timings; the manager supplies the callbacks, the logger and releaseOnStop. */
+export type LeaderElectionConfig = Pick<
+  LeaderElectorOptions,
+  "client" | "namespace" | "name" | "identity" | "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs"
+>;
 
 export interface ManagerOptions {
   logger: Logger;

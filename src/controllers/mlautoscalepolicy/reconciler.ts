@@ -400,7 +400,9 @@ export class PolicyReconciler {
       pdbOverlap = `PodDisruptionBudget ${namespace}/${coveringPdb.metadata?.name ?? ""} already covers the workload's pods, so the policy creates none: the eviction API refuses to evict a pod that two PDBs select`;
     }
 
-    const conflict = this.findConflict(policy, raw, children, keda);
+    // The children as a list, once: the conflict check, the applies, prune and the status all read it.
+    const objects = childObjects(children);
+    const conflict = this.findConflict(policy, raw, objects, keda);
     if (conflict !== undefined) {
       // Never two autoscalers (or two PDBs) on one workload: a policy in Conflict keeps none of its own,
       // whether it lost a race it could not see in its cache or the other party came later.
@@ -417,7 +419,7 @@ export class PolicyReconciler {
 
     let result: ReconcileResult | undefined;
     try {
-      result = await this.applyChildren(policy, raw, children, keda, context, written);
+      result = await this.applyChildren(policy, raw, children, objects, keda, context, written);
     } catch (error) {
       const refused = error instanceof ChildWriteError && error.refused;
       const message = error instanceof Error ? error.message : String(error);
@@ -446,7 +448,7 @@ export class PolicyReconciler {
             : new Error(message),
       };
     }
-    const applied = childObjects(children).map((o) => ({
+    const applied = objects.map((o) => ({
       apiVersion: o.apiVersion ?? "",
       kind: o.kind ?? "",
       name: o.metadata?.name ?? "",
@@ -472,7 +474,7 @@ export class PolicyReconciler {
   private findConflict(
     policy: MLAutoscalePolicy,
     raw: DeepReadonly<PolicyObject>,
-    children: DesiredChildren,
+    objects: readonly KubernetesObject[],
     keda: KedaCaches | undefined,
   ): string | undefined {
     const namespace = policy.metadata.namespace ?? "";
@@ -521,7 +523,7 @@ export class PolicyReconciler {
         return `ScaledObject ${namespace}/${so.metadata?.name ?? ""} already scales ${target.kind} ${target.name}; remove it or point the policy elsewhere`;
       }
     }
-    for (const child of childObjects(children)) {
+    for (const child of objects) {
       const live = this.liveChild(child.kind ?? "", namespace, child.metadata?.name ?? "", keda);
       if (live === undefined || controlledByUid(live, uid)) continue;
       if (child.kind === API.hpa.kind && this.isOurHpa(live, policy, ourScaledObjectUid)) continue;
@@ -564,6 +566,7 @@ export class PolicyReconciler {
     policy: MLAutoscalePolicy,
     raw: DeepReadonly<PolicyObject>,
     children: DesiredChildren,
+    objects: readonly KubernetesObject[],
     keda: KedaCaches | undefined,
     context: ReconcileContext,
     written: WrittenChildren,
@@ -594,7 +597,7 @@ export class PolicyReconciler {
     // workload and what the autoscaler refers to, then the autoscaler. KEDA's admission webhook reads
     // the scale target (and its containers' requests, for cpu and memory triggers) when a ScaledObject is
     // written, so the Deployment must exist first.
-    const toApply = childObjects(children).filter(
+    const toApply = objects.filter(
       (desired) =>
         (desired.kind !== API.hpa.kind || plan.applyHpa) &&
         (desired.kind !== API.scaledObject.kind || plan.applyScaledObject),
@@ -641,7 +644,7 @@ export class PolicyReconciler {
       await this.writer.scale({ ...API.deployment, namespace, name }, policy.spec.replicas.min);
     }
 
-    await this.prune(policy, raw, children, keda, plan.keepHpa);
+    await this.prune(policy, raw, objects, keda, plan.keepHpa);
     return plan.waiting ? { requeueAfterMs: HANDOVER_REQUEUE_MS } : undefined;
   }
 
@@ -743,14 +746,14 @@ export class PolicyReconciler {
   private async prune(
     policy: MLAutoscalePolicy,
     raw: DeepReadonly<PolicyObject>,
-    children: DesiredChildren,
+    objects: readonly KubernetesObject[],
     keda: KedaCaches | undefined,
     keepHpa: boolean,
   ): Promise<void> {
     const namespace = policy.metadata.namespace ?? "";
     const uid = policy.metadata.uid ?? "";
     const name = policy.metadata.name;
-    const wanted = new Set(childObjects(children).map((o) => `${o.kind ?? ""}/${o.metadata?.name ?? ""}`));
+    const wanted = new Set(objects.map((o) => `${o.kind ?? ""}/${o.metadata?.name ?? ""}`));
     if (keepHpa) wanted.add(`${API.hpa.kind}/${name}`);
     wanted.add(`${API.scaledObject.kind}/${name}`);
     for (const [ref, object] of this.ownedChildren(namespace, uid, keda)) {
