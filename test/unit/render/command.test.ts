@@ -9,6 +9,7 @@ import { renderCrdYaml } from "../../../src/api/v1alpha1/index.js";
 import { main } from "../../../src/commands.js";
 import { loadPolicyFile, renderPolicy } from "../../../src/render/index.js";
 import { validBasePolicy, validKedaBasePolicy, withChanges } from "../../fixtures/invalid-policies.js";
+import { runCommand } from "../../support/command-io.js";
 
 const example = (file: string): string =>
   fileURLToPath(new URL(`../../../examples/${file}`, import.meta.url));
@@ -23,15 +24,7 @@ function writePolicyFile(name: string, text: string): string {
 
 const yamlOf = (...documents: object[]): string => documents.map((d) => `---\n${stringify(d)}`).join("");
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(argv, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-  });
-  return { code, stdout, stderr };
-}
+const run = (...argv: string[]) => runCommand(main, argv);
 
 function kindsAndNames(yamlText: string): string[] {
   const documents = parseAllDocuments(yamlText);

@@ -2,50 +2,41 @@
 // behavior.*.tolerance before it was on by default) must not make the write-skip check see a change on
 // every reconcile: the Applier remembers what the server kept of the last apply. Against a loopback server
 // that answers as such an API server would.
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Applier } from "../../../src/runtime/apply.js";
 import { KubeRestClient } from "../../../src/runtime/rest.js";
+import { kubeConfigFor, LoopbackServer } from "../../support/loopback.js";
 
 /** Answers discovery for autoscaling/v2, and applies as a server without the tolerance field would. */
-class DroppingServer {
+class DroppingServer extends LoopbackServer {
   applies = 0;
-  private readonly server = http.createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    request.on("end", () => {
-      response.setHeader("Content-Type", "application/json");
-      if (request.method === "GET") {
-        response.end(
-          JSON.stringify({
-            kind: "APIResourceList",
-            resources: [
-              { name: "horizontalpodautoscalers", kind: "HorizontalPodAutoscaler", namespaced: true },
-            ],
-          }),
-        );
-        return;
-      }
-      this.applies++;
-      const sent = JSON.parse(body) as {
-        metadata: Record<string, unknown>;
-        spec: { behavior?: { scaleUp?: { tolerance?: number } } };
-      };
-      delete sent.spec.behavior?.scaleUp?.tolerance;
-      response.end(JSON.stringify({ ...sent, metadata: { ...sent.metadata, uid: "hpa-uid" } }));
+
+  constructor() {
+    super((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        response.setHeader("Content-Type", "application/json");
+        if (request.method === "GET") {
+          response.end(
+            JSON.stringify({
+              kind: "APIResourceList",
+              resources: [
+                { name: "horizontalpodautoscalers", kind: "HorizontalPodAutoscaler", namespaced: true },
+              ],
+            }),
+          );
+          return;
+        }
+        this.applies++;
+        const sent = JSON.parse(body) as {
+          metadata: Record<string, unknown>;
+          spec: { behavior?: { scaleUp?: { tolerance?: number } } };
+        };
+        delete sent.spec.behavior?.scaleUp?.tolerance;
+        response.end(JSON.stringify({ ...sent, metadata: { ...sent.metadata, uid: "hpa-uid" } }));
+      });
     });
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
   }
 }
 
@@ -68,14 +59,7 @@ describe("Applier.applyIfChanged with a field the server drops", () => {
 
   beforeEach(async () => {
     server = new DroppingServer();
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: "local", server: await server.start(), skipTLSVerify: true }],
-      users: [{ name: "user", token: "t" }],
-      contexts: [{ name: "local", cluster: "local", user: "user" }],
-      currentContext: "local",
-    });
-    applier = new Applier(new KubeRestClient(kubeConfig), { fieldManager: "test" });
+    applier = new Applier(new KubeRestClient(kubeConfigFor(await server.start())), { fieldManager: "test" });
   });
   afterEach(async () => {
     await server.stop();

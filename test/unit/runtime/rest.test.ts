@@ -1,51 +1,26 @@
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FencedWriteError, WriteFence } from "../../../src/runtime/fence.js";
 import { KubeRestClient } from "../../../src/runtime/rest.js";
+import { kubeConfigFor, LoopbackServer } from "../../support/loopback.js";
 
 /** A loopback HTTP server that records requests and answers them, or holds them while `hold` says so. */
-class RecordingServer {
+class RecordingServer extends LoopbackServer {
   readonly requests: Array<{ method: string; path: string }> = [];
-  connections = 0;
   closedWhileHeld = 0;
   hold: (method: string) => boolean = () => false;
-  private readonly server = http.createServer((request, response) => {
-    this.requests.push({ method: request.method ?? "", path: request.url ?? "" });
-    request.resume();
-    if (this.hold(request.method ?? "")) {
-      response.on("close", () => this.closedWhileHeld++);
-      return;
-    }
-    response.setHeader("Content-Type", "application/json");
-    response.end(JSON.stringify({ kind: "Status", ok: true }));
-  });
 
   constructor() {
-    this.server.on("connection", () => this.connections++);
+    super((request, response) => {
+      this.requests.push({ method: request.method ?? "", path: request.url ?? "" });
+      request.resume();
+      if (this.hold(request.method ?? "")) {
+        response.on("close", () => this.closedWhileHeld++);
+        return;
+      }
+      response.setHeader("Content-Type", "application/json");
+      response.end(JSON.stringify({ kind: "Status", ok: true }));
+    });
   }
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
-
-function kubeConfigFor(server: string): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "local", server, skipTLSVerify: true }],
-    users: [{ name: "user", token: "t" }],
-    contexts: [{ name: "local", cluster: "local", user: "user" }],
-    currentContext: "local",
-  });
-  return kubeConfig;
 }
 
 describe("KubeRestClient", () => {

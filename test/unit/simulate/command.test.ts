@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runSimulateCommand } from "../../../src/simulate/command.js";
+import { runCommand } from "../../support/command-io.js";
 
 const examples = new URL("../../../examples/", import.meta.url).pathname;
 const realtime = join(examples, "1-realtime-inference.yaml");
@@ -10,15 +11,7 @@ const batch = join(examples, "2-batch-rabbitmq.yaml");
 const stepTrace = join(examples, "traces/step.csv");
 const scratch = mkdtempSync(join(tmpdir(), "mlautoscale-simulate-"));
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runSimulateCommand(argv, {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-  });
-  return { code, stdout, stderr };
-}
+const run = (...argv: string[]) => runCommand(runSimulateCommand, argv);
 
 describe("mlautoscale simulate", () => {
   it("prints a summary table and the scale events by default", async () => {
