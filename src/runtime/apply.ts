@@ -131,48 +131,57 @@ export class Applier {
    * Creates `object` (POST): unlike an apply, a create never merges into an object of the same name that
    * someone else made a moment before the caches could show it; that answers 409 AlreadyExists
    * (isAlreadyExists). The field manager's entry of a create is an Update entry, whose fields a later
-   * apply by the same manager cannot remove; so it is turned into the Apply entry it would have been
-   * (client-go's csaupgrade does the same), and later applies own, and drop, what they set.
+   * apply by the same manager cannot remove; `settled` turns it into the Apply entry it would have been
+   * (client-go's csaupgrade does the same), so later applies own, and drop, what they set. It is a
+   * second write, sent without holding up the caller (await it before reporting the object as done).
    */
-  async create<T extends KubernetesObject>(object: T): Promise<T> {
+  async create<T extends KubernetesObject>(object: T): Promise<{ created: T; settled: Promise<void> }> {
     const type = await this.resourceType(object.apiVersion ?? "", object.kind ?? "");
     this.writes++;
     const created = await this.rest.request<T>("POST", collectionPath(type, object.metadata?.namespace), {
       query: { fieldManager: this.fieldManager },
       body: object,
     });
-    const entries = created.metadata?.managedFields ?? [];
-    const index = entries.findIndex(
-      (entry) =>
-        entry.manager === this.fieldManager &&
-        entry.operation === "Update" &&
-        entry.subresource === undefined,
-    );
-    if (index < 0) return created;
-    const entry = `/metadata/managedFields/${index}`;
-    this.writes++;
-    try {
-      return await this.rest.request<T>(
-        "PATCH",
-        objectPath(type, object.metadata?.namespace, object.metadata?.name ?? ""),
-        {
+    return { created, settled: this.ownAsApplied(type, created) };
+  }
+
+  /**
+   * Turns this manager's Update entry of `object` into an Apply entry with a JSON patch whose tests make
+   * it touch that entry only. Another writer's entry (a controller's status update) may have moved ours
+   * since: then once more at the entry's new place. Best effort: a create whose fields stay in an Update
+   * entry works, but keeps a field the policy later stops setting until someone removes it.
+   */
+  private async ownAsApplied(type: ResourceType, object: KubernetesObject): Promise<void> {
+    const path = objectPath(type, object.metadata?.namespace, object.metadata?.name ?? "");
+    let entries = object.metadata?.managedFields ?? [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const index = entries.findIndex(
+        (entry) =>
+          entry.manager === this.fieldManager &&
+          entry.operation === "Update" &&
+          entry.subresource === undefined,
+      );
+      if (index < 0) return;
+      const entry = `/metadata/managedFields/${index}`;
+      this.writes++;
+      try {
+        await this.rest.request("PATCH", path, {
           query: { fieldManager: this.fieldManager },
           contentType: "application/json-patch+json",
-          // The tests make it a no-op if anyone wrote the object since: their entry may have moved ours.
           body: [
-            { op: "test", path: "/metadata/resourceVersion", value: created.metadata?.resourceVersion },
             { op: "test", path: `${entry}/manager`, value: this.fieldManager },
             { op: "test", path: `${entry}/operation`, value: "Update" },
             { op: "replace", path: `${entry}/operation`, value: "Apply" },
           ],
-        },
-      );
-    } catch (error) {
-      // The object is created; at worst a field the operator later stops setting stays until the
-      // next owner removes it. Not worth failing the write for.
-      if (error instanceof KubeApiError && (error.statusCode === 409 || error.statusCode === 422))
-        return created;
-      throw error;
+        });
+        return;
+      } catch (error) {
+        if (!(error instanceof KubeApiError) || error.statusCode !== 422) return;
+        const current = await this.rest
+          .request<KubernetesObject>("GET", path)
+          .catch((): KubernetesObject | undefined => undefined);
+        entries = current?.metadata?.managedFields ?? [];
+      }
     }
   }
 

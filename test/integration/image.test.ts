@@ -143,7 +143,9 @@ describe("the packed operator (the image's steps)", () => {
     expect(metrics.status).toBe(200);
     // The policy just made Ready is counted, and the controller reports its reconciles.
     expect(metrics.body).toContain('mlautoscale_policies{engine="HPA",ready="True"} 1');
-    expect(metrics.body).toMatch(/controller_runtime_reconcile_total\{controller="[^"]+",result="success"\} [1-9]/);
+    expect(metrics.body).toMatch(
+      /controller_runtime_reconcile_total\{controller="[^"]+",result="success"\} [1-9]/,
+    );
 
     expect(await operator.stop()).toBe(0);
   });

@@ -253,7 +253,9 @@ describe("server-side apply helpers against a real API server", () => {
     expect(isAlreadyExists(refused)).toBe(true);
     expect((await core.readNamespacedConfigMap({ namespace, name: "taken" })).data).toEqual({ theirs: "1" });
 
-    const created = await applier.create(configMap("created", { a: "1", b: "2" }));
+    const { settled } = await applier.create(configMap("created", { a: "1", b: "2" }));
+    await settled;
+    const created = await core.readNamespacedConfigMap({ namespace, name: "created" });
     expect(
       created.metadata?.managedFields?.map((entry) => `${entry.manager ?? ""}/${entry.operation ?? ""}`),
     ).toEqual(["mlautoscale-test/Apply"]);

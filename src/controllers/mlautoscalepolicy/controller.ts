@@ -199,13 +199,15 @@ function childResource(kind: string): ResourceType {
 /** Writes through server-side apply, deletes with a UID precondition, scales through /scale. */
 export function restPolicyWriter(applier: Applier, rest: KubeRestClient): PolicyWriter {
   return {
-    apply: async (desired, live) => {
+    apply: async (desired, live, followUp) => {
       const stamped = withApplyHash(desired, SPEC_HASH_ANNOTATION);
       let current = live;
       if (current === undefined) {
         // Not in the cache: created with a create, which never merges into someone else's object.
         try {
-          return await applier.create(stamped);
+          const { created, settled } = await applier.create(stamped);
+          followUp?.(settled);
+          return created;
         } catch (error) {
           if (!isAlreadyExists(error)) throw error;
           // The caches have not seen it yet: the policy's own (an earlier write whose event is on its

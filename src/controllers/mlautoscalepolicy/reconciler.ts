@@ -96,6 +96,8 @@ export interface PolicyWriter {
   apply<T extends KubernetesObject>(
     desired: T,
     live: DeepReadonly<KubeObject> | undefined,
+    /** Takes a write the apply started and did not wait for (the reconcile awaits it before it ends). */
+    followUp?: (write: Promise<void>) => void,
   ): Promise<T | undefined>;
   /** Server-side applies the status; returns the policy's resourceVersion after the write. */
   applyStatus(policy: ChildRef, status: PolicyStatus): Promise<string | undefined>;
@@ -146,8 +148,12 @@ const API = {
 
 type Live = DeepReadonly<KubeObject>;
 
-/** The API server's answers to this reconcile's applies, by childKey. */
-type WrittenChildren = Map<string, KubernetesObject>;
+/** What this reconcile's writes left: the API server's answers by childKey, and writes still under way. */
+interface WrittenChildren {
+  answers: Map<string, KubernetesObject>;
+  /** Writes an apply started without waiting (a create's field ownership): awaited before the end. */
+  followUps: Promise<void>[];
+}
 
 function childKey(kind: string, name: string): string {
   return `${kind}/${name}`;
@@ -295,7 +301,7 @@ export class PolicyReconciler {
 
     // One reconcile: read, build, apply, prune, then the status, once, from the caches and the answers to
     // the writes just made (the caches have not seen those yet).
-    const written: WrittenChildren = new Map();
+    const written: WrittenChildren = { answers: new Map(), followUps: [] };
     const parsed = parsePolicy(mutableCopy(raw));
     const policy = parsed.ok ? parsed.policy : undefined;
     const outcome: ReconcileOutcome =
@@ -308,7 +314,10 @@ export class PolicyReconciler {
             },
           }
         : await this.reconcileValid(policy, raw, context, written);
-    await this.writeStatus(raw, policy, outcome.verdict, this.observe(raw, policy, written));
+    await Promise.all([
+      this.writeStatus(raw, policy, outcome.verdict, this.observe(raw, policy, written)),
+      ...written.followUps,
+    ]);
     if (outcome.error !== undefined) throw outcome.error;
     return outcome.result;
   };
@@ -666,12 +675,12 @@ export class PolicyReconciler {
         const live = this.liveChild(kind, namespace, childName, keda);
         let answer: KubernetesObject | undefined;
         try {
-          answer = await this.writer.apply(desired, live);
+          answer = await this.writer.apply(desired, live, (write) => written.followUps.push(write));
         } catch (error) {
           throw ChildWriteError.of(`${kind} ${namespace}/${childName}`, error);
         }
         if (answer === undefined) return;
-        written.set(childKey(kind, childName), answer);
+        written.answers.set(childKey(kind, childName), answer);
         if (live === undefined) created.push(`${kind} ${childName}`);
       }),
     );
@@ -806,7 +815,7 @@ export class PolicyReconciler {
     const name = raw.metadata?.name ?? "";
     const uid = raw.metadata?.uid ?? "";
     const ref = policy?.spec.workload.targetRef;
-    const writtenDeployment = written.get(childKey(API.deployment.kind, name));
+    const writtenDeployment = written.answers.get(childKey(API.deployment.kind, name));
     const workload =
       ref === undefined
         ? writtenDeployment !== undefined && isDeployment(writtenDeployment)
@@ -816,12 +825,12 @@ export class PolicyReconciler {
           ? this.caches.deployments.get(namespace, ref.name)
           : this.caches.statefulSets.get(namespace, ref.name);
     const keda = this.caches.keda();
-    const writtenScaledObject = written.get(childKey(API.scaledObject.kind, name));
+    const writtenScaledObject = written.answers.get(childKey(API.scaledObject.kind, name));
     const scaledObject =
       writtenScaledObject !== undefined && isScaledObject(writtenScaledObject)
         ? writtenScaledObject
         : keda?.scaledObjects.get(namespace, name);
-    const writtenHpa = written.get(childKey(API.hpa.kind, name));
+    const writtenHpa = written.answers.get(childKey(API.hpa.kind, name));
     const hpa =
       writtenHpa !== undefined && isHpa(writtenHpa) ? writtenHpa : this.caches.hpas.get(namespace, name);
 
