@@ -109,8 +109,11 @@ describe("creating a child whose name the caches do not show as taken", () => {
     expect(condition(await getPolicy(namespace, "base-policy"), "Reconciled")).toMatchObject({
       status: "True",
     });
-    expect((await getHpa(namespace, "base-policy"))?.metadata?.ownerReferences?.[0]?.uid).toBe(
-      policy.metadata.uid,
-    );
+    const own = await getHpa(namespace, "base-policy");
+    expect(own?.metadata?.ownerReferences?.[0]?.uid).toBe(policy.metadata.uid);
+    // Created with a create, owned as if applied: the reconcile ends once its entry is an Apply entry.
+    expect(
+      own?.metadata?.managedFields?.map((entry) => `${entry.manager ?? ""}/${entry.operation ?? ""}`),
+    ).toEqual(["mlautoscale/Apply"]);
   });
 });
