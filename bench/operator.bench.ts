@@ -4,7 +4,7 @@
 //
 // Run: npx tsx bench/operator.bench.ts [--policies 1000] [--steady-seconds 300] [--rss-policies 1000,5000]
 //        [--namespaces 1] [--apply parallel|kubectl] [--operator-runtime compiled|tsx]
-//        [--ready-timeout-seconds 1800]
+//        [--ready-timeout-seconds 1800] [--operator-args "--workers=16 ..."]
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -52,6 +52,7 @@ const { values: flags } = parseArgs({
     "operator-runtime": { type: "string", default: "compiled" },
     "ready-timeout-seconds": { type: "string", default: "1800" },
     apply: { type: "string", default: "parallel" },
+    "operator-args": { type: "string", default: "" },
   },
   strict: true,
 });
@@ -74,6 +75,8 @@ const operatorRuntime = flags["operator-runtime"];
 if (operatorRuntime !== "compiled" && operatorRuntime !== "tsx") {
   throw new Error("--operator-runtime must be compiled or tsx");
 }
+/** Extra flags for the operator (e.g. --workers=16), recorded with the results. */
+const operatorArgs = flags["operator-args"].split(/\s+/).filter((arg) => arg.length > 0);
 const applyMethod = flags.apply;
 if (applyMethod !== "parallel" && applyMethod !== "kubectl")
   throw new Error("--apply must be parallel or kubectl");
@@ -256,6 +259,7 @@ function startOperator(controlPlane: ControlPlane, proxy: CountingProxy, command
       "--leader-election-namespace=default",
       "--bind-address=127.0.0.1",
       "--metrics-port=0",
+      ...operatorArgs,
     ],
     { cwd: repoRoot, stdio: ["ignore", logFd, logFd], env: { ...process.env, KUBECONFIG: "" } },
   );
@@ -483,6 +487,7 @@ async function main(): Promise<void> {
         rssPolicies,
         namespaces: namespaceCount,
         operatorRuntime,
+        operatorArgs,
         applyMethod: applyDescription,
         benchNodes: nodeCount,
       },
