@@ -81,9 +81,14 @@ async function waitForCondition(
       const policy = await get<Policy>(paths.policy(namespace, name));
       const c = condition(policy, type);
       const generationSeen = policy?.status?.observedGeneration === policy?.metadata.generation;
-      return c?.status === status && (reason === undefined || c.reason === reason) && generationSeen
-        ? policy
-        : undefined;
+      if (c?.status === status && (reason === undefined || c.reason === reason) && generationSeen) {
+        return policy;
+      }
+      // Thrown so that a timeout says what the condition was instead.
+      throw new Error(
+        `last seen ${c === undefined ? "no condition" : `${c.status} (${c.reason}): ${c.message}`}` +
+          (generationSeen ? "" : `, generation ${policy?.metadata.generation} not yet observed`),
+      );
     },
     `${namespace}/${name} ${type}=${status}${reason ? ` (${reason})` : ""}`,
   );
@@ -330,6 +335,18 @@ describe("operator with existing workloads and other autoscalers", () => {
       },
     },
   });
+  /**
+   * The HPA controller scales a workload through /scale, which makes spec.replicas its own (a changed
+   * value: an update that leaves it as it was takes no ownership): after this the manifest's author no
+   * longer writes the field, as once an autoscaler has been scaling it.
+   */
+  const scaleAsTheHpaController = async (ns: string, name: string, replicas: number): Promise<void> => {
+    await rest.request("PATCH", `${paths.deployment(ns, name)}/scale`, {
+      query: { fieldManager: "kube-controller-manager" },
+      contentType: "application/merge-patch+json",
+      body: { spec: { replicas } },
+    });
+  };
   /** A policy that attaches to the Deployment `existing`. */
   const attaching = (name: string): JsonObject =>
     policyNamed(name, (spec) => {
@@ -381,12 +398,7 @@ describe("operator with existing workloads and other autoscalers", () => {
     expect(condition(warned, "Reconciled")?.message).toContain(
       `spec.replicas of Deployment ${ns}/existing is also written by test-user (Apply)`,
     );
-    // The HPA controller scales the workload through /scale: the field becomes its own.
-    await rest.request("PATCH", `${paths.deployment(ns, "existing")}/scale`, {
-      query: { fieldManager: "kube-controller-manager" },
-      contentType: "application/merge-patch+json",
-      body: { spec: { replicas: 3 } },
-    });
+    await scaleAsTheHpaController(ns, "existing", 3);
     await waitForCondition(ns, "attach", "Reconciled", "True", "ReconcileSucceeded");
   });
 
@@ -477,6 +489,8 @@ describe("operator with existing workloads and other autoscalers", () => {
   it("makes no PDB for pods another PDB covers, and makes its own once that one is gone", async () => {
     const ns = await createTestNamespace("pdb-overlap");
     await apply(ns, existingDeployment("existing"));
+    // Only the PDB is worth a note here, not the manifest's replicas.
+    await scaleAsTheHpaController(ns, "existing", 3);
     await apply(ns, {
       apiVersion: "policy/v1",
       kind: "PodDisruptionBudget",

@@ -73,9 +73,14 @@ export async function waitForCondition(
       const policy = await getPolicy(namespace, name);
       const c = condition(policy, type);
       const generationSeen = policy?.status?.observedGeneration === policy?.metadata.generation;
-      return c?.status === status && (reason === undefined || c.reason === reason) && generationSeen
-        ? policy
-        : undefined;
+      if (c?.status === status && (reason === undefined || c.reason === reason) && generationSeen) {
+        return policy;
+      }
+      // Thrown so that a timeout says what the condition was instead.
+      throw new Error(
+        `last seen ${c === undefined ? "no condition" : `${c.status} (${c.reason}): ${c.message}`}` +
+          (generationSeen ? "" : `, generation ${policy?.metadata.generation} not yet observed`),
+      );
     },
     `${namespace}/${name} ${type}=${status}${reason ? ` (${reason})` : ""}`,
     timeoutMs,
