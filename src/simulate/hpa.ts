@@ -1,6 +1,9 @@
-// The horizontal pod autoscaler controller's decision, step by step as Kubernetes computes it
-// (pkg/controller/podautoscaler/horizontal.go and replica_calculator.go). Pure: the caller hands in
-// the pods and metric readings of one sync and gets the replica count the controller would write.
+// The horizontal pod autoscaler controller's decision, as kube-controller-manager v1.35 computes it:
+// pkg/controller/podautoscaler/horizontal.go, replica_calculator.go and metrics/utilization.go. The
+// functions carry upstream's names and follow its order of checks, so the two read side by side.
+// Differences of form, not of result: one controller object per HPA (upstream keys its maps by HPA),
+// time is the simulation clock passed in (upstream reads time.Now()), and errors are thrown
+// MetricsErrors (upstream returns them).
 import type {
   V2HorizontalPodAutoscaler,
   V2HorizontalPodAutoscalerBehavior,
@@ -9,18 +12,40 @@ import type {
 } from "@kubernetes/client-node";
 import { parseQuantity, toMilli } from "./quantity.js";
 
-/** kube-controller-manager defaults that no HPA object can change. */
+/**
+ * kube-controller-manager's defaults (pkg/controller/podautoscaler/config/v1alpha1/defaults.go), which
+ * no HPA object can change; the simulator takes them as model parameters.
+ */
 export const HPA_CONTROLLER_DEFAULTS = {
+  /** --horizontal-pod-autoscaler-sync-period */
   syncPeriodSeconds: 15,
+  /** --horizontal-pod-autoscaler-tolerance */
   tolerance: 0.1,
+  /** --horizontal-pod-autoscaler-downscale-stabilization */
   downscaleStabilizationSeconds: 300,
+  /** --horizontal-pod-autoscaler-cpu-initialization-period */
   cpuInitializationPeriodSeconds: 300,
+  /** --horizontal-pod-autoscaler-initial-readiness-delay */
   initialReadinessDelaySeconds: 30,
-  /** metrics-server's sample window: a CPU sample must cover a full window after the pod became ready. */
-  metricWindowSeconds: 15,
+  /** metricServerDefaultMetricWindow (metrics/client.go): the window of a custom metric that names none. */
+  metricWindowSeconds: 60,
+  /** scaleUpLimitFactor and scaleUpLimitMinimum (horizontal.go): the cap without behavior. */
   scaleUpLimitFactor: 2,
   scaleUpLimitMinimum: 4,
 } as const;
+
+/** The controller-wide settings a simulation may change, in seconds. */
+export interface HorizontalControllerParameters {
+  tolerance: number;
+  downscaleStabilizationSeconds: number;
+  cpuInitializationPeriodSeconds: number;
+  initialReadinessDelaySeconds: number;
+  /**
+   * scaleUpLimitFactor: a package variable upstream, not a flag (2 in every cluster); upstream's own
+   * horizontal_test.go raises it to 8, which is why it can be set here.
+   */
+  scaleUpLimitFactor: number;
+}
 
 export type SelectPolicy = "Max" | "Min" | "Disabled";
 
@@ -41,11 +66,6 @@ export interface NormalizedBehavior {
   scaleDown: ScalingRules;
 }
 
-export interface Tolerances {
-  up: number;
-  down: number;
-}
-
 export class HpaSpecError extends Error {
   constructor(
     readonly field: string,
@@ -53,6 +73,14 @@ export class HpaSpecError extends Error {
   ) {
     super(`${field}: ${message}`);
     this.name = "HpaSpecError";
+  }
+}
+
+/** A failure to read or use a metric: the HPA marks that metric invalid for this sync. */
+export class MetricsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MetricsError";
   }
 }
 
@@ -84,12 +112,15 @@ function normalizeSelectPolicy(value: string | undefined, field: string): Select
 }
 
 /**
- * The API server's defaulting of `behavior`, field by field (pkg/apis/autoscaling/v2/defaults.go).
- * No behavior stays no behavior: the controller then takes the older code path.
+ * The API server's defaulting of `behavior`, field by field (pkg/apis/autoscaling/v2/defaults.go
+ * GenerateHPAScaleUpRules, GenerateHPAScaleDownRules), then the controller's own default for the
+ * scale-down window (maybeInitScaleDownStabilizationWindow). No behavior stays no behavior: the
+ * controller then takes the older code path.
  */
 export function normalizeBehavior(
   behavior: V2HorizontalPodAutoscalerBehavior | undefined,
   field = "spec.behavior",
+  downscaleStabilizationSeconds: number = HPA_CONTROLLER_DEFAULTS.downscaleStabilizationSeconds,
 ): NormalizedBehavior | undefined {
   if (!behavior) return undefined;
   const up = behavior.scaleUp;
@@ -108,7 +139,7 @@ export function normalizeBehavior(
       ),
     },
     scaleDown: {
-      stabilizationWindowSeconds: down?.stabilizationWindowSeconds ?? 300,
+      stabilizationWindowSeconds: down?.stabilizationWindowSeconds ?? downscaleStabilizationSeconds,
       selectPolicy: normalizeSelectPolicy(down?.selectPolicy, `${field}.scaleDown`),
       policies: normalizePolicies(
         down,
@@ -119,6 +150,14 @@ export function normalizeBehavior(
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Tolerances (replica_calculator.go)
+
+export interface Tolerances {
+  up: number;
+  down: number;
+}
+
 function parseTolerance(value: string | undefined, field: string): number | undefined {
   if (value === undefined) return undefined;
   const parsed = parseQuantity(value);
@@ -127,372 +166,736 @@ function parseTolerance(value: string | undefined, field: string): number | unde
   return parsed;
 }
 
-/** Per-direction tolerance (KEP-4951), falling back to the controller-wide 10 %. */
+/**
+ * tolerancesForHpa: per-direction tolerance from behavior (KEP-4951, feature gate
+ * HPAConfigurableTolerance, beta and on since 1.35), else the controller-wide tolerance.
+ */
 export function tolerancesOf(
   behavior: V2HorizontalPodAutoscalerBehavior | undefined,
   field = "spec.behavior",
+  tolerance: number = HPA_CONTROLLER_DEFAULTS.tolerance,
 ): Tolerances {
   return {
-    up:
-      parseTolerance(behavior?.scaleUp?.tolerance, `${field}.scaleUp.tolerance`) ??
-      HPA_CONTROLLER_DEFAULTS.tolerance,
-    down:
-      parseTolerance(behavior?.scaleDown?.tolerance, `${field}.scaleDown.tolerance`) ??
-      HPA_CONTROLLER_DEFAULTS.tolerance,
+    up: parseTolerance(behavior?.scaleUp?.tolerance, `${field}.scaleUp.tolerance`) ?? tolerance,
+    down: parseTolerance(behavior?.scaleDown?.tolerance, `${field}.scaleDown.tolerance`) ?? tolerance,
   };
 }
 
-export function isWithinTolerance(ratio: number, tolerances: Tolerances): boolean {
-  return 1 - tolerances.down <= ratio && ratio <= 1 + tolerances.up;
+/** Tolerances.isWithin */
+export function isWithinTolerance(usageRatio: number, tolerances: Tolerances): boolean {
+  return 1 - tolerances.down <= usageRatio && usageRatio <= 1 + tolerances.up;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Replica calculator
+// What the controller reads: pods (from its pod lister) and metrics (metrics/interfaces.go)
 
 /** What the HPA sees of one pod. Times in seconds on the simulation clock. */
 export interface PodView {
-  phase: "Pending" | "Running";
-  ready: boolean;
-  /** When the pod started running (status.startTime). */
-  startedAt: number;
-  /** When the Ready condition last changed (to True when ready, to False at start otherwise). */
+  /** The pod's name; `pod-<index>` when left out. */
+  name?: string;
+  phase: "Pending" | "Running" | "Succeeded" | "Failed";
+  /** The status of the Ready condition; undefined when the pod has no Ready condition. */
+  ready: boolean | undefined;
+  /** status.startTime; undefined while it has none. */
+  startedAt: number | undefined;
+  /** The Ready condition's lastTransitionTime. */
   readyTransitionAt: number;
+  /** metadata.deletionTimestamp is set: the pod is terminating. */
+  deleting?: boolean;
+  /** The pod's requests, milli-units by resource name (summed over its containers). */
+  requestsMilli?: Readonly<Partial<Record<string, number>>>;
 }
 
-interface PodGroups {
-  readyCount: number;
-  unready: number[];
-  missing: number[];
-}
-
-/** Pod classes as groupPods sees them; `Sample` marks a ready pod whose sample counts. */
-const enum PodClass {
-  Sample = 0,
-  Unready = 1,
-  Missing = 2,
-}
-
-function classify(pod: PodView, sample: number | undefined, isCpu: boolean, now: number): PodClass {
-  if (pod.phase === "Pending") return PodClass.Unready;
-  if (sample === undefined) return PodClass.Missing;
-  if (!isCpu) return PodClass.Sample;
-  let unready: boolean;
-  if (pod.startedAt + HPA_CONTROLLER_DEFAULTS.cpuInitializationPeriodSeconds > now) {
-    unready = !pod.ready || now < pod.readyTransitionAt + HPA_CONTROLLER_DEFAULTS.metricWindowSeconds;
-  } else {
-    unready =
-      !pod.ready &&
-      pod.startedAt + HPA_CONTROLLER_DEFAULTS.initialReadinessDelaySeconds > pod.readyTransitionAt;
-  }
-  return unready ? PodClass.Unready : PodClass.Sample;
+/** One pod's sample: milli-units, and the time and window it covers (seconds). */
+export interface PodMetric {
+  value: number;
+  timestamp: number;
+  window: number;
 }
 
 /**
- * groupPods: Pending pods are unready; pods with no sample are missing; for CPU only, a pod is also
- * unready while it is not Ready, or while its sample predates one full window after readiness,
- * within the CPU initialization period; after that period, unready if it has never become ready.
+ * PodMetricsInfo: samples by pod. Upstream keys them by pod name in a map; here a pod is its index in
+ * the pod list (a sample for a pod the list does not hold has a key past its end) and the samples sit
+ * in an array by that index: a day of 15 s syncs over a hundred policies hashes no names
+ * (bench/simulate.bench.ts).
+ */
+export class PodMetricsInfo {
+  private readonly samples: (PodMetric | undefined)[] = [];
+  private count = 0;
+
+  static of(entries: Iterable<readonly [number, PodMetric]>): PodMetricsInfo {
+    const metrics = new PodMetricsInfo();
+    for (const [pod, metric] of entries) metrics.set(pod, metric);
+    return metrics;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(pod: number): PodMetric | undefined {
+    return this.samples[pod];
+  }
+
+  set(pod: number, metric: PodMetric): void {
+    if (this.samples[pod] === undefined) this.count++;
+    this.samples[pod] = metric;
+  }
+
+  delete(pod: number): void {
+    if (this.samples[pod] === undefined) return;
+    this.samples[pod] = undefined;
+    this.count--;
+  }
+
+  clear(): void {
+    // Emptied in place: dropping the array's length would give its storage back on every sync.
+    this.samples.fill(undefined);
+    this.count = 0;
+  }
+
+  /** One past the highest pod with a sample: iterate `for (let pod = 0; pod < metrics.end; pod++)`. */
+  get end(): number {
+    return this.samples.length;
+  }
+}
+
+/** Each pod's request for a resource, by pod index (upstream: a map by pod name). */
+export type PodRequests = readonly (number | undefined)[];
+
+/** What the replica calculator asks of the metrics APIs (metrics.k8s.io, custom and external). */
+export interface MetricsClient {
+  getResourceMetric(resource: string, container: string): { metrics: PodMetricsInfo; timestamp: number };
+  getRawMetric(metricName: string): { metrics: PodMetricsInfo; timestamp: number };
+  getObjectMetric(metricName: string): { value: number; timestamp: number };
+  getExternalMetric(metricName: string): { values: number[]; timestamp: number };
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics/utilization.go
+
+/** GetResourceUtilizationRatio: utilization is int(sum(usage) * 100 / sum(requests)), in percent. */
+export function getResourceUtilizationRatio(
+  metrics: PodMetricsInfo,
+  requests: PodRequests,
+  targetUtilization: number,
+): { utilizationRatio: number; currentUtilization: number; rawAverageValue: number } {
+  let metricsTotal = 0;
+  let requestsTotal = 0;
+  let numEntries = 0;
+  for (let pod = 0; pod < metrics.end; pod++) {
+    const metric = metrics.get(pod);
+    const request = requests[pod];
+    // Missing requests are checked elsewhere: a metric without one is an extraneous metric.
+    if (metric === undefined || request === undefined) continue;
+    metricsTotal += metric.value;
+    requestsTotal += request;
+    numEntries++;
+  }
+  if (requestsTotal === 0) throw new MetricsError("no metrics returned matched known pods");
+  const currentUtilization = Math.trunc((metricsTotal * 100) / requestsTotal);
+  return {
+    utilizationRatio: currentUtilization / targetUtilization,
+    currentUtilization,
+    rawAverageValue: Math.trunc(metricsTotal / numEntries),
+  };
+}
+
+/** GetMetricUsageRatio: the integer average over the samples, against the target. */
+export function getMetricUsageRatio(
+  metrics: PodMetricsInfo,
+  targetUsage: number,
+): { usageRatio: number; currentUsage: number } {
+  let metricsTotal = 0;
+  for (let pod = 0; pod < metrics.end; pod++) metricsTotal += metrics.get(pod)?.value ?? 0;
+  const currentUsage = Math.trunc(metricsTotal / metrics.size);
+  return { usageRatio: currentUsage / targetUsage, currentUsage };
+}
+
+// ---------------------------------------------------------------------------------------------
+// replica_calculator.go
+
+/**
+ * A set of pods (sets.Set[string] upstream), as the pod indices in it. groupPods puts each pod in one
+ * group once, so a list is a set; lists spare the simulation a hash table per group per sync.
+ */
+export type PodSet = number[];
+
+export interface PodGroups {
+  readyPodCount: number;
+  unreadyPods: PodSet;
+  missingPods: PodSet;
+  ignoredPods: PodSet;
+}
+
+/**
+ * groupPods: deleted and Failed pods are ignored; Pending pods are unready; pods with no sample are
+ * missing. For CPU only, within the initialization period after the pod started, a pod is unready
+ * while it is not Ready or while its sample does not cover one full window after it became Ready;
+ * after that period, a pod is unready if it is not Ready and never was (its last transition falls
+ * within the initial readiness delay of its start).
  */
 export function groupPods(
   pods: readonly PodView[],
-  samples: readonly (number | undefined)[],
-  isCpu: boolean,
+  metrics: PodMetricsInfo,
+  resource: string,
+  cpuInitializationPeriod: number,
+  delayOfInitialReadinessStatus: number,
   now: number,
 ): PodGroups {
-  const groups: PodGroups = { readyCount: 0, unready: [], missing: [] };
+  const groups: PodGroups = { readyPodCount: 0, unreadyPods: [], missingPods: [], ignoredPods: [] };
   for (let index = 0; index < pods.length; index++) {
     const pod = pods[index];
     if (!pod) continue;
-    const podClass = classify(pod, samples[index], isCpu, now);
-    if (podClass === PodClass.Unready) groups.unready.push(index);
-    else if (podClass === PodClass.Missing) groups.missing.push(index);
-    else groups.readyCount++;
+    if (pod.deleting === true || pod.phase === "Failed") {
+      groups.ignoredPods.push(index);
+      continue;
+    }
+    if (pod.phase === "Pending") {
+      groups.unreadyPods.push(index);
+      continue;
+    }
+    const metric = metrics.get(index);
+    if (metric === undefined) {
+      groups.missingPods.push(index);
+      continue;
+    }
+    if (resource === "cpu") {
+      let unready: boolean;
+      if (pod.ready === undefined || pod.startedAt === undefined) {
+        unready = true;
+      } else if (pod.startedAt + cpuInitializationPeriod > now) {
+        unready = !pod.ready || metric.timestamp < pod.readyTransitionAt + metric.window;
+      } else {
+        unready = !pod.ready && pod.startedAt + delayOfInitialReadinessStatus > pod.readyTransitionAt;
+      }
+      if (unready) {
+        groups.unreadyPods.push(index);
+        continue;
+      }
+    }
+    groups.readyPodCount++;
   }
   return groups;
 }
 
-export type ReplicaProposal =
-  { replicas: number; error?: undefined } | { replicas?: undefined; error: string };
-
-/** The direction guard shared by resource and pods metrics once unready and missing pods are filled in. */
-function proposeWithFilledPods(
-  currentReplicas: number,
-  usageRatio: number,
-  newUsageRatio: number,
-  sampleCount: number,
-  tolerances: Tolerances,
-): number {
-  if (
-    isWithinTolerance(newUsageRatio, tolerances) ||
-    (usageRatio > 1 && newUsageRatio < 1) ||
-    (usageRatio < 1 && newUsageRatio > 1)
-  ) {
-    return currentReplicas;
-  }
-  const newReplicas = Math.ceil(newUsageRatio * sampleCount);
-  if (
-    (newUsageRatio < 1 && newReplicas > currentReplicas) ||
-    (newUsageRatio > 1 && newReplicas < currentReplicas)
-  ) {
-    return currentReplicas;
-  }
-  return newReplicas;
-}
-
-/** Sums of the counted samples: first pass over ready pods only, second with the fills applied. */
-interface SampleTotals {
-  total: number;
-  count: number;
-  readyCount: number;
-  unready: number;
-  missing: number;
-}
-
-// One scratch record: the calculators run one at a time and read it before the next call.
-const scratchTotals: SampleTotals = { total: 0, count: 0, readyCount: 0, unready: 0, missing: 0 };
-
-function sampleTotals(
-  pods: readonly PodView[],
-  samples: readonly (number | undefined)[],
-  isCpu: boolean,
-  now: number,
-): SampleTotals {
-  const totals = scratchTotals;
-  totals.total = 0;
-  totals.count = 0;
-  totals.readyCount = 0;
-  totals.unready = 0;
-  totals.missing = 0;
+/** calculateRequests: each pod's request for the resource (its containers' requests, summed). */
+export function calculateRequests(pods: readonly PodView[], resource: string): PodRequests {
+  const requests: (number | undefined)[] = new Array<number | undefined>(pods.length);
   for (let index = 0; index < pods.length; index++) {
-    const pod = pods[index];
-    if (!pod) continue;
-    const sample = samples[index];
-    const podClass = classify(pod, sample, isCpu, now);
-    if (podClass === PodClass.Unready) totals.unready++;
-    else if (podClass === PodClass.Missing) totals.missing++;
-    else {
-      totals.total += sample ?? 0;
-      totals.count++;
-      totals.readyCount++;
+    const request = pods[index]?.requestsMilli?.[resource];
+    if (request === undefined) {
+      throw new MetricsError(`missing request for ${resource} in Pod ${pods[index]?.name ?? index}`);
     }
+    requests[index] = request;
   }
-  return totals;
+  return requests;
 }
 
-const NO_PODS = "no pods returned by selector while calculating replica count";
-const NO_SAMPLES = "did not receive metrics for targeted pods (pods might be unready)";
+function removeMetricsForPods(metrics: PodMetricsInfo, pods: Readonly<PodSet>): void {
+  for (const pod of pods) metrics.delete(pod);
+}
 
-/** Replicas, or the error message; positional so the sync loop allocates nothing. */
-function resourceReplicasOrError(
-  currentReplicas: number,
-  targetUtilization: number,
-  pods: readonly PodView[],
-  usageMilli: readonly (number | undefined)[],
-  requestMilli: number,
-  isCpu: boolean,
-  tolerances: Tolerances,
-  now: number,
-): number | string {
-  if (pods.length === 0) return NO_PODS;
-  if (!(requestMilli > 0)) return "missing request for resource";
-  const totals = sampleTotals(pods, usageMilli, isCpu, now);
-  if (totals.count === 0) return NO_SAMPLES;
-  // Every pod has the same request, so sum(requests) is the request times the number of samples.
-  const usageRatio = Math.trunc((totals.total * 100) / (requestMilli * totals.count)) / targetUtilization;
-  const scaleUpWithUnready = totals.unready > 0 && usageRatio > 1;
-  if (!scaleUpWithUnready && totals.missing === 0) {
-    if (isWithinTolerance(usageRatio, tolerances)) return currentReplicas;
-    return Math.ceil(usageRatio * totals.readyCount);
+export interface ResourceReplicas {
+  replicaCount: number;
+  utilization: number;
+  rawUtilization: number;
+  timestamp: number;
+}
+
+export interface UsageReplicas {
+  replicaCount: number;
+  usage: number;
+  timestamp: number;
+}
+
+/** ReplicaCalculator: turns one metric's samples into a replica count. */
+export class ReplicaCalculator {
+  constructor(
+    private readonly metricsClient: MetricsClient,
+    private readonly podLister: () => readonly PodView[],
+    private readonly cpuInitializationPeriod: number,
+    private readonly delayOfInitialReadinessStatus: number,
+    private readonly clock: () => number,
+  ) {}
+
+  private listPods(): readonly PodView[] {
+    const podList = this.podLister();
+    if (podList.length === 0)
+      throw new MetricsError("no pods returned by selector while calculating replica count");
+    return podList;
   }
-  let total = totals.total;
-  let count = totals.count;
-  if (totals.missing > 0) {
-    // Scale-down: a missing pod counts as using max(100 %, target); scale-up: as using nothing.
-    if (usageRatio < 1)
-      total += totals.missing * Math.trunc((requestMilli * Math.max(100, targetUtilization)) / 100);
-    if (usageRatio !== 1) count += totals.missing;
+
+  /** GetResourceReplicas: a Utilization target on a resource (percent of the pods' requests). */
+  getResourceReplicas(
+    currentReplicas: number,
+    targetUtilization: number,
+    resource: string,
+    tolerances: Tolerances,
+    container = "",
+  ): ResourceReplicas {
+    const { metrics, timestamp } = this.metricsClient.getResourceMetric(resource, container);
+    const podList = this.listPods();
+    const { readyPodCount, unreadyPods, missingPods, ignoredPods } = groupPods(
+      podList,
+      metrics,
+      resource,
+      this.cpuInitializationPeriod,
+      this.delayOfInitialReadinessStatus,
+      this.clock(),
+    );
+    removeMetricsForPods(metrics, ignoredPods);
+    removeMetricsForPods(metrics, unreadyPods);
+    if (metrics.size === 0) {
+      throw new MetricsError("did not receive metrics for targeted pods (pods might be unready)");
+    }
+    const requests = calculateRequests(podList, resource);
+    const {
+      utilizationRatio: usageRatio,
+      currentUtilization: utilization,
+      rawAverageValue: rawUtilization,
+    } = getResourceUtilizationRatio(metrics, requests, targetUtilization);
+
+    const scaleUpWithUnready = unreadyPods.length > 0 && usageRatio > 1.0;
+    if (!scaleUpWithUnready && missingPods.length === 0) {
+      if (isWithinTolerance(usageRatio, tolerances)) {
+        return { replicaCount: currentReplicas, utilization, rawUtilization, timestamp };
+      }
+      return {
+        replicaCount: Math.ceil(usageRatio * readyPodCount),
+        utilization,
+        rawUtilization,
+        timestamp,
+      };
+    }
+
+    if (missingPods.length > 0) {
+      if (usageRatio < 1.0) {
+        // On a scale-down a missing pod uses all of its request, or the target when that is above 100 %.
+        const fallbackUtilization = Math.max(100, targetUtilization);
+        for (const pod of missingPods) {
+          const value = Math.trunc(((requests[pod] ?? 0) * fallbackUtilization) / 100);
+          metrics.set(pod, { value, timestamp: 0, window: 0 });
+        }
+      } else if (usageRatio > 1.0) {
+        // On a scale-up a missing pod uses nothing.
+        for (const pod of missingPods) metrics.set(pod, { value: 0, timestamp: 0, window: 0 });
+      }
+    }
+    if (scaleUpWithUnready) {
+      // On a scale-up an unready pod uses nothing.
+      for (const pod of unreadyPods) metrics.set(pod, { value: 0, timestamp: 0, window: 0 });
+    }
+
+    const newUsageRatio = getResourceUtilizationRatio(metrics, requests, targetUtilization).utilizationRatio;
+    if (
+      isWithinTolerance(newUsageRatio, tolerances) ||
+      (usageRatio < 1.0 && newUsageRatio > 1.0) ||
+      (usageRatio > 1.0 && newUsageRatio < 1.0)
+    ) {
+      // Too small a change, or the fills would turn the direction around.
+      return { replicaCount: currentReplicas, utilization, rawUtilization, timestamp };
+    }
+    const newReplicas = Math.ceil(newUsageRatio * metrics.size);
+    if (
+      (newUsageRatio < 1.0 && newReplicas > currentReplicas) ||
+      (newUsageRatio > 1.0 && newReplicas < currentReplicas)
+    ) {
+      return { replicaCount: currentReplicas, utilization, rawUtilization, timestamp };
+    }
+    return { replicaCount: newReplicas, utilization, rawUtilization, timestamp };
   }
-  if (scaleUpWithUnready) count += totals.unready;
-  const newUsageRatio = Math.trunc((total * 100) / (requestMilli * count)) / targetUtilization;
-  return proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, count, tolerances);
-}
 
-function plainReplicasOrError(
-  currentReplicas: number,
-  targetMilli: number,
-  pods: readonly PodView[],
-  valueMilli: readonly (number | undefined)[],
-  isCpu: boolean,
-  tolerances: Tolerances,
-  now: number,
-): number | string {
-  if (pods.length === 0) return NO_PODS;
-  const totals = sampleTotals(pods, valueMilli, isCpu, now);
-  if (totals.count === 0) return NO_SAMPLES;
-  const usageRatio = Math.trunc(totals.total / totals.count) / targetMilli;
-  const scaleUpWithUnready = totals.unready > 0 && usageRatio > 1;
-  if (!scaleUpWithUnready && totals.missing === 0) {
-    if (isWithinTolerance(usageRatio, tolerances)) return currentReplicas;
-    return Math.ceil(usageRatio * totals.readyCount);
+  /** GetRawResourceReplicas: an AverageValue target on a resource. */
+  getRawResourceReplicas(
+    currentReplicas: number,
+    targetUsage: number,
+    resource: string,
+    tolerances: Tolerances,
+    container = "",
+  ): UsageReplicas {
+    const { metrics, timestamp } = this.metricsClient.getResourceMetric(resource, container);
+    const { replicaCount, usage } = this.calcPlainMetricReplicas(
+      metrics,
+      currentReplicas,
+      targetUsage,
+      tolerances,
+      resource,
+    );
+    return { replicaCount, usage, timestamp };
   }
-  let total = totals.total;
-  let count = totals.count;
-  if (totals.missing > 0) {
-    // Scale-down: a missing pod counts as exactly at target; scale-up: as reporting zero.
-    if (usageRatio < 1) total += totals.missing * targetMilli;
-    if (usageRatio !== 1) count += totals.missing;
+
+  /** GetMetricReplicas: a Pods metric with an AverageValue target. */
+  getMetricReplicas(
+    currentReplicas: number,
+    targetUsage: number,
+    metricName: string,
+    tolerances: Tolerances,
+  ): UsageReplicas {
+    const { metrics, timestamp } = this.metricsClient.getRawMetric(metricName);
+    const { replicaCount, usage } = this.calcPlainMetricReplicas(
+      metrics,
+      currentReplicas,
+      targetUsage,
+      tolerances,
+      "",
+    );
+    return { replicaCount, usage, timestamp };
   }
-  if (scaleUpWithUnready) count += totals.unready;
-  const newUsageRatio = Math.trunc(total / count) / targetMilli;
-  return proposeWithFilledPods(currentReplicas, usageRatio, newUsageRatio, count, tolerances);
+
+  /** calcPlainMetricReplicas: per-pod averages (Pods metrics, resource AverageValue targets). */
+  calcPlainMetricReplicas(
+    metrics: PodMetricsInfo,
+    currentReplicas: number,
+    targetUsage: number,
+    tolerances: Tolerances,
+    resource: string,
+  ): { replicaCount: number; usage: number } {
+    const podList = this.listPods();
+    const { readyPodCount, unreadyPods, missingPods, ignoredPods } = groupPods(
+      podList,
+      metrics,
+      resource,
+      this.cpuInitializationPeriod,
+      this.delayOfInitialReadinessStatus,
+      this.clock(),
+    );
+    removeMetricsForPods(metrics, ignoredPods);
+    removeMetricsForPods(metrics, unreadyPods);
+    if (metrics.size === 0) {
+      throw new MetricsError("did not receive metrics for targeted pods (pods might be unready)");
+    }
+    const { usageRatio, currentUsage: usage } = getMetricUsageRatio(metrics, targetUsage);
+
+    const scaleUpWithUnready = unreadyPods.length > 0 && usageRatio > 1.0;
+    if (!scaleUpWithUnready && missingPods.length === 0) {
+      if (isWithinTolerance(usageRatio, tolerances)) return { replicaCount: currentReplicas, usage };
+      return { replicaCount: Math.ceil(usageRatio * readyPodCount), usage };
+    }
+
+    if (missingPods.length > 0) {
+      if (usageRatio < 1.0) {
+        // On a scale-down a missing pod uses exactly the target.
+        for (const pod of missingPods) metrics.set(pod, { value: targetUsage, timestamp: 0, window: 0 });
+      } else if (usageRatio > 1.0) {
+        for (const pod of missingPods) metrics.set(pod, { value: 0, timestamp: 0, window: 0 });
+      }
+    }
+    if (scaleUpWithUnready) {
+      for (const pod of unreadyPods) metrics.set(pod, { value: 0, timestamp: 0, window: 0 });
+    }
+
+    const newUsageRatio = getMetricUsageRatio(metrics, targetUsage).usageRatio;
+    if (
+      isWithinTolerance(newUsageRatio, tolerances) ||
+      (usageRatio < 1.0 && newUsageRatio > 1.0) ||
+      (usageRatio > 1.0 && newUsageRatio < 1.0)
+    ) {
+      return { replicaCount: currentReplicas, usage };
+    }
+    const newReplicas = Math.ceil(newUsageRatio * metrics.size);
+    if (
+      (newUsageRatio < 1.0 && newReplicas > currentReplicas) ||
+      (newUsageRatio > 1.0 && newReplicas < currentReplicas)
+    ) {
+      return { replicaCount: currentReplicas, usage };
+    }
+    return { replicaCount: newReplicas, usage };
+  }
+
+  /** GetObjectMetricReplicas: an Object metric with a Value target. */
+  getObjectMetricReplicas(
+    currentReplicas: number,
+    targetUsage: number,
+    metricName: string,
+    tolerances: Tolerances,
+  ): UsageReplicas {
+    const { value: usage } = this.metricsClient.getObjectMetric(metricName);
+    const usageRatio = usage / targetUsage;
+    const { replicaCount, timestamp } = this.getUsageRatioReplicaCount(
+      currentReplicas,
+      usageRatio,
+      tolerances,
+    );
+    return { replicaCount, usage, timestamp };
+  }
+
+  /**
+   * getUsageRatioReplicaCount: the ratio times the Ready pods, outside the tolerance; from zero
+   * replicas (scale to zero enabled), the ratio itself, without tolerance.
+   */
+  getUsageRatioReplicaCount(
+    currentReplicas: number,
+    usageRatio: number,
+    tolerances: Tolerances,
+  ): { replicaCount: number; timestamp: number } {
+    if (currentReplicas !== 0) {
+      if (isWithinTolerance(usageRatio, tolerances)) return { replicaCount: currentReplicas, timestamp: 0 };
+      const readyPodCount = this.getReadyPodsCount();
+      const replicaCountFloat = usageRatio * readyPodCount;
+      return {
+        replicaCount: replicaCountFloat > INT32_MAX ? INT32_MAX : Math.ceil(replicaCountFloat),
+        timestamp: 0,
+      };
+    }
+    return { replicaCount: Math.ceil(usageRatio), timestamp: 0 };
+  }
+
+  /** GetObjectPerPodMetricReplicas: an Object metric with an AverageValue target. */
+  getObjectPerPodMetricReplicas(
+    statusReplicas: number,
+    targetAverageUsage: number,
+    metricName: string,
+    tolerances: Tolerances,
+  ): UsageReplicas {
+    const { value, timestamp } = this.metricsClient.getObjectMetric(metricName);
+    let replicaCount = statusReplicas;
+    const usageRatio = value / (targetAverageUsage * replicaCount);
+    if (!isWithinTolerance(usageRatio, tolerances)) replicaCount = Math.ceil(value / targetAverageUsage);
+    return { replicaCount, usage: Math.ceil(value / statusReplicas), timestamp };
+  }
+
+  /** getReadyPodsCount: Running pods whose Ready condition is True. */
+  getReadyPodsCount(): number {
+    const podList = this.listPods();
+    let readyPodCount = 0;
+    for (const pod of podList) if (pod.phase === "Running" && pod.ready === true) readyPodCount++;
+    return readyPodCount;
+  }
+
+  /** GetExternalMetricReplicas: an External metric with a Value target; the series are summed. */
+  getExternalMetricReplicas(
+    currentReplicas: number,
+    targetUsage: number,
+    metricName: string,
+    tolerances: Tolerances,
+  ): UsageReplicas {
+    const { values } = this.metricsClient.getExternalMetric(metricName);
+    let usage = 0;
+    for (const value of values) usage += value;
+    const usageRatio = usage / targetUsage;
+    const { replicaCount, timestamp } = this.getUsageRatioReplicaCount(
+      currentReplicas,
+      usageRatio,
+      tolerances,
+    );
+    return { replicaCount, usage, timestamp };
+  }
+
+  /** GetExternalPerPodMetricReplicas: an External metric with an AverageValue target. */
+  getExternalPerPodMetricReplicas(
+    statusReplicas: number,
+    targetUsagePerPod: number,
+    metricName: string,
+    tolerances: Tolerances,
+  ): UsageReplicas {
+    const { values, timestamp } = this.metricsClient.getExternalMetric(metricName);
+    let usage = 0;
+    for (const value of values) usage += value;
+    let replicaCount = statusReplicas;
+    const usageRatio = usage / (targetUsagePerPod * replicaCount);
+    if (!isWithinTolerance(usageRatio, tolerances)) {
+      const replicaCountResult = Math.ceil(usage / targetUsagePerPod);
+      replicaCount = replicaCountResult > INT32_MAX ? INT32_MAX : replicaCountResult;
+    }
+    return { replicaCount, usage: Math.ceil(usage / statusReplicas), timestamp };
+  }
 }
 
-function asProposal(result: number | string): ReplicaProposal {
-  return typeof result === "number" ? { replicas: result } : { error: result };
-}
-
-/** GetResourceReplicas for an Utilization target: samples and requests in milli-units per pod. */
-export function resourceUtilizationReplicas(args: {
-  currentReplicas: number;
-  targetUtilization: number;
-  pods: readonly PodView[];
-  usageMilli: readonly (number | undefined)[];
-  requestMilli: number;
-  isCpu: boolean;
-  tolerances: Tolerances;
-  now: number;
-}): ReplicaProposal {
-  return asProposal(
-    resourceReplicasOrError(
-      args.currentReplicas,
-      args.targetUtilization,
-      args.pods,
-      args.usageMilli,
-      args.requestMilli,
-      args.isCpu,
-      args.tolerances,
-      args.now,
-    ),
-  );
-}
-
-/** calcPlainMetricReplicas: Pods metrics and Resource AverageValue targets, milli-units per pod. */
-export function plainMetricReplicas(args: {
-  currentReplicas: number;
-  targetMilli: number;
-  pods: readonly PodView[];
-  valueMilli: readonly (number | undefined)[];
-  isCpu: boolean;
-  tolerances: Tolerances;
-  now: number;
-}): ReplicaProposal {
-  return asProposal(
-    plainReplicasOrError(
-      args.currentReplicas,
-      args.targetMilli,
-      args.pods,
-      args.valueMilli,
-      args.isCpu,
-      args.tolerances,
-      args.now,
-    ),
-  );
-}
-
-/** External/Object with a Value target: ratio against the target, times the ready pods. */
-export function externalValueReplicas(args: {
-  currentReplicas: number;
-  usageMilli: number;
-  targetMilli: number;
-  readyPodCount: number;
-  tolerances: Tolerances;
-}): number {
-  const usageRatio = args.usageMilli / args.targetMilli;
-  if (args.currentReplicas === 0) return Math.ceil(usageRatio);
-  if (isWithinTolerance(usageRatio, args.tolerances)) return args.currentReplicas;
-  return Math.ceil(usageRatio * args.readyPodCount);
-}
-
-/** External/Object with an AverageValue target: usage over (target x status.replicas), then usage / target. */
-export function externalAverageValueReplicas(args: {
-  statusReplicas: number;
-  usageMilli: number;
-  targetMilli: number;
-  tolerances: Tolerances;
-}): number {
-  const usageRatio = args.usageMilli / (args.targetMilli * args.statusReplicas);
-  if (isWithinTolerance(usageRatio, args.tolerances)) return args.statusReplicas;
-  return Math.ceil(args.usageMilli / args.targetMilli);
-}
+const INT32_MAX = 2 ** 31 - 1;
 
 // ---------------------------------------------------------------------------------------------
-// Normalization: stabilization and rate limits
+// Normalization (horizontal.go): stabilization and rate limits
 
-interface TimedValue {
-  value: number;
-  at: number;
+export interface TimestampedRecommendation {
+  recommendation: number;
+  timestamp: number;
 }
 
-/** Sum of the changes recorded strictly after now - period (getReplicasChangePerPeriod). */
-function changeInPeriod(events: readonly TimedValue[], periodSeconds: number, now: number): number {
+export interface TimestampedScaleEvent {
+  /** Absolute value, non-negative. */
+  replicaChange: number;
+  timestamp: number;
+  outdated: boolean;
+}
+
+/** getReplicasChangePerPeriod: the changes recorded after now - period. */
+export function getReplicasChangePerPeriod(
+  periodSeconds: number,
+  scaleEvents: readonly TimestampedScaleEvent[],
+  now: number,
+): number {
   const cutoff = now - periodSeconds;
-  let total = 0;
-  for (const event of events) if (event.at > cutoff) total += event.value;
-  return total;
+  let replicas = 0;
+  for (const event of scaleEvents) if (event.timestamp > cutoff) replicas += event.replicaChange;
+  return replicas;
 }
 
-export function scaleUpLimit(
+/** calculateScaleUpLimit: without behavior, at most max(2 x current, 4). */
+export function calculateScaleUpLimit(
   currentReplicas: number,
-  upEvents: readonly TimedValue[],
-  downEvents: readonly TimedValue[],
-  rules: ScalingRules,
-  now: number,
+  scaleUpLimitFactor: number = HPA_CONTROLLER_DEFAULTS.scaleUpLimitFactor,
 ): number {
-  if (rules.selectPolicy === "Disabled") return currentReplicas;
-  const pick = rules.selectPolicy === "Min" ? Math.min : Math.max;
-  let result = rules.selectPolicy === "Min" ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-  for (const policy of rules.policies) {
-    const periodStart =
-      currentReplicas -
-      changeInPeriod(upEvents, policy.periodSeconds, now) +
-      changeInPeriod(downEvents, policy.periodSeconds, now);
-    const proposed =
-      policy.type === "Pods" ? periodStart + policy.value : Math.ceil(periodStart * (1 + policy.value / 100));
-    result = pick(result, proposed);
+  return Math.trunc(
+    Math.max(scaleUpLimitFactor * currentReplicas, HPA_CONTROLLER_DEFAULTS.scaleUpLimitMinimum),
+  );
+}
+
+/** markScaleEventsOutdated: events older than the longest policy period may be reused. */
+export function markScaleEventsOutdated(
+  scaleEvents: TimestampedScaleEvent[],
+  longestPolicyPeriod: number,
+  now: number,
+): void {
+  const cutoff = now - longestPolicyPeriod;
+  for (const event of scaleEvents) if (event.timestamp < cutoff) event.outdated = true;
+}
+
+export function getLongestPolicyPeriod(scalingRules: ScalingRules): number {
+  let longestPolicyPeriod = 0;
+  for (const policy of scalingRules.policies) {
+    if (policy.periodSeconds > longestPolicyPeriod) longestPolicyPeriod = policy.periodSeconds;
   }
-  return result;
+  return longestPolicyPeriod;
 }
 
-export function scaleDownLimit(
+/** calculateScaleUpLimitWithScalingRules: the most replicas the scale-up policies allow now. */
+export function calculateScaleUpLimitWithScalingRules(
   currentReplicas: number,
-  upEvents: readonly TimedValue[],
-  downEvents: readonly TimedValue[],
-  rules: ScalingRules,
+  scaleUpEvents: readonly TimestampedScaleEvent[],
+  scaleDownEvents: readonly TimestampedScaleEvent[],
+  scalingRules: ScalingRules,
   now: number,
 ): number {
-  if (rules.selectPolicy === "Disabled") return currentReplicas;
-  // For scale-down the smallest change is the largest replica count, hence the swap.
-  const pick = rules.selectPolicy === "Min" ? Math.max : Math.min;
-  let result = rules.selectPolicy === "Min" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-  for (const policy of rules.policies) {
-    const periodStart =
-      currentReplicas -
-      changeInPeriod(upEvents, policy.periodSeconds, now) +
-      changeInPeriod(downEvents, policy.periodSeconds, now);
+  if (scalingRules.selectPolicy === "Disabled") return currentReplicas;
+  // For scaling up, the smallest change (Min) is the smallest count.
+  const selectPolicyFn = scalingRules.selectPolicy === "Min" ? Math.min : Math.max;
+  let result = scalingRules.selectPolicy === "Min" ? INT32_MAX : -INT32_MAX - 1;
+  for (const policy of scalingRules.policies) {
+    const replicasAddedInCurrentPeriod = getReplicasChangePerPeriod(policy.periodSeconds, scaleUpEvents, now);
+    const replicasDeletedInCurrentPeriod = getReplicasChangePerPeriod(
+      policy.periodSeconds,
+      scaleDownEvents,
+      now,
+    );
+    const periodStartReplicas =
+      currentReplicas - replicasAddedInCurrentPeriod + replicasDeletedInCurrentPeriod;
     const proposed =
       policy.type === "Pods"
-        ? periodStart - policy.value
-        : Math.trunc(periodStart * (1 - policy.value / 100));
-    result = pick(result, proposed);
+        ? periodStartReplicas + policy.value
+        : // Rounded up, or a small percentage of a small count would never add a pod.
+          Math.ceil(periodStartReplicas * (1 + policy.value / 100));
+    result = selectPolicyFn(result, proposed);
   }
   return result;
 }
 
+/** calculateScaleDownLimitWithBehaviors: the fewest replicas the scale-down policies allow now. */
+export function calculateScaleDownLimitWithBehaviors(
+  currentReplicas: number,
+  scaleUpEvents: readonly TimestampedScaleEvent[],
+  scaleDownEvents: readonly TimestampedScaleEvent[],
+  scalingRules: ScalingRules,
+  now: number,
+): number {
+  if (scalingRules.selectPolicy === "Disabled") return currentReplicas;
+  // For scaling down, the smallest change (Min) is the largest count.
+  const selectPolicyFn = scalingRules.selectPolicy === "Min" ? Math.max : Math.min;
+  let result = scalingRules.selectPolicy === "Min" ? -INT32_MAX - 1 : INT32_MAX;
+  for (const policy of scalingRules.policies) {
+    const replicasAddedInCurrentPeriod = getReplicasChangePerPeriod(policy.periodSeconds, scaleUpEvents, now);
+    const replicasDeletedInCurrentPeriod = getReplicasChangePerPeriod(
+      policy.periodSeconds,
+      scaleDownEvents,
+      now,
+    );
+    const periodStartReplicas =
+      currentReplicas - replicasAddedInCurrentPeriod + replicasDeletedInCurrentPeriod;
+    const proposed =
+      policy.type === "Pods"
+        ? periodStartReplicas - policy.value
+        : Math.trunc(periodStartReplicas * (1 - policy.value / 100));
+    result = selectPolicyFn(result, proposed);
+  }
+  return result;
+}
+
+/** A normalized count and the ScalingLimited reason upstream sets with it. */
+export interface LimitedReplicas {
+  replicas: number;
+  reason: string;
+}
+
+/** convertDesiredReplicasWithRules: without behavior, clamp to [min, min(max, calculateScaleUpLimit)]. */
+export function convertDesiredReplicasWithRules(
+  currentReplicas: number,
+  desiredReplicas: number,
+  hpaMinReplicas: number,
+  hpaMaxReplicas: number,
+  scaleUpLimitFactor: number = HPA_CONTROLLER_DEFAULTS.scaleUpLimitFactor,
+): LimitedReplicas {
+  const minimumAllowedReplicas = hpaMinReplicas;
+  const scaleUpLimit = calculateScaleUpLimit(currentReplicas, scaleUpLimitFactor);
+  let maximumAllowedReplicas: number;
+  let possibleLimitingReason: string;
+  if (hpaMaxReplicas > scaleUpLimit) {
+    maximumAllowedReplicas = scaleUpLimit;
+    possibleLimitingReason = "ScaleUpLimit";
+  } else {
+    maximumAllowedReplicas = hpaMaxReplicas;
+    possibleLimitingReason = "TooManyReplicas";
+  }
+  if (desiredReplicas < minimumAllowedReplicas) {
+    return { replicas: minimumAllowedReplicas, reason: "TooFewReplicas" };
+  }
+  if (desiredReplicas > maximumAllowedReplicas) {
+    return { replicas: maximumAllowedReplicas, reason: possibleLimitingReason };
+  }
+  return { replicas: desiredReplicas, reason: "DesiredWithinRange" };
+}
+
+/**
+ * Records the newest recommendation over the old sample at `oldSampleIndex`, or appends it. Go stores
+ * the struct in the slice element, so the old record is overwritten rather than replaced.
+ */
+function storeRecommendation(
+  recommendations: TimestampedRecommendation[],
+  oldSampleIndex: number,
+  recommendation: number,
+  now: number,
+): void {
+  const oldSample = recommendations[oldSampleIndex];
+  if (oldSample) {
+    oldSample.recommendation = recommendation;
+    oldSample.timestamp = now;
+  } else recommendations.push({ recommendation, timestamp: now });
+}
+
+/** NormalizationArg */
+export interface NormalizationArg {
+  scaleUpBehavior: ScalingRules;
+  scaleDownBehavior: ScalingRules;
+  minReplicas: number;
+  maxReplicas: number;
+  currentReplicas: number;
+  desiredReplicas: number;
+}
+
 // ---------------------------------------------------------------------------------------------
-// The controller for one HPA
+// The controller for one HPA (horizontal.go)
 
 /** One metric's reading for a sync: per-pod samples (Resource, Pods) or one total (External, Object). */
 export type MetricReading =
-  | { kind: "perPod"; valuesMilli: readonly (number | undefined)[]; requestMilli?: number }
+  | {
+      kind: "perPod";
+      /** Aligned with SyncInput.pods: undefined where a pod has no sample (missing). */
+      valuesMilli: readonly (number | undefined)[];
+      /** Each pod's request, when the pods carry none of their own. */
+      requestMilli?: number;
+      /** When the samples were taken (default: now) and the window each covers (default: 60 s). */
+      timestamp?: number;
+      windowSeconds?: number;
+    }
   | { kind: "total"; valueMilli: number }
   | { kind: "error"; message: string };
 
@@ -500,7 +903,7 @@ export interface SyncInput {
   now: number;
   /** scale.spec.replicas */
   specReplicas: number;
-  /** scale.status.replicas: pods that exist, ready or not. */
+  /** scale.status.replicas: pods that exist and are not terminating, Ready or not. */
   statusReplicas: number;
   pods: readonly PodView[];
   /** The reading of spec.metrics[index]. */
@@ -509,8 +912,8 @@ export interface SyncInput {
 
 export interface MetricProposal {
   metric: string;
-  replicas?: number;
-  error?: string;
+  replicas?: number | undefined;
+  error?: string | undefined;
 }
 
 const NO_PROPOSALS: MetricProposal[] = [];
@@ -519,7 +922,10 @@ export interface SyncDecision {
   currentReplicas: number;
   desiredReplicas: number;
   rescale: boolean;
+  /** Upstream's rescale reason, or why nothing was done (ScalingDisabled, FailedComputeMetricsReplicas). */
   reason: string;
+  /** The ScalingLimited reason of the normalization: DesiredWithinRange, ScaleUpLimit, TooFewReplicas... */
+  limitedBy?: string | undefined;
   proposals: MetricProposal[];
 }
 
@@ -550,80 +956,195 @@ function quantityMilli(value: string | number | undefined, field: string): numbe
 /** A metric spec turned into what the calculator needs, validated once. */
 interface PreparedMetric {
   label: string;
+  /** The metric's name as upstream reports it in the rescale reason. */
+  reasonName: string;
   spec: V2MetricSpec;
-  kind: "utilization" | "podAverage" | "value" | "averageValue";
-  isCpu: boolean;
-  /** Percent for utilization, milli-units otherwise. */
-  target: number;
+  index: number;
+  source: "Resource" | "Pods" | "Object" | "External";
+  target: "Utilization" | "AverageValue" | "Value";
+  name: string;
+  /** Percent for Utilization, milli-units otherwise. */
+  targetValue: number;
 }
 
-function prepareMetric(metric: V2MetricSpec, field: string): PreparedMetric {
-  const label = metricLabel(metric);
-  if (metric.type === "Resource" || metric.type === "ContainerResource") {
-    const source = metric.type === "Resource" ? metric.resource : metric.containerResource;
-    const sourceField = metric.type === "Resource" ? `${field}.resource` : `${field}.containerResource`;
+function prepareMetric(spec: V2MetricSpec, index: number): PreparedMetric {
+  const field = `spec.metrics[${index}]`;
+  // One shape for every metric: the sync loop reads them all through the same code.
+  const prepared = (
+    source: PreparedMetric["source"],
+    name: string,
+    reasonName: string,
+    target: PreparedMetric["target"],
+    targetValue: number,
+  ): PreparedMetric => ({
+    label: metricLabel(spec),
+    reasonName,
+    spec,
+    index,
+    source,
+    target,
+    name,
+    targetValue,
+  });
+  if (spec.type === "Resource" || spec.type === "ContainerResource") {
+    const source = spec.type === "Resource" ? spec.resource : spec.containerResource;
+    const sourceField = spec.type === "Resource" ? `${field}.resource` : `${field}.containerResource`;
     if (!source) throw new HpaSpecError(sourceField, "missing");
-    const isCpu = source.name === "cpu";
     if (source.target.type === "Utilization") {
       const utilization = source.target.averageUtilization;
       if (utilization === undefined || !(utilization > 0)) {
         throw new HpaSpecError(`${sourceField}.target.averageUtilization`, "must be > 0");
       }
-      return { label, spec: metric, kind: "utilization", isCpu, target: utilization };
+      const reasonName = `${source.name} resource utilization (percentage of request)`;
+      return prepared("Resource", source.name, reasonName, "Utilization", utilization);
     }
     if (source.target.type === "AverageValue") {
-      const target = quantityMilli(source.target.averageValue, `${sourceField}.target.averageValue`);
-      return { label, spec: metric, kind: "podAverage", isCpu, target };
+      const targetValue = quantityMilli(source.target.averageValue, `${sourceField}.target.averageValue`);
+      return prepared("Resource", source.name, `${source.name} resource`, "AverageValue", targetValue);
     }
     throw new HpaSpecError(`${sourceField}.target.type`, `must be Utilization or AverageValue`);
   }
-  if (metric.type === "Pods") {
-    if (!metric.pods) throw new HpaSpecError(`${field}.pods`, "missing");
-    const target = quantityMilli(metric.pods.target.averageValue, `${field}.pods.target.averageValue`);
-    return { label, spec: metric, kind: "podAverage", isCpu: false, target };
+  if (spec.type === "Pods") {
+    if (!spec.pods) throw new HpaSpecError(`${field}.pods`, "missing");
+    const name = spec.pods.metric.name;
+    const targetValue = quantityMilli(spec.pods.target.averageValue, `${field}.pods.target.averageValue`);
+    return prepared("Pods", name, `pods metric ${name}`, "AverageValue", targetValue);
   }
-  if (metric.type === "External" || metric.type === "Object") {
-    const source = metric.type === "External" ? metric.external : metric.object;
-    const sourceField = metric.type === "External" ? `${field}.external` : `${field}.object`;
+  if (spec.type === "External" || spec.type === "Object") {
+    const source = spec.type === "External" ? spec.external : spec.object;
+    const sourceField = spec.type === "External" ? `${field}.external` : `${field}.object`;
     if (!source) throw new HpaSpecError(sourceField, "missing");
+    const name = source.metric.name;
+    const kind = spec.type === "External" ? "external" : spec.object?.describedObject.kind;
+    const reasonName = `${kind} metric ${name}`;
     if (source.target.type === "Value") {
-      const target = quantityMilli(source.target.value, `${sourceField}.target.value`);
-      return { label, spec: metric, kind: "value", isCpu: false, target };
+      const targetValue = quantityMilli(source.target.value, `${sourceField}.target.value`);
+      return prepared(spec.type, name, reasonName, "Value", targetValue);
     }
     if (source.target.type === "AverageValue") {
-      const target = quantityMilli(source.target.averageValue, `${sourceField}.target.averageValue`);
-      return { label, spec: metric, kind: "averageValue", isCpu: false, target };
+      const targetValue = quantityMilli(source.target.averageValue, `${sourceField}.target.averageValue`);
+      return prepared(spec.type, name, reasonName, "AverageValue", targetValue);
     }
     throw new HpaSpecError(`${sourceField}.target.type`, "must be Value or AverageValue");
   }
-  throw new HpaSpecError(`${field}.type`, `unsupported metric type ${metric.type}`);
+  throw new HpaSpecError(`${field}.type`, `unsupported metric type ${spec.type}`);
 }
 
 /**
- * One HPA as the controller holds it in memory: the recommendation history and the scale events
- * live here, exactly as they live only in kube-controller-manager's memory.
+ * The metrics APIs as one sync sees them: each call reads the reading of the metric being computed
+ * (SyncInput.readMetric) and turns it into what metrics/client.go returns.
+ */
+class ReadingMetricsClient implements MetricsClient {
+  input: SyncInput | undefined;
+  metric: PreparedMetric | undefined;
+  /** The request the last per-pod reading gave for pods that carry none of their own. */
+  requestMilli: number | undefined;
+
+  private read(): MetricReading {
+    const input = this.input;
+    const metric = this.metric;
+    if (!input || !metric) throw new MetricsError("no metric is being computed");
+    const reading = input.readMetric(metric.spec, metric.index);
+    if (reading.kind === "error") throw new MetricsError(reading.message);
+    return reading;
+  }
+
+  // The samples handed to the calculator, rebuilt for every read. The map and the per-pod records
+  // are reused from read to read (the calculator is done with them before the next read, and only
+  // ever adds records of its own): a day of 15 s syncs over a hundred policies otherwise spends most
+  // of its time collecting them (bench/simulate.bench.ts).
+  private readonly samples = new PodMetricsInfo();
+  private readonly records: PodMetric[] = [];
+
+  private podMetrics(api: string): { metrics: PodMetricsInfo; timestamp: number } {
+    const reading = this.read();
+    const input = this.input;
+    if (reading.kind !== "perPod" || !input) throw new MetricsError(`expected per-pod samples from ${api}`);
+    this.requestMilli = reading.requestMilli;
+    const timestamp = reading.timestamp ?? input.now;
+    const window = reading.windowSeconds ?? HPA_CONTROLLER_DEFAULTS.metricWindowSeconds;
+    const metrics = this.samples;
+    metrics.clear();
+    for (let index = 0; index < input.pods.length; index++) {
+      const value = reading.valuesMilli[index];
+      if (value === undefined) continue;
+      const record = (this.records[index] ??= { value, timestamp, window });
+      record.value = value;
+      record.timestamp = timestamp;
+      record.window = window;
+      metrics.set(index, record);
+    }
+    if (metrics.size === 0) throw new MetricsError(`no metrics returned from ${api}`);
+    return { metrics, timestamp };
+  }
+
+  getResourceMetric(): { metrics: PodMetricsInfo; timestamp: number } {
+    return this.podMetrics("resource metrics API");
+  }
+
+  getRawMetric(): { metrics: PodMetricsInfo; timestamp: number } {
+    return this.podMetrics("custom metrics API");
+  }
+
+  private total(): number {
+    const reading = this.read();
+    if (reading.kind !== "total") throw new MetricsError("expected one total");
+    return reading.valueMilli;
+  }
+
+  getObjectMetric(): { value: number; timestamp: number } {
+    return { value: this.total(), timestamp: this.input?.now ?? 0 };
+  }
+
+  getExternalMetric(): { values: number[]; timestamp: number } {
+    return { values: [this.total()], timestamp: this.input?.now ?? 0 };
+  }
+}
+
+/**
+ * One HPA as kube-controller-manager holds it in memory: the recommendations and the scale events
+ * live here, exactly as they live only in the controller's memory. `sync` is reconcileAutoscaler.
  */
 export class HorizontalPodAutoscalerController {
   readonly minReplicas: number;
   readonly maxReplicas: number;
   readonly behavior: NormalizedBehavior | undefined;
   readonly tolerances: Tolerances;
+  readonly parameters: HorizontalControllerParameters;
+  /** Latest unstabilized recommendations; undefined (nil) until the first sync records one. */
+  recommendations: TimestampedRecommendation[] | undefined = undefined;
+  scaleUpEvents: TimestampedScaleEvent[] = [];
+  scaleDownEvents: TimestampedScaleEvent[] = [];
   private readonly metrics: PreparedMetric[];
-  private recommendations: TimedValue[] | undefined;
-  private readonly upEvents: TimedValue[] = [];
-  private readonly downEvents: TimedValue[] = [];
+  private readonly metricsClient = new ReadingMetricsClient();
+  private readonly replicaCalc: ReplicaCalculator;
+  private now = 0;
+  /** The metric of the largest proposal of the last computeReplicasForMetrics. */
+  private metricName = "";
+  // Reused by every sync of this controller, as the decision it returns (read them before the next).
   private readonly proposals: MetricProposal[];
   private readonly decision: SyncDecision = {
     currentReplicas: 0,
     desiredReplicas: 0,
     rescale: false,
     reason: "",
+    limitedBy: undefined,
     proposals: [],
   };
 
-  constructor(hpa: V2HorizontalPodAutoscaler) {
+  constructor(hpa: V2HorizontalPodAutoscaler, parameters: Partial<HorizontalControllerParameters> = {}) {
     const spec = hpa.spec;
     if (!spec) throw new HpaSpecError("spec", "missing");
+    this.parameters = {
+      tolerance: parameters.tolerance ?? HPA_CONTROLLER_DEFAULTS.tolerance,
+      downscaleStabilizationSeconds:
+        parameters.downscaleStabilizationSeconds ?? HPA_CONTROLLER_DEFAULTS.downscaleStabilizationSeconds,
+      cpuInitializationPeriodSeconds:
+        parameters.cpuInitializationPeriodSeconds ?? HPA_CONTROLLER_DEFAULTS.cpuInitializationPeriodSeconds,
+      initialReadinessDelaySeconds:
+        parameters.initialReadinessDelaySeconds ?? HPA_CONTROLLER_DEFAULTS.initialReadinessDelaySeconds,
+      scaleUpLimitFactor: parameters.scaleUpLimitFactor ?? HPA_CONTROLLER_DEFAULTS.scaleUpLimitFactor,
+    };
     this.minReplicas = spec.minReplicas ?? 1;
     this.maxReplicas = spec.maxReplicas;
     if (!Number.isInteger(this.maxReplicas) || this.maxReplicas < 1) {
@@ -634,16 +1155,47 @@ export class HorizontalPodAutoscalerController {
     }
     const metricSpecs = [...(spec.metrics ?? [])];
     if (metricSpecs.length === 0) {
-      // The API server defaults an HPA without metrics to 80 % CPU utilization.
+      // SetDefaults_HorizontalPodAutoscaler: no metrics means 80 % CPU utilization.
       metricSpecs.push({
         type: "Resource",
         resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
       });
     }
-    this.metrics = metricSpecs.map((metric, index) => prepareMetric(metric, `spec.metrics[${index}]`));
-    this.proposals = this.metrics.map((metric): MetricProposal => ({ metric: metric.label }));
-    this.behavior = normalizeBehavior(spec.behavior);
-    this.tolerances = tolerancesOf(spec.behavior);
+    this.metrics = metricSpecs.map((metric, index) => prepareMetric(metric, index));
+    this.proposals = this.metrics.map((metric) => ({
+      metric: metric.label,
+      replicas: undefined,
+      error: undefined,
+    }));
+    this.behavior = normalizeBehavior(
+      spec.behavior,
+      "spec.behavior",
+      this.parameters.downscaleStabilizationSeconds,
+    );
+    this.tolerances = tolerancesOf(spec.behavior, "spec.behavior", this.parameters.tolerance);
+    this.replicaCalc = new ReplicaCalculator(
+      this.metricsClient,
+      () => this.podsWithRequests(),
+      this.parameters.cpuInitializationPeriodSeconds,
+      this.parameters.initialReadinessDelaySeconds,
+      () => this.now,
+    );
+  }
+
+  /** The pods of the sync; those without requests of their own get the reading's request. */
+  private podsWithRequests(): readonly PodView[] {
+    const pods = this.metricsClient.input?.pods ?? [];
+    const request = this.metricsClient.requestMilli;
+    const name = this.metricsClient.metric?.name;
+    if (request === undefined || name === undefined) return pods;
+    let complete = true;
+    for (const pod of pods) if (pod.requestsMilli?.[name] === undefined) complete = false;
+    if (complete) return pods;
+    return pods.map((pod) =>
+      pod.requestsMilli?.[name] === undefined
+        ? { ...pod, requestsMilli: { ...pod.requestsMilli, [name]: request } }
+        : pod,
+    );
   }
 
   get metricLabels(): string[] {
@@ -651,241 +1203,327 @@ export class HorizontalPodAutoscalerController {
   }
 
   /**
-   * One reconcileAutoscaler pass. The caller writes desiredReplicas when rescale is true. The
-   * decision object and its proposals are reused by this controller's next sync: read them first.
+   * reconcileAutoscaler. The caller writes desiredReplicas to the scale when rescale is true. The
+   * decision and its proposals are reused by this controller's next sync: read them first.
    */
   sync(input: SyncInput): Readonly<SyncDecision> {
+    this.now = input.now;
+    this.metricsClient.input = input;
     const currentReplicas = input.specReplicas;
-    this.recommendations ??= [{ value: currentReplicas, at: input.now }];
-    const decision = this.decision;
-    decision.currentReplicas = currentReplicas;
-    if (currentReplicas === 0 && this.minReplicas !== 0) {
-      return this.decide(currentReplicas, 0, false, "ScalingDisabled", NO_PROPOSALS, input.now);
-    }
-    if (currentReplicas > this.maxReplicas) {
-      return this.decide(
-        currentReplicas,
-        this.maxReplicas,
-        true,
-        "above maxReplicas",
-        NO_PROPOSALS,
-        input.now,
-      );
-    }
-    if (currentReplicas < this.minReplicas) {
-      return this.decide(
-        currentReplicas,
-        this.minReplicas,
-        true,
-        "below minReplicas",
-        NO_PROPOSALS,
-        input.now,
-      );
-    }
-    const proposals = this.proposals;
-    let best = -1;
-    let invalid = 0;
-    let bestLabel = "";
-    for (let index = 0; index < this.metrics.length; index++) {
-      const metric = this.metrics[index];
-      const proposal = proposals[index];
-      if (!metric || !proposal) continue;
-      this.propose(metric, index, input, proposal);
-      if (proposal.replicas === undefined) invalid++;
-      else if (proposal.replicas > best) {
-        best = proposal.replicas;
-        bestLabel = proposal.metric;
+    this.recordInitialRecommendation(currentReplicas);
+    const minReplicas = this.minReplicas;
+    let desiredReplicas = 0;
+    let rescaleReason = "";
+    let rescale = true;
+    let limitedBy: string | undefined;
+    let proposals = NO_PROPOSALS;
+
+    if (currentReplicas === 0 && minReplicas !== 0) {
+      // Autoscaling is disabled for this resource.
+      desiredReplicas = 0;
+      rescale = false;
+      rescaleReason = "ScalingDisabled";
+    } else if (currentReplicas > this.maxReplicas) {
+      rescaleReason = "Current number of replicas above Spec.MaxReplicas";
+      desiredReplicas = this.maxReplicas;
+    } else if (currentReplicas < minReplicas) {
+      rescaleReason = "Current number of replicas below Spec.MinReplicas";
+      desiredReplicas = minReplicas;
+    } else {
+      const metricDesiredReplicas = this.computeReplicasForMetrics(input);
+      proposals = this.proposals;
+      if (metricDesiredReplicas === -1) {
+        return this.decide(
+          currentReplicas,
+          currentReplicas,
+          false,
+          "FailedComputeMetricsReplicas",
+          undefined,
+          proposals,
+        );
       }
+      let rescaleMetric = "";
+      if (metricDesiredReplicas > desiredReplicas) {
+        desiredReplicas = metricDesiredReplicas;
+        rescaleMetric = this.metricName;
+      }
+      if (desiredReplicas > currentReplicas) rescaleReason = `${rescaleMetric} above target`;
+      if (desiredReplicas < currentReplicas) rescaleReason = "All metrics below target";
+      const normalized = this.behavior
+        ? this.normalizeDesiredReplicasWithBehaviors(
+            this.behavior,
+            currentReplicas,
+            desiredReplicas,
+            minReplicas,
+          )
+        : this.normalizeDesiredReplicas(currentReplicas, desiredReplicas, minReplicas);
+      desiredReplicas = normalized.replicas;
+      limitedBy = normalized.reason;
+      rescale = desiredReplicas !== currentReplicas;
     }
-    if (invalid >= proposals.length || (invalid > 0 && best < currentReplicas)) {
-      return this.decide(
-        currentReplicas,
-        currentReplicas,
-        false,
-        "metrics unavailable",
-        proposals,
-        input.now,
-      );
+    if (rescale) {
+      this.storeScaleEvent(this.behavior, currentReplicas, desiredReplicas);
+    } else {
+      desiredReplicas = currentReplicas;
+      if (rescaleReason !== "ScalingDisabled") rescaleReason = "";
     }
-    const desired = this.behavior
-      ? this.normalizeWithBehavior(currentReplicas, best, input.now, this.behavior)
-      : this.normalizeWithoutBehavior(currentReplicas, best, input.now);
-    const rescale = desired !== currentReplicas;
-    return this.decide(
-      currentReplicas,
-      desired,
-      rescale,
-      rescale ? bestLabel : "within target",
-      proposals,
-      input.now,
-    );
+    return this.decide(currentReplicas, desiredReplicas, rescale, rescaleReason, limitedBy, proposals);
   }
 
+  /** The decision of this sync, in the object every sync of this controller reuses: read it first. */
   private decide(
     currentReplicas: number,
     desiredReplicas: number,
     rescale: boolean,
     reason: string,
+    limitedBy: string | undefined,
     proposals: MetricProposal[],
-    now: number,
   ): Readonly<SyncDecision> {
     const decision = this.decision;
     decision.currentReplicas = currentReplicas;
     decision.desiredReplicas = desiredReplicas;
     decision.rescale = rescale;
     decision.reason = reason;
+    decision.limitedBy = limitedBy;
     decision.proposals = proposals;
-    if (rescale) this.storeScaleEvent(currentReplicas, desiredReplicas, now);
     return decision;
   }
 
-  /** Fills `proposal` with this metric's replica count or its error. */
-  private propose(metric: PreparedMetric, index: number, input: SyncInput, proposal: MetricProposal): void {
-    const reading = input.readMetric(metric.spec, index);
-    proposal.replicas = undefined;
-    proposal.error = undefined;
-    if (reading.kind === "error") {
-      proposal.error = reading.message;
-      return;
-    }
-    const currentReplicas = input.specReplicas;
-    let result: number | string;
-    if (metric.kind === "utilization" || metric.kind === "podAverage") {
-      if (reading.kind !== "perPod") {
-        proposal.error = "expected per-pod samples";
-        return;
-      }
-      result =
-        metric.kind === "utilization"
-          ? resourceReplicasOrError(
-              currentReplicas,
-              metric.target,
-              input.pods,
-              reading.valuesMilli,
-              reading.requestMilli ?? 0,
-              metric.isCpu,
-              this.tolerances,
-              input.now,
-            )
-          : plainReplicasOrError(
-              currentReplicas,
-              metric.target,
-              input.pods,
-              reading.valuesMilli,
-              metric.isCpu,
-              this.tolerances,
-              input.now,
-            );
-    } else {
-      if (reading.kind !== "total") {
-        proposal.error = "expected one total";
-        return;
-      }
-      if (metric.kind === "value") {
-        let readyPodCount = 0;
-        for (const pod of input.pods) if (pod.phase === "Running" && pod.ready) readyPodCount++;
-        result = externalValueReplicas({
-          currentReplicas,
-          usageMilli: reading.valueMilli,
-          targetMilli: metric.target,
-          readyPodCount,
-          tolerances: this.tolerances,
-        });
-      } else {
-        result = externalAverageValueReplicas({
-          statusReplicas: input.statusReplicas,
-          usageMilli: reading.valueMilli,
-          targetMilli: metric.target,
-          tolerances: this.tolerances,
-        });
-      }
-    }
-    if (typeof result === "number") proposal.replicas = result;
-    else proposal.error = result;
+  /** recordInitialRecommendation: the first sync seeds the history with the current count. */
+  private recordInitialRecommendation(currentReplicas: number): void {
+    this.recommendations ??= [{ recommendation: currentReplicas, timestamp: this.now }];
   }
 
-  /** No behavior: 5 minute downscale stabilization, then clamp to [min, min(max, max(2x, 4))]. */
-  private normalizeWithoutBehavior(currentReplicas: number, desired: number, now: number): number {
-    const history = this.recommendations ?? [];
-    const cutoff = now - HPA_CONTROLLER_DEFAULTS.downscaleStabilizationSeconds;
-    let stabilized = desired;
-    let oldIndex = -1;
-    for (let index = 0; index < history.length; index++) {
-      const recommendation = history[index];
-      if (!recommendation) continue;
-      if (recommendation.at < cutoff) oldIndex = index;
-      else if (recommendation.value > stabilized) stabilized = recommendation.value;
+  /**
+   * computeReplicasForMetrics: the largest proposal of the valid metrics, or -1 when every metric
+   * failed, or when some failed and the rest would scale down.
+   */
+  private computeReplicasForMetrics(input: SyncInput): number {
+    let replicas = 0;
+    let invalidMetricsCount = 0;
+    this.metricName = "";
+    for (let index = 0; index < this.metrics.length; index++) {
+      const metricSpec = this.metrics[index] as PreparedMetric;
+      const proposal = this.proposals[index] as MetricProposal;
+      proposal.replicas = undefined;
+      proposal.error = undefined;
+      try {
+        const replicaCountProposal = this.computeReplicasForMetric(metricSpec, input);
+        proposal.replicas = replicaCountProposal;
+        if (replicas === 0 || replicaCountProposal > replicas) {
+          replicas = replicaCountProposal;
+          this.metricName = metricSpec.reasonName;
+        }
+      } catch (error) {
+        if (!(error instanceof MetricsError)) throw error;
+        proposal.error = error.message;
+        invalidMetricsCount++;
+      }
     }
-    const oldRecord = oldIndex >= 0 ? history[oldIndex] : undefined;
-    if (oldRecord) {
-      oldRecord.value = desired;
-      oldRecord.at = now;
-    } else history.push({ value: desired, at: now });
-    const scaleUpCap = Math.max(
-      HPA_CONTROLLER_DEFAULTS.scaleUpLimitFactor * currentReplicas,
-      HPA_CONTROLLER_DEFAULTS.scaleUpLimitMinimum,
-    );
-    const maximumAllowed = Math.min(this.maxReplicas, scaleUpCap);
-    if (stabilized < this.minReplicas) return this.minReplicas;
-    if (stabilized > maximumAllowed) return maximumAllowed;
-    return stabilized;
+    // Every metric failed, or some failed and the others would scale down: do nothing this sync.
+    if (
+      invalidMetricsCount >= this.metrics.length ||
+      (invalidMetricsCount > 0 && replicas < input.specReplicas)
+    ) {
+      return -1;
+    }
+    return replicas;
   }
 
-  private normalizeWithBehavior(
+  /** computeReplicasForMetric and the computeStatusFor*Metric it dispatches to. */
+  private computeReplicasForMetric(metric: PreparedMetric, input: SyncInput): number {
+    this.metricsClient.metric = metric;
+    this.metricsClient.requestMilli = undefined;
+    const tolerances = this.tolerances;
+    const specReplicas = input.specReplicas;
+    switch (metric.source) {
+      case "Resource":
+        return metric.target === "Utilization"
+          ? this.replicaCalc.getResourceReplicas(specReplicas, metric.targetValue, metric.name, tolerances)
+              .replicaCount
+          : this.replicaCalc.getRawResourceReplicas(specReplicas, metric.targetValue, metric.name, tolerances)
+              .replicaCount;
+      case "Pods":
+        return this.replicaCalc.getMetricReplicas(specReplicas, metric.targetValue, metric.name, tolerances)
+          .replicaCount;
+      case "Object":
+        return metric.target === "Value"
+          ? this.replicaCalc.getObjectMetricReplicas(
+              specReplicas,
+              metric.targetValue,
+              metric.name,
+              tolerances,
+            ).replicaCount
+          : this.replicaCalc.getObjectPerPodMetricReplicas(
+              input.statusReplicas,
+              metric.targetValue,
+              metric.name,
+              tolerances,
+            ).replicaCount;
+      case "External":
+        return metric.target === "AverageValue"
+          ? this.replicaCalc.getExternalPerPodMetricReplicas(
+              input.statusReplicas,
+              metric.targetValue,
+              metric.name,
+              tolerances,
+            ).replicaCount
+          : this.replicaCalc.getExternalMetricReplicas(
+              specReplicas,
+              metric.targetValue,
+              metric.name,
+              tolerances,
+            ).replicaCount;
+    }
+  }
+
+  /** stabilizeRecommendation: without behavior, the largest recommendation of the downscale window. */
+  stabilizeRecommendation(prenormalizedDesiredReplicas: number): number {
+    let maxRecommendation = prenormalizedDesiredReplicas;
+    let oldSampleIndex = -1;
+    const cutoff = this.now - this.parameters.downscaleStabilizationSeconds;
+    const recommendations = (this.recommendations ??= []);
+    for (let index = 0; index < recommendations.length; index++) {
+      const rec = recommendations[index] as TimestampedRecommendation;
+      if (rec.timestamp < cutoff) oldSampleIndex = index;
+      else if (rec.recommendation > maxRecommendation) maxRecommendation = rec.recommendation;
+    }
+    storeRecommendation(recommendations, oldSampleIndex, prenormalizedDesiredReplicas, this.now);
+    return maxRecommendation;
+  }
+
+  /** normalizeDesiredReplicas: stabilize, then clamp with convertDesiredReplicasWithRules. */
+  normalizeDesiredReplicas(
     currentReplicas: number,
-    desired: number,
-    now: number,
-    behavior: NormalizedBehavior,
-  ): number {
-    const history = this.recommendations ?? [];
-    const upCutoff = now - behavior.scaleUp.stabilizationWindowSeconds;
-    const downCutoff = now - behavior.scaleDown.stabilizationWindowSeconds;
-    let upRecommendation = desired;
-    let downRecommendation = desired;
-    let oldIndex = -1;
-    history.forEach((recommendation, index) => {
-      if (recommendation.at > upCutoff) upRecommendation = Math.min(recommendation.value, upRecommendation);
-      if (recommendation.at > downCutoff)
-        downRecommendation = Math.max(recommendation.value, downRecommendation);
-      if (recommendation.at < upCutoff && recommendation.at < downCutoff) oldIndex = index;
-    });
-    let stabilized = currentReplicas;
-    if (stabilized < upRecommendation) stabilized = upRecommendation;
-    if (stabilized > downRecommendation) stabilized = downRecommendation;
-    const oldRecord = oldIndex >= 0 ? history[oldIndex] : undefined;
-    if (oldRecord) {
-      oldRecord.value = desired;
-      oldRecord.at = now;
-    } else history.push({ value: desired, at: now });
-
-    if (stabilized > currentReplicas) {
-      let limit = scaleUpLimit(currentReplicas, this.upEvents, this.downEvents, behavior.scaleUp, now);
-      if (limit < currentReplicas) limit = currentReplicas;
-      const maximumAllowed = Math.min(this.maxReplicas, limit);
-      return Math.min(stabilized, maximumAllowed);
-    }
-    if (stabilized < currentReplicas) {
-      let limit = scaleDownLimit(currentReplicas, this.upEvents, this.downEvents, behavior.scaleDown, now);
-      if (limit > currentReplicas) limit = currentReplicas;
-      const minimumAllowed = Math.max(this.minReplicas, limit);
-      return Math.max(stabilized, minimumAllowed);
-    }
-    return stabilized;
+    prenormalizedDesiredReplicas: number,
+    minReplicas: number,
+  ): LimitedReplicas {
+    const stabilizedRecommendation = this.stabilizeRecommendation(prenormalizedDesiredReplicas);
+    return convertDesiredReplicasWithRules(
+      currentReplicas,
+      stabilizedRecommendation,
+      minReplicas,
+      this.maxReplicas,
+      this.parameters.scaleUpLimitFactor,
+    );
   }
 
-  /** Scale events count only with a behavior, and only those within the longest policy period matter. */
-  private storeScaleEvent(previous: number, next: number, now: number): void {
-    if (!this.behavior) return;
-    const rules = next > previous ? this.behavior.scaleUp : this.behavior.scaleDown;
-    const events = next > previous ? this.upEvents : this.downEvents;
-    let longestPeriod = 0;
-    for (const policy of rules.policies) longestPeriod = Math.max(longestPeriod, policy.periodSeconds);
-    // Reuse an outdated record, as the controller does, so the list stays as short as the longest period.
-    const change = Math.abs(next - previous);
-    const outdated = events.find((event) => event.at <= now - longestPeriod);
-    if (outdated) {
-      outdated.value = change;
-      outdated.at = now;
-    } else events.push({ value: change, at: now });
+  /** normalizeDesiredReplicasWithBehaviors: stabilize in both directions, then the rate limits. */
+  normalizeDesiredReplicasWithBehaviors(
+    behavior: NormalizedBehavior,
+    currentReplicas: number,
+    prenormalizedDesiredReplicas: number,
+    minReplicas: number,
+  ): LimitedReplicas {
+    const normalizationArg: NormalizationArg = {
+      scaleUpBehavior: behavior.scaleUp,
+      scaleDownBehavior: behavior.scaleDown,
+      minReplicas,
+      maxReplicas: this.maxReplicas,
+      currentReplicas,
+      desiredReplicas: prenormalizedDesiredReplicas,
+    };
+    normalizationArg.desiredReplicas = this.stabilizeRecommendationWithBehaviors(normalizationArg);
+    return this.convertDesiredReplicasWithBehaviorRate(normalizationArg);
+  }
+
+  /**
+   * stabilizeRecommendationWithBehaviors: the smallest recommendation of the scale-up window and the
+   * largest of the scale-down window bound the current count; the newest recommendation replaces
+   * one too old for both windows.
+   */
+  stabilizeRecommendationWithBehaviors(args: NormalizationArg): number {
+    const now = this.now;
+    let oldSampleIndex = -1;
+    let upRecommendation = args.desiredReplicas;
+    const upCutoff = now - args.scaleUpBehavior.stabilizationWindowSeconds;
+    let downRecommendation = args.desiredReplicas;
+    const downCutoff = now - args.scaleDownBehavior.stabilizationWindowSeconds;
+    const recommendations = (this.recommendations ??= []);
+    for (let index = 0; index < recommendations.length; index++) {
+      const rec = recommendations[index] as TimestampedRecommendation;
+      if (rec.timestamp > upCutoff) upRecommendation = Math.min(rec.recommendation, upRecommendation);
+      if (rec.timestamp > downCutoff) downRecommendation = Math.max(rec.recommendation, downRecommendation);
+      if (rec.timestamp < upCutoff && rec.timestamp < downCutoff) oldSampleIndex = index;
+    }
+    let recommendation = args.currentReplicas;
+    if (recommendation < upRecommendation) recommendation = upRecommendation;
+    if (recommendation > downRecommendation) recommendation = downRecommendation;
+    storeRecommendation(recommendations, oldSampleIndex, args.desiredReplicas, now);
+    return recommendation;
+  }
+
+  /** convertDesiredReplicasWithBehaviorRate: the scale-up or scale-down policies' limit, and min/max. */
+  convertDesiredReplicasWithBehaviorRate(args: NormalizationArg): LimitedReplicas {
+    if (args.desiredReplicas > args.currentReplicas) {
+      let scaleUpLimit = calculateScaleUpLimitWithScalingRules(
+        args.currentReplicas,
+        this.scaleUpEvents,
+        this.scaleDownEvents,
+        args.scaleUpBehavior,
+        this.now,
+      );
+      // Recent scale-ups may already exceed what a changed policy allows: then hold, never shrink.
+      if (scaleUpLimit < args.currentReplicas) scaleUpLimit = args.currentReplicas;
+      let maximumAllowedReplicas = args.maxReplicas;
+      let possibleLimitingReason: string;
+      if (maximumAllowedReplicas > scaleUpLimit) {
+        maximumAllowedReplicas = scaleUpLimit;
+        possibleLimitingReason = "ScaleUpLimit";
+      } else {
+        possibleLimitingReason = "TooManyReplicas";
+      }
+      if (args.desiredReplicas > maximumAllowedReplicas) {
+        return { replicas: maximumAllowedReplicas, reason: possibleLimitingReason };
+      }
+    } else if (args.desiredReplicas < args.currentReplicas) {
+      let scaleDownLimit = calculateScaleDownLimitWithBehaviors(
+        args.currentReplicas,
+        this.scaleUpEvents,
+        this.scaleDownEvents,
+        args.scaleDownBehavior,
+        this.now,
+      );
+      if (scaleDownLimit > args.currentReplicas) scaleDownLimit = args.currentReplicas;
+      let minimumAllowedReplicas = args.minReplicas;
+      let possibleLimitingReason: string;
+      if (minimumAllowedReplicas < scaleDownLimit) {
+        minimumAllowedReplicas = scaleDownLimit;
+        possibleLimitingReason = "ScaleDownLimit";
+      } else {
+        possibleLimitingReason = "TooFewReplicas";
+      }
+      if (args.desiredReplicas < minimumAllowedReplicas) {
+        return { replicas: minimumAllowedReplicas, reason: possibleLimitingReason };
+      }
+    }
+    return { replicas: args.desiredReplicas, reason: "DesiredWithinRange" };
+  }
+
+  /**
+   * storeScaleEvent: only with a behavior, after a successful rescale. An event older than the
+   * longest policy period is marked outdated, and the last outdated one is replaced.
+   */
+  storeScaleEvent(behavior: NormalizedBehavior | undefined, prevReplicas: number, newReplicas: number): void {
+    if (!behavior) return;
+    const scalingUp = newReplicas > prevReplicas;
+    const rules = scalingUp ? behavior.scaleUp : behavior.scaleDown;
+    const events = scalingUp ? this.scaleUpEvents : this.scaleDownEvents;
+    markScaleEventsOutdated(events, getLongestPolicyPeriod(rules), this.now);
+    let oldSampleIndex = -1;
+    for (let index = 0; index < events.length; index++) if (events[index]?.outdated) oldSampleIndex = index;
+    const replicaChange = Math.abs(newReplicas - prevReplicas);
+    const oldSample = events[oldSampleIndex];
+    // Go stores the struct in the slice element: the old record is overwritten, not replaced.
+    if (oldSample) {
+      oldSample.replicaChange = replicaChange;
+      oldSample.timestamp = this.now;
+      oldSample.outdated = false;
+    } else events.push({ replicaChange, timestamp: this.now, outdated: false });
+  }
+
+  /** For tests and the ports of upstream's tables: set the clock without a sync. */
+  setClock(now: number): void {
+    this.now = now;
   }
 }

@@ -5,14 +5,15 @@ import type {
 } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import {
-  externalAverageValueReplicas,
   groupPods,
   HorizontalPodAutoscalerController,
-  plainMetricReplicas,
-  resourceUtilizationReplicas,
+  MetricsError,
+  PodMetricsInfo,
+  ReplicaCalculator,
   tolerancesOf,
   type MetricReading,
   type PodView,
+  type Tolerances,
 } from "../../../src/simulate/hpa.js";
 
 const QUEUE_METRIC: V2MetricSpec = {
@@ -41,7 +42,13 @@ function hpa(options: {
   };
 }
 
-const readyPod: PodView = { phase: "Running", ready: true, startedAt: -10_000, readyTransitionAt: -9_000 };
+const readyPod: PodView = {
+  phase: "Running",
+  ready: true,
+  startedAt: -10_000,
+  readyTransitionAt: -9_000,
+  requestsMilli: { cpu: 1000 },
+};
 const readyPods = (count: number): PodView[] => Array.from({ length: count }, () => readyPod);
 
 /** One sync where every pod reports the same queue depth per pod. */
@@ -65,6 +72,47 @@ function syncQueue(
 
 const wide = { up: 0.1, down: 0.1 };
 
+/** A ReplicaCalculator over fixed pods and per-pod samples (the same samples for every API). */
+function calculator(pods: readonly PodView[], valuesMilli: readonly (number | undefined)[], external = 0) {
+  const samples = () => {
+    const metrics = PodMetricsInfo.of(
+      valuesMilli.flatMap((value, pod) =>
+        value === undefined ? [] : [[pod, { value, timestamp: 0, window: 15 }] as const],
+      ),
+    );
+    if (metrics.size === 0) throw new MetricsError("no metrics returned");
+    return { metrics, timestamp: 0 };
+  };
+  return (now: number) =>
+    new ReplicaCalculator(
+      {
+        getResourceMetric: samples,
+        getRawMetric: samples,
+        getObjectMetric: () => ({ value: external, timestamp: 0 }),
+        getExternalMetric: () => ({ values: [external], timestamp: 0 }),
+      },
+      () => pods,
+      300,
+      30,
+      () => now,
+    );
+}
+
+function plainMetricReplicas(args: {
+  currentReplicas: number;
+  targetMilli: number;
+  pods: readonly PodView[];
+  valueMilli: readonly (number | undefined)[];
+  tolerances: Tolerances;
+  now: number;
+}): number {
+  return calculator(
+    args.pods,
+    args.valueMilli,
+  )(args.now).getMetricReplicas(args.currentReplicas, args.targetMilli, "queue", args.tolerances)
+    .replicaCount;
+}
+
 describe("tolerance", () => {
   it("keeps the current count inside [0.9, 1.1] and scales outside it", () => {
     const propose = (perPodMilli: number) =>
@@ -73,10 +121,9 @@ describe("tolerance", () => {
         targetMilli: 10_000,
         pods: readyPods(10),
         valueMilli: readyPods(10).map(() => perPodMilli),
-        isCpu: false,
         tolerances: wide,
         now: 0,
-      }).replicas;
+      });
     // 10.9 / 10 = 1.09 <= 1.1: within, stays 10.
     expect(propose(10_900)).toBe(10);
     // 11.1 / 10 = 1.11: ceil(1.11 * 10) = 12.
@@ -96,10 +143,9 @@ describe("tolerance", () => {
         targetMilli: 10_000,
         pods: readyPods(10),
         valueMilli: readyPods(10).map(() => perPodMilli),
-        isCpu: false,
         tolerances,
         now: 0,
-      }).replicas;
+      });
     // 1.06 > 1.05: ceil(10.6) = 11 (the default 10 % would have held at 10).
     expect(propose(10_600)).toBe(11);
     // 0.81 >= 0.8: within the wider scale-down band, stays 10.
@@ -109,24 +155,13 @@ describe("tolerance", () => {
   });
 
   it("applies to External AverageValue as usage / (target * status.replicas)", () => {
+    const externalReplicas = (usageMilli: number) =>
+      calculator(readyPods(2), [], usageMilli)(0).getExternalPerPodMetricReplicas(2, 100_000, "rps", wide)
+        .replicaCount;
     // 205 / (100 * 2) = 1.025: within, stays at status.replicas = 2.
-    expect(
-      externalAverageValueReplicas({
-        statusReplicas: 2,
-        usageMilli: 205_000,
-        targetMilli: 100_000,
-        tolerances: wide,
-      }),
-    ).toBe(2);
+    expect(externalReplicas(205_000)).toBe(2);
     // 250 / 200 = 1.25: ceil(250 / 100) = 3, whatever the current count.
-    expect(
-      externalAverageValueReplicas({
-        statusReplicas: 2,
-        usageMilli: 250_000,
-        targetMilli: 100_000,
-        tolerances: wide,
-      }),
-    ).toBe(3);
+    expect(externalReplicas(250_000)).toBe(3);
   });
 });
 
@@ -287,41 +322,56 @@ describe("gate and clamps", () => {
 });
 
 describe("not-ready and missing pods", () => {
-  const loading: PodView = { phase: "Running", ready: false, startedAt: 0, readyTransitionAt: 0 };
-  const pending: PodView = { phase: "Pending", ready: false, startedAt: 50, readyTransitionAt: 50 };
+  const loading: PodView = {
+    phase: "Running",
+    ready: false,
+    startedAt: 0,
+    readyTransitionAt: 0,
+    requestsMilli: { cpu: 1000 },
+  };
+  const pending: PodView = {
+    phase: "Pending",
+    ready: undefined,
+    startedAt: undefined,
+    readyTransitionAt: 50,
+  };
+  const samples = (...values: (number | undefined)[]) =>
+    PodMetricsInfo.of(
+      values.flatMap((value, pod) =>
+        value === undefined ? [] : [[pod, { value, timestamp: 0, window: 15 }] as const],
+      ),
+    );
 
-  it("classifies pods the way groupPods does", () => {
+  it("classifies pods the way groupPods does, the CPU sample's time against the pod's readiness", () => {
     const justReady: PodView = { phase: "Running", ready: true, startedAt: 0, readyTransitionAt: 100 };
+    const sampleAt = (timestamp: number) => PodMetricsInfo.of([[0, { value: 1, timestamp, window: 15 }]]);
     // Pending: unready; no sample: missing.
-    expect(groupPods([pending, readyPod], [1, undefined], false, 10)).toEqual({
-      readyCount: 0,
-      unready: [0],
-      missing: [1],
+    expect(groupPods([pending, readyPod], samples(1), "queue", 300, 30, 10)).toEqual({
+      readyPodCount: 0,
+      unreadyPods: [0],
+      missingPods: [1],
+      ignoredPods: [],
     });
-    // CPU: ready 10 s ago, inside the 5 min initialization period and the 15 s sample window: unready.
-    expect(groupPods([justReady], [1], true, 110).unready).toEqual([0]);
-    expect(groupPods([justReady], [1], true, 115).readyCount).toBe(1);
+    // CPU, inside the 5 minute initialization period: a sample taken 10 s after readiness does not
+    // cover its 15 s window after it, so the pod is unready, whenever the sync runs.
+    expect(groupPods([justReady], sampleAt(110), "cpu", 300, 30, 200).unreadyPods).toEqual([0]);
+    // A sample taken 15 s after readiness counts.
+    expect(groupPods([justReady], sampleAt(115), "cpu", 300, 30, 115).readyPodCount).toBe(1);
     // CPU after the initialization period: a pod that never became ready is unready.
-    expect(groupPods([loading], [1], true, 400).unready).toEqual([0]);
+    expect(groupPods([loading], samples(1), "cpu", 300, 30, 400).unreadyPods).toEqual([0]);
     // Non-CPU metrics skip the readiness test: a running pod with a sample counts.
-    expect(groupPods([loading], [1], false, 10).readyCount).toBe(1);
+    expect(groupPods([loading], samples(1), "queue", 300, 30, 10).readyPodCount).toBe(1);
   });
 
   it("CPU scale-up counts unready pods as idle, and keeps the count when that flips direction", () => {
     // 2 ready pods at 100 % of a 1000m request, 2 loading; target 90 %.
     // Ready only: ratio 100 / 90 = 1.11 -> ceil(1.11 * 2) = 3, a scale *down* from 4.
     // With unready at 0: trunc(2000 * 100 / 4000) = 50 -> ratio 0.56 < 1 flips direction -> keep 4.
-    const proposal = resourceUtilizationReplicas({
-      currentReplicas: 4,
-      targetUtilization: 90,
-      pods: [readyPod, readyPod, loading, loading],
-      usageMilli: [1000, 1000, 0, 0],
-      requestMilli: 1000,
-      isCpu: true,
-      tolerances: wide,
-      now: 30,
-    });
-    expect(proposal.replicas).toBe(4);
+    const replicas = calculator(
+      [readyPod, readyPod, loading, loading],
+      [1000, 1000, 0, 0],
+    )(30).getResourceReplicas(4, 90, "cpu", wide).replicaCount;
+    expect(replicas).toBe(4);
   });
 
   it("Pods metric scale-down counts missing pods as at target", () => {
@@ -332,11 +382,10 @@ describe("not-ready and missing pods", () => {
       targetMilli: 10_000,
       pods: [readyPod, readyPod, loading, loading],
       valueMilli: [2000, 2000, undefined, undefined],
-      isCpu: false,
       tolerances: wide,
       now: 30,
     });
-    expect(proposal.replicas).toBe(3);
+    expect(proposal).toBe(3);
   });
 
   it("Pods metric exactly at target leaves missing pods out", () => {
@@ -347,11 +396,10 @@ describe("not-ready and missing pods", () => {
       targetMilli: 10_000,
       pods: [readyPod, readyPod, loading, loading],
       valueMilli: [10_000, 10_000, undefined, undefined],
-      isCpu: false,
       tolerances: wide,
       now: 30,
     });
-    expect(proposal.replicas).toBe(4);
+    expect(proposal).toBe(4);
   });
 });
 
@@ -369,7 +417,7 @@ describe("several metrics", () => {
       pods: readyPods(4),
       readMetric: (metric): MetricReading =>
         metric.type === "Resource"
-          ? { kind: "perPod", valuesMilli: [600, 600, 600, 600], requestMilli: 1000 }
+          ? { kind: "perPod", valuesMilli: [600, 600, 600, 600] }
           : { kind: "perPod", valuesMilli: [30_000, 30_000, 30_000, 30_000] },
     });
     expect(decision.proposals.map((proposal) => proposal.replicas)).toEqual([5, 12]);
@@ -385,11 +433,11 @@ describe("several metrics", () => {
       pods: readyPods(4),
       readMetric: (metric): MetricReading =>
         metric.type === "Resource"
-          ? { kind: "perPod", valuesMilli: [100, 100, 100, 100], requestMilli: 1000 }
+          ? { kind: "perPod", valuesMilli: [100, 100, 100, 100] }
           : { kind: "error", message: "custom metrics unavailable" },
     });
     expect(decision.rescale).toBe(false);
-    expect(decision.reason).toBe("metrics unavailable");
+    expect(decision.reason).toBe("FailedComputeMetricsReplicas");
   });
 
   it("still scales up on the working metric when one fails", () => {
@@ -401,7 +449,7 @@ describe("several metrics", () => {
       pods: readyPods(4),
       readMetric: (metric): MetricReading =>
         metric.type === "Resource"
-          ? { kind: "perPod", valuesMilli: [750, 750, 750, 750], requestMilli: 1000 }
+          ? { kind: "perPod", valuesMilli: [750, 750, 750, 750] }
           : { kind: "error", message: "custom metrics unavailable" },
     });
     // CPU 75 / 50 = 1.5 -> 6.
