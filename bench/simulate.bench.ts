@@ -88,7 +88,10 @@ function policy(index: number): SimulationTarget {
         maxReplicaCount: max,
         fallback: { failureThreshold: 3, replicas: 4 },
         triggers: [
-          { type: "rabbitmq", metadata: { value: String(5 + (index % 5)), activationValue: "1" } },
+          {
+            type: "rabbitmq",
+            metadata: { mode: "QueueLength", value: String(5 + (index % 5)), activationValue: "1" },
+          },
           { type: "prometheus", metadata: { query: "avg(DCGM_FI_DEV_GPU_UTIL)", threshold: "70" } },
         ],
       },

@@ -5,7 +5,7 @@ import type { V2HorizontalPodAutoscaler, V2MetricSpec } from "@kubernetes/client
 import type { ScaledObject, ScaledObjectTrigger } from "../keda/types.js";
 import type { MetricReading } from "./hpa.js";
 import { parseQuantity, toMilli } from "./quantity.js";
-import { signalForTrigger, type Signal } from "./signals.js";
+import { queryRangeSeconds, signalFromQuery, signalFromText, type Signal } from "./signals.js";
 
 export const KEDA_DEFAULTS = {
   pollingIntervalSeconds: 30,
@@ -25,64 +25,188 @@ export class ScaledObjectError extends Error {
   }
 }
 
-/** Target and activation keys of the scalers that name them differently; the first present wins. */
-const TARGET_KEYS = [
-  "threshold",
-  "value",
-  "queueLength",
-  "lagThreshold",
-  "listLength",
-  "messageCount",
-  "targetQueueSize",
-  "targetValue",
-];
-const ACTIVATION_KEYS = [
-  "activationThreshold",
-  "activationValue",
-  "activationQueueLength",
-  "activationLagThreshold",
-  "activationListLength",
-  "activationMessageCount",
-  "activationTargetQueueSize",
-  "activationTargetValue",
-];
-/** Scaler defaults when the target key is left out. */
-const DEFAULT_TARGETS: Record<string, number> = {
-  "aws-sqs-queue": 5,
-  kafka: 10,
-  "apache-kafka": 10,
-  rabbitmq: 20,
-  "azure-queue": 5,
-  redis: 5,
-};
+/** How a trigger's value is obtained, which decides how stale it is. */
+export type TriggerSource =
+  /** A broker or service answers at the moment KEDA asks. */
+  | "live"
+  /** A Prometheus query: the samples of the last scrape (and the range of a rate()). */
+  | "prometheus";
 
 export interface TriggerModel {
   index: number;
   type: string;
   /** The external metric name KEDA gives the generated HPA (s<index>-<type>), or the resource name. */
   metricName: string;
-  resource?: "cpu" | "memory";
-  signal?: Signal;
+  resource?: "cpu" | "memory" | undefined;
+  signal?: Signal | undefined;
+  source: TriggerSource;
   /** A Prometheus query that sums over pods reports the total, not the per-pod average. */
   aggregate: "average" | "sum";
   metricType: "AverageValue" | "Value" | "Utilization";
   target: number;
   activation: number;
+  /** The scaler counts the messages consumers hold while working on them (unacked, in flight, uncommitted). */
+  countsHeld: boolean;
+  /** Kafka without allowIdleConsumers: the lag reported is capped at partitions x lagThreshold. */
+  capLagAtPartitions: boolean;
+  /** RabbitMQ MessageRate: also active while messages wait, whatever the rate. */
+  activeOnQueue: boolean;
+  /** Prometheus ignoreNullValues: an empty result reads as 0, not as an error. */
+  ignoreNullValues: boolean;
+  /**
+   * The query reads the workload's own pods' series (a pod matcher, or GPU use): with no Ready pod
+   * the result is empty. Otherwise its series (an ingress's, a gateway's) exist whatever the replicas.
+   */
+  seriesFromPods: boolean;
+  /** GPU series are averaged per pod before a sum (`sum(avg by (pod) (...))`), not summed per GPU. */
+  gpuAveragedPerPod: boolean;
+  /** The longest range of the query's rate(), seconds. */
+  rangeSeconds?: number | undefined;
+  /** useCachedMetrics: the HPA reads the value of KEDA's last poll instead of asking the scaler. */
+  useCachedMetrics: boolean;
 }
 
-function numberAt(
-  metadata: Record<string, string>,
-  keys: readonly string[],
-  field: string,
-): number | undefined {
-  for (const key of keys) {
-    const raw = metadata[key];
-    if (raw === undefined) continue;
-    const value = parseQuantity(raw);
-    if (value === undefined) throw new ScaledObjectError(`${field}.metadata.${key}`, `not a number: ${raw}`);
-    return value;
+/**
+ * The metadata of the scalers the simulator knows (pkg/scalers/*_scaler.go in KEDA v2.20): the key
+ * of the target value and its default, the activation key, and whether the scaler counts messages
+ * the consumers hold. Queue scalers measure the backlog.
+ */
+interface ScalerKeys {
+  target: string;
+  defaultTarget?: number;
+  activation: string;
+  countsHeld: (metadata: Record<string, string>) => boolean;
+}
+
+const always = (): boolean => true;
+const never = (): boolean => false;
+
+const QUEUE_SCALERS: Record<string, ScalerKeys> = {
+  // ApproximateNumberOfMessages plus ...NotVisible (in flight) unless scaleOnInFlight is false.
+  "aws-sqs-queue": {
+    target: "queueLength",
+    defaultTarget: 5,
+    activation: "activationQueueLength",
+    countsHeld: (metadata) => metadata.scaleOnInFlight !== "false",
+  },
+  // Consumer-group lag: a message is counted until its offset is committed.
+  kafka: {
+    target: "lagThreshold",
+    defaultTarget: 10,
+    activation: "activationLagThreshold",
+    countsHeld: always,
+  },
+  "apache-kafka": {
+    target: "lagThreshold",
+    defaultTarget: 10,
+    activation: "activationLagThreshold",
+    countsHeld: always,
+  },
+  "nats-jetstream": {
+    target: "lagThreshold",
+    defaultTarget: 10,
+    activation: "activationLagThreshold",
+    countsHeld: always,
+  },
+  // LLEN: a popped item has left the list.
+  redis: { target: "listLength", defaultTarget: 5, activation: "activationListLength", countsHeld: never },
+  "redis-cluster": {
+    target: "listLength",
+    defaultTarget: 5,
+    activation: "activationListLength",
+    countsHeld: never,
+  },
+  "azure-queue": {
+    target: "queueLength",
+    defaultTarget: 5,
+    activation: "activationQueueLength",
+    countsHeld: (metadata) => (metadata.queueLengthStrategy ?? "all").toLowerCase() !== "visibleonly",
+  },
+  "azure-servicebus": {
+    target: "messageCount",
+    defaultTarget: 5,
+    activation: "activationMessageCount",
+    countsHeld: always,
+  },
+  // num_undelivered_messages: unacknowledged messages included.
+  "gcp-pubsub": { target: "value", defaultTarget: 10, activation: "activationValue", countsHeld: always },
+};
+
+/** Target keys of scalers the simulator has no table for; exactly one may be present. */
+const GENERIC_TARGET_KEYS = [
+  "threshold",
+  "value",
+  "targetValue",
+  "queueLength",
+  "lagThreshold",
+  "listLength",
+];
+
+function numberAt(metadata: Record<string, string>, key: string, field: string): number | undefined {
+  const raw = metadata[key];
+  if (raw === undefined) return undefined;
+  const value = parseQuantity(raw);
+  if (value === undefined) throw new ScaledObjectError(`${field}.metadata.${key}`, `not a number: ${raw}`);
+  return value;
+}
+
+function requirePositive(value: number | undefined, field: string, key: string): number {
+  if (value === undefined || !(value > 0)) {
+    throw new ScaledObjectError(`${field}.metadata.${key}`, "a positive target value is required");
   }
-  return undefined;
+  return value;
+}
+
+function unknownSignal(trigger: ScaledObjectTrigger, field: string, metricName: string, why: string): never {
+  throw new ScaledObjectError(
+    `${field}.type`,
+    `cannot tell what the ${trigger.type} trigger measures (${why}); pass --signal ${trigger.name ?? metricName}=queue|rps|gpu`,
+  );
+}
+
+/** RabbitMQ (rabbitmq_scaler.go): QueueLength counts messages, MessageRate the publish rate. */
+function rabbitmqTrigger(
+  metadata: Record<string, string>,
+  field: string,
+): Pick<TriggerModel, "signal" | "target" | "activation" | "countsHeld" | "activeOnQueue"> {
+  const queueLength = numberAt(metadata, "queueLength", field);
+  const value = numberAt(metadata, "value", field);
+  let mode = metadata.mode;
+  if (queueLength !== undefined && (mode !== undefined || value !== undefined)) {
+    throw new ScaledObjectError(`${field}.metadata.queueLength`, "is deprecated; use mode and value");
+  }
+  if (mode === undefined && queueLength === undefined && value === undefined) mode = "QueueLength";
+  if (queueLength !== undefined) mode = "QueueLength";
+  if (mode === undefined) throw new ScaledObjectError(`${field}.metadata.mode`, "must be specified");
+  const host = metadata.host ?? "";
+  const protocol = metadata.protocol ?? (/^https?:/i.test(host) ? "http" : "amqp");
+  const activation = numberAt(metadata, "activationValue", field) ?? 0;
+  if (mode === "QueueLength") {
+    return {
+      signal: "queue",
+      target: requirePositive(queueLength ?? value ?? 20, field, "value"),
+      activation,
+      // Over AMQP the queue's message count is its Ready messages; the management API adds the unacked.
+      countsHeld: protocol === "http" && metadata.excludeUnacknowledged !== "true",
+      activeOnQueue: false,
+    };
+  }
+  if (mode === "MessageRate") {
+    if (protocol === "amqp" && metadata.protocol !== undefined) {
+      throw new ScaledObjectError(`${field}.metadata.protocol`, "MessageRate needs the http protocol");
+    }
+    return {
+      signal: "rps",
+      target: requirePositive(value, field, "value"),
+      activation,
+      countsHeld: metadata.excludeUnacknowledged !== "true",
+      activeOnQueue: true,
+    };
+  }
+  throw new ScaledObjectError(
+    `${field}.metadata.mode`,
+    `${mode} is not simulated (QueueLength and MessageRate are)`,
+  );
 }
 
 export function describeTrigger(
@@ -90,51 +214,181 @@ export function describeTrigger(
   index: number,
   overrides: ReadonlyMap<string, Signal> = new Map(),
 ): TriggerModel {
+  const model = describeTriggerFields(trigger, index, overrides);
+  // Every field in one order: the simulation's hot loop reads triggers of every kind.
+  return {
+    index,
+    type: trigger.type,
+    metricName: model.metricName,
+    resource: model.resource,
+    signal: model.signal,
+    source: model.source,
+    aggregate: model.aggregate,
+    metricType: model.metricType,
+    target: model.target,
+    activation: model.activation,
+    countsHeld: model.countsHeld,
+    capLagAtPartitions: model.capLagAtPartitions,
+    activeOnQueue: model.activeOnQueue,
+    ignoreNullValues: model.ignoreNullValues,
+    seriesFromPods: model.seriesFromPods,
+    gpuAveragedPerPod: model.gpuAveragedPerPod,
+    rangeSeconds: model.rangeSeconds,
+    useCachedMetrics: trigger.useCachedMetrics === true,
+  };
+}
+
+function describeTriggerFields(
+  trigger: ScaledObjectTrigger,
+  index: number,
+  overrides: ReadonlyMap<string, Signal>,
+): TriggerModel {
   const field = `spec.triggers[${index}]`;
   const metadata = trigger.metadata ?? {};
+  const base = {
+    index,
+    type: trigger.type,
+    source: "live" as TriggerSource,
+    aggregate: "average" as const,
+    countsHeld: false,
+    capLagAtPartitions: false,
+    activeOnQueue: false,
+    ignoreNullValues: true,
+    seriesFromPods: false,
+    gpuAveragedPerPod: false,
+    useCachedMetrics: trigger.useCachedMetrics === true,
+  };
   if (trigger.type === "cpu" || trigger.type === "memory") {
-    const target = numberAt(metadata, ["value"], field);
-    if (target === undefined || !(target > 0))
-      throw new ScaledObjectError(`${field}.metadata.value`, "must be > 0");
+    const target = requirePositive(numberAt(metadata, "value", field), field, "value");
     return {
-      index,
-      type: trigger.type,
+      ...base,
       metricName: trigger.type,
       resource: trigger.type,
-      aggregate: "average",
       metricType: trigger.metricType ?? "Utilization",
       target,
       activation: 0,
     };
   }
-  const metricName = `s${index}-${trigger.type}`;
-  const signal =
-    overrides.get(trigger.name ?? "") ??
-    overrides.get(metricName) ??
-    signalForTrigger(trigger.type, metadata);
-  if (!signal) {
-    throw new ScaledObjectError(
-      `${field}.type`,
-      `cannot tell what the ${trigger.type} trigger measures; pass --signal ${trigger.name ?? metricName}=queue|rps|gpu`,
-    );
-  }
-  const target = numberAt(metadata, TARGET_KEYS, field) ?? DEFAULT_TARGETS[trigger.type];
-  if (target === undefined || !(target > 0)) {
-    throw new ScaledObjectError(`${field}.metadata.threshold`, "a positive target value is required");
-  }
   if (trigger.metricType === "Utilization") {
     throw new ScaledObjectError(`${field}.metricType`, "Utilization applies to cpu and memory triggers only");
   }
+  const metricName = `s${index}-${trigger.type}`;
+  const override = overrides.get(trigger.name ?? "") ?? overrides.get(metricName);
+  const metricType = trigger.metricType ?? "AverageValue";
+
+  if (trigger.type === "rabbitmq") {
+    const rabbit = rabbitmqTrigger(metadata, field);
+    return { ...base, metricName, metricType, ...rabbit, signal: override ?? rabbit.signal };
+  }
+  const queueScaler = QUEUE_SCALERS[trigger.type];
+  if (queueScaler) {
+    const target = requirePositive(
+      numberAt(metadata, queueScaler.target, field) ?? queueScaler.defaultTarget,
+      field,
+      queueScaler.target,
+    );
+    const isKafka = trigger.type === "kafka" || trigger.type === "apache-kafka";
+    return {
+      ...base,
+      metricName,
+      metricType,
+      signal: override ?? "queue",
+      target,
+      activation: numberAt(metadata, queueScaler.activation, field) ?? 0,
+      countsHeld: queueScaler.countsHeld(metadata),
+      capLagAtPartitions:
+        isKafka &&
+        (metadata.allowIdleConsumers !== "true" ||
+          metadata.limitToPartitionsWithLag === "true" ||
+          metadata.ensureEvenDistributionOfPartitions === "true"),
+    };
+  }
+  if (trigger.type === "prometheus") {
+    const query = metadata.query;
+    if (query === undefined) throw new ScaledObjectError(`${field}.metadata.query`, "is required");
+    const guess = signalFromQuery(query);
+    const signal = override ?? guess.signal;
+    if (!signal) {
+      unknownSignal(
+        trigger,
+        field,
+        metricName,
+        guess.ambiguous
+          ? `its query reads ${guess.ambiguous.join(" and ")}`
+          : "its query names no known metric",
+      );
+    }
+    const rangeSeconds = queryRangeSeconds(query);
+    return {
+      ...base,
+      metricName,
+      metricType,
+      signal,
+      source: "prometheus",
+      aggregate: /^\s*sum\s*(\(|by|without)/.test(query) ? "sum" : "average",
+      target: requirePositive(numberAt(metadata, "threshold", field), field, "threshold"),
+      activation: numberAt(metadata, "activationThreshold", field) ?? 0,
+      ignoreNullValues: metadata.ignoreNullValues !== "false",
+      seriesFromPods: signal === "gpu" || /\bpod\s*(=~|!~|=|!=)/.test(query),
+      gpuAveragedPerPod: /\bavg\s*(by\s*\(\s*pod\s*\)\s*\(|\([^()]*\)\s*by\s*\(\s*pod\s*\))/.test(query),
+      ...(rangeSeconds !== undefined && { rangeSeconds }),
+    };
+  }
+  if (trigger.type === "metrics-api") {
+    const signal = override ?? signalFromText(metadata.valueLocation ?? "");
+    if (!signal) unknownSignal(trigger, field, metricName, "its valueLocation names no known quantity");
+    return {
+      ...base,
+      metricName,
+      metricType,
+      signal,
+      target: requirePositive(numberAt(metadata, "targetValue", field), field, "targetValue"),
+      activation: numberAt(metadata, "activationTargetValue", field) ?? 0,
+    };
+  }
+  // A scaler without a table: one target key, and --signal unless its query or metric name says.
+  const targetKeys = GENERIC_TARGET_KEYS.filter((key) => metadata[key] !== undefined);
+  const targetKey = targetKeys[0];
+  if (targetKey === undefined || targetKeys.length > 1) {
+    throw new ScaledObjectError(
+      `${field}.metadata`,
+      targetKey === undefined
+        ? `the simulator does not know the ${trigger.type} scaler's target; give one of ${GENERIC_TARGET_KEYS.join(", ")}`
+        : `the ${trigger.type} scaler's target is ambiguous (${targetKeys.join(", ")})`,
+    );
+  }
+  let signal = override;
+  if (!signal) {
+    const described = ["query", "metricName", "valueLocation"].filter((key) => metadata[key] !== undefined);
+    const guesses = new Set(described.map((key) => signalFromText(metadata[key] ?? "")));
+    const [only] = guesses;
+    if (guesses.size !== 1 || only === undefined) {
+      unknownSignal(
+        trigger,
+        field,
+        metricName,
+        described.length === 0 ? "no query or metric name" : "its metadata does not say",
+      );
+    }
+    signal = only;
+  }
+  const activationKey = `activation${targetKey[0]?.toUpperCase() ?? ""}${targetKey.slice(1)}`;
   return {
-    index,
-    type: trigger.type,
+    ...base,
     metricName,
+    metricType,
     signal,
-    aggregate: /^\s*sum\s*\(/.test(metadata.query ?? "") ? "sum" : "average",
-    metricType: trigger.metricType ?? "AverageValue",
-    target,
-    activation: numberAt(metadata, ACTIVATION_KEYS, field) ?? 0,
+    target: requirePositive(numberAt(metadata, targetKey, field), field, targetKey),
+    activation: numberAt(metadata, activationKey, field) ?? 0,
   };
+}
+
+/**
+ * The lag the kafka scaler reports (kafka_scaler.go getTotalLag): without allowIdleConsumers it never
+ * asks for more consumers than partitions, so the lag is capped at partitions x lagThreshold.
+ */
+export function kafkaReportedLag(totalLag: number, partitions: number, lagThreshold: number): number {
+  return Math.trunc(totalLag / lagThreshold) > partitions ? partitions * lagThreshold : totalLag;
 }
 
 /** The HPA KEDA creates for a ScaledObject: keda-hpa-<name>, minReplicas at least 1. */
@@ -253,10 +507,17 @@ export class ScaledObjectController {
   }
 
   /**
-   * One poll: a trigger is active when its value is strictly above its activation threshold;
-   * cpu/memory-only objects are always active; `undefined` is a scaler error.
+   * One poll (RequestScale in scale_scaledobjects.go): a trigger is active when its value is strictly
+   * above its activation threshold, or when `active` says so (scalers whose activity is not their
+   * metric: Kafka's uncapped lag, RabbitMQ MessageRate's waiting messages); cpu/memory-only objects
+   * are always active; an `undefined` value is a scaler error.
    */
-  poll(now: number, currentReplicas: number, values: readonly (number | undefined)[]): PollResult {
+  poll(
+    now: number,
+    currentReplicas: number,
+    values: readonly (number | undefined)[],
+    active?: readonly (boolean | undefined)[],
+  ): PollResult {
     let isActive = false;
     let isError = false;
     let external = 0;
@@ -265,7 +526,7 @@ export class ScaledObjectController {
       external++;
       const value = values[index];
       if (value === undefined) isError = true;
-      else if (value > trigger.activation) isActive = true;
+      else if (active?.[index] ?? value > trigger.activation) isActive = true;
     });
     if (external === 0) isActive = true;
     const min = this.minReplicaCount;

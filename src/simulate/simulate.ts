@@ -1,8 +1,11 @@
 // The simulation loop: every tick, KEDA polls (when it is the engine) and the HPA syncs on their own
-// periods, the Deployment follows the replica count they write, and the queue is served by the
-// replicas that are Ready. Pure: inputs in, a timeline and a summary out.
+// periods, each reading its metrics through the pipeline a cluster has (metrics-server, Prometheus
+// and prometheus-adapter, KEDA's scalers); the Deployment follows the replica count they write, new
+// pods wait for GPUs and load their model, removed ones drain; and the queue is served by the replicas
+// that are Ready. Pure: inputs in, a timeline and a summary out.
 import type { V1Deployment, V2HorizontalPodAutoscaler, V2MetricSpec } from "@kubernetes/client-node";
 import type { ScaledObject } from "../keda/types.js";
+import { NodePool } from "./capacity.js";
 import {
   HorizontalPodAutoscalerController,
   HPA_CONTROLLER_DEFAULTS,
@@ -10,7 +13,8 @@ import {
   type PodView,
   type SyncInput,
 } from "./hpa.js";
-import { ScaledObjectController } from "./keda.js";
+import { kafkaReportedLag, ScaledObjectController, type TriggerModel } from "./keda.js";
+import { lastScrape, ObservationHistory, type Observation } from "./pipeline.js";
 import { parseQuantity, toMilli } from "./quantity.js";
 import { signalFromText, type Signal } from "./signals.js";
 import { StepTable, type SimulationStep } from "./steps.js";
@@ -27,7 +31,68 @@ export interface SimulationTarget {
   modelLoadSeconds: number;
 }
 
-export interface SimulationOptions {
+/**
+ * The parts of a cluster that decide how fast and how far the autoscalers act, each with the real
+ * component's own default (docs/simulate.md cites the source of each).
+ */
+export interface ModelParameters {
+  /** kube-controller-manager --horizontal-pod-autoscaler-sync-period. */
+  hpaSyncPeriodSeconds: number;
+  /** --horizontal-pod-autoscaler-tolerance (an HPA's behavior may set its own per direction). */
+  hpaTolerance: number;
+  /** --horizontal-pod-autoscaler-downscale-stabilization: the window without behavior. */
+  downscaleStabilizationSeconds: number;
+  /** --horizontal-pod-autoscaler-cpu-initialization-period. */
+  cpuInitializationPeriodSeconds: number;
+  /** --horizontal-pod-autoscaler-initial-readiness-delay. */
+  initialReadinessDelaySeconds: number;
+  /** metrics-server --metric-resolution: how often it scrapes the kubelets, and the CPU rate's window. */
+  metricsServerResolutionSeconds: number;
+  /** Prometheus scrape_interval of the pods' metrics. */
+  prometheusScrapeIntervalSeconds: number;
+  /** prometheus-adapter --metrics-relist-interval: how soon a new metric becomes queryable. */
+  adapterRelistSeconds: number;
+  /** The rate() range of request-rate metrics read through prometheus-adapter; 0: they are gauges. */
+  rateWindowSeconds: number;
+  /** Consumers hold a message (unacked, in flight, uncommitted) until they finish it. */
+  messagesHeldWhileProcessing: boolean;
+  /** Partitions of a Kafka trigger's topic. */
+  kafkaPartitions: number;
+  /** Seconds a removed pod keeps its GPUs; default: the pod's terminationGracePeriodSeconds. */
+  terminationSeconds?: number | undefined;
+  /** Most GPUs the workload can hold at once; pods beyond stay Pending. */
+  gpuCapacity: number;
+  /** GPUs free on running nodes at the start, beyond the initial replicas'; more need new nodes. */
+  freeGpus: number;
+  /** GPUs of a node the cluster autoscaler adds; default: one replica's. */
+  gpusPerNode?: number | undefined;
+  /** Seconds from a Pending pod to a Ready new node. */
+  nodeProvisioningSeconds: number;
+  /** cluster-autoscaler --scale-down-unneeded-time: an added node that stays empty this long goes. */
+  nodeScaleDownSeconds: number;
+  /** Other workloads' series of an External metric without a selector, by metric name. */
+  namespaceMetrics?: ReadonlyMap<string, number> | undefined;
+}
+
+export const MODEL_DEFAULTS: Readonly<ModelParameters> = {
+  hpaSyncPeriodSeconds: HPA_CONTROLLER_DEFAULTS.syncPeriodSeconds,
+  hpaTolerance: HPA_CONTROLLER_DEFAULTS.tolerance,
+  downscaleStabilizationSeconds: HPA_CONTROLLER_DEFAULTS.downscaleStabilizationSeconds,
+  cpuInitializationPeriodSeconds: HPA_CONTROLLER_DEFAULTS.cpuInitializationPeriodSeconds,
+  initialReadinessDelaySeconds: HPA_CONTROLLER_DEFAULTS.initialReadinessDelaySeconds,
+  metricsServerResolutionSeconds: 60,
+  prometheusScrapeIntervalSeconds: 60,
+  adapterRelistSeconds: 600,
+  rateWindowSeconds: 0,
+  messagesHeldWhileProcessing: true,
+  kafkaPartitions: 1,
+  gpuCapacity: Infinity,
+  freeGpus: Infinity,
+  nodeProvisioningSeconds: 0,
+  nodeScaleDownSeconds: 600,
+};
+
+export interface SimulationOptions extends Partial<ModelParameters> {
   serviceRatePerReplica: number;
   schedulingDelaySeconds: number;
   latencySloSeconds: number;
@@ -92,6 +157,8 @@ export interface SimulationResult {
   /** The timeline as objects, built on first use. */
   readonly steps: SimulationStep[];
   events: ScaleEvent[];
+  /** The model parameters the run used, defaults filled in. */
+  model?: ModelParameters;
 }
 
 export class SimulationInputError extends Error {
@@ -167,40 +234,6 @@ class TraceCursor {
   }
 }
 
-interface Observed {
-  queue: number;
-  rate: number;
-  busy: number;
-  gpuAtFullLoad: number;
-  metricsDown: boolean;
-}
-
-/**
- * A signal as a metric reports it: per pod (Pods metrics), or for the whole workload. Queue and
- * request rate total over the workload; GPU utilization is an average unless the query sums it.
- */
-function signalValue(
-  signal: Signal,
-  observed: Observed,
-  ready: number,
-  perPod: boolean,
-  sumGpu = false,
-): number {
-  switch (signal) {
-    case "queue":
-      // A model server's own queue gauge counts waiting requests. A broker's depth also counts the
-      // messages consumers hold unacknowledged (SQS in flight, RabbitMQ unacked): one per busy
-      // replica. Without them an empty-but-busy queue would look idle and scale a loaded service to zero.
-      return perPod ? observed.queue / Math.max(ready, 1) : observed.queue + observed.busy * ready;
-    case "rps":
-      return perPod ? observed.rate / Math.max(ready, 1) : observed.rate;
-    case "gpu": {
-      const perPodUtilization = ready === 0 ? 0 : observed.busy * observed.gpuAtFullLoad;
-      return sumGpu ? perPodUtilization * ready : perPodUtilization;
-    }
-  }
-}
-
 function metricSignal(
   metric: V2MetricSpec,
   overrides: ReadonlyMap<string, Signal>,
@@ -209,12 +242,157 @@ function metricSignal(
   return { name, signal: overrides.get(name) ?? signalFromText(name) };
 }
 
+/** The model parameters with their defaults, validated: periods are whole seconds. */
+export function modelParameters(options: Partial<ModelParameters>): ModelParameters {
+  const pick = <K extends keyof ModelParameters>(key: K): ModelParameters[K] =>
+    options[key] ?? MODEL_DEFAULTS[key];
+  // Every field, in one order: all runs' parameters share one shape for the hot loop.
+  const model: ModelParameters = {
+    hpaSyncPeriodSeconds: pick("hpaSyncPeriodSeconds"),
+    hpaTolerance: pick("hpaTolerance"),
+    downscaleStabilizationSeconds: pick("downscaleStabilizationSeconds"),
+    cpuInitializationPeriodSeconds: pick("cpuInitializationPeriodSeconds"),
+    initialReadinessDelaySeconds: pick("initialReadinessDelaySeconds"),
+    metricsServerResolutionSeconds: pick("metricsServerResolutionSeconds"),
+    prometheusScrapeIntervalSeconds: pick("prometheusScrapeIntervalSeconds"),
+    adapterRelistSeconds: pick("adapterRelistSeconds"),
+    rateWindowSeconds: pick("rateWindowSeconds"),
+    messagesHeldWhileProcessing: pick("messagesHeldWhileProcessing"),
+    kafkaPartitions: pick("kafkaPartitions"),
+    terminationSeconds: options.terminationSeconds,
+    gpuCapacity: pick("gpuCapacity"),
+    freeGpus: pick("freeGpus"),
+    gpusPerNode: options.gpusPerNode,
+    nodeProvisioningSeconds: pick("nodeProvisioningSeconds"),
+    nodeScaleDownSeconds: pick("nodeScaleDownSeconds"),
+    namespaceMetrics: options.namespaceMetrics,
+  };
+  for (const key of [
+    "hpaSyncPeriodSeconds",
+    "metricsServerResolutionSeconds",
+    "prometheusScrapeIntervalSeconds",
+    "adapterRelistSeconds",
+  ] as const) {
+    if (!Number.isInteger(model[key]) || model[key] < 1)
+      failInput(key, "must be a whole number of seconds >= 1");
+  }
+  for (const key of [
+    "hpaTolerance",
+    "downscaleStabilizationSeconds",
+    "cpuInitializationPeriodSeconds",
+    "initialReadinessDelaySeconds",
+    "rateWindowSeconds",
+    "nodeProvisioningSeconds",
+    "nodeScaleDownSeconds",
+    "freeGpus",
+    "gpuCapacity",
+  ] as const) {
+    if (!(model[key] >= 0)) failInput(key, "must be >= 0");
+  }
+  if (!Number.isInteger(model.kafkaPartitions) || model.kafkaPartitions < 1)
+    failInput("kafkaPartitions", "must be a whole number >= 1");
+  return model;
+}
+
+/**
+ * What the metrics APIs and KEDA's scalers answer at a moment, from the history of the workload's
+ * state: brokers answer live, Prometheus with its last scrape, metrics-server with its last window.
+ */
+class MetricSources {
+  /** The first scrape that saw a Ready pod's series; prometheus-adapter lists the metric after it. */
+  private firstSeriesScrape: number | undefined;
+
+  constructor(
+    private readonly history: ObservationHistory,
+    private readonly model: ModelParameters,
+    private readonly t0: number,
+    private readonly gpusPerReplica: number,
+    /** Pods report a broker-fed worker's own queue: the message it holds while busy. */
+    private readonly brokerFed: boolean,
+    private readonly tick: number,
+  ) {}
+
+  scrapeOf(now: number): number {
+    return lastScrape(now, this.t0, this.model.prometheusScrapeIntervalSeconds, this.tick);
+  }
+
+  /** Called for every tick's observation, in order. */
+  observe(observation: Readonly<Observation>): void {
+    if (this.firstSeriesScrape !== undefined || observation.ready === 0) return;
+    // Pods Ready at the start ran before it: their series were listed long ago.
+    if (observation.t === this.t0) this.firstSeriesScrape = -Infinity;
+    else if (this.scrapeOf(observation.t) === observation.t) this.firstSeriesScrape = observation.t;
+  }
+
+  /** Whether prometheus-adapter has listed the pods' series by `now`. */
+  adapterKnows(now: number): boolean {
+    const first = this.firstSeriesScrape;
+    if (first === undefined) return false;
+    return first <= this.t0 || lastScrape(now, this.t0, this.model.adapterRelistSeconds, this.tick) >= first;
+  }
+
+  /** Messages a broker counts: the waiting ones, and those consumers hold if the scaler counts them. */
+  brokerDepth(observation: Readonly<Observation>, countsHeld: boolean): number {
+    return (
+      observation.queue + (countsHeld && this.model.messagesHeldWhileProcessing ? observation.inFlight : 0)
+    );
+  }
+
+  /** The request rate a query of range `rangeSeconds` (0: a gauge) reads at scrape s. */
+  private rateAt(scrape: number, rangeSeconds: number): number {
+    return rangeSeconds > 0 ? this.history.mean("rate", scrape, rangeSeconds) : this.history.at(scrape).rate;
+  }
+
+  /** One Ready pod's series at scrape s (GPU: one GPU's). */
+  podSeries(signal: Signal, scrape: number, rangeSeconds: number): number {
+    const observation = this.history.at(scrape);
+    const ready = Math.max(observation.ready, 1);
+    switch (signal) {
+      case "queue":
+        return this.brokerFed ? observation.busy : observation.queue / ready;
+      case "rps":
+        return this.rateAt(scrape, rangeSeconds) / ready;
+      case "gpu":
+        return observation.busy * observation.gpuAtFullLoad;
+    }
+  }
+
+  /**
+   * The sum over the workload's series at scrape s. GPU metrics have one series per GPU, unless the
+   * query averages them per pod first.
+   */
+  seriesSum(signal: Signal, scrape: number, rangeSeconds: number, gpuAveragedPerPod = false): number {
+    const ready = this.history.at(scrape).ready;
+    const series = signal === "gpu" && !gpuAveragedPerPod ? ready * Math.max(this.gpusPerReplica, 1) : ready;
+    return this.podSeries(signal, scrape, rangeSeconds) * series;
+  }
+
+  /** The workload's total of a signal at scrape s, as a source outside its pods reports it. */
+  loadAt(signal: Signal, scrape: number, rangeSeconds: number): number {
+    const observation = this.history.at(scrape);
+    switch (signal) {
+      case "queue":
+        return observation.queue;
+      case "rps":
+        return this.rateAt(scrape, rangeSeconds);
+      case "gpu":
+        return observation.busy * observation.gpuAtFullLoad;
+    }
+  }
+
+  /** How many series the workload has at scrape s. */
+  seriesCount(scrape: number): number {
+    return this.history.at(scrape).ready;
+  }
+}
+
 export function simulate(
   target: SimulationTarget,
   trace: Trace,
   options: SimulationOptions = DEFAULT_OPTIONS,
 ): SimulationResult {
   const overrides = options.signalOverrides ?? new Map<string, Signal>();
+  const model = modelParameters(options);
   const t0 = trace.points[0]?.t ?? 0;
   const keda =
     target.engine === "KEDA"
@@ -227,10 +405,16 @@ export function simulate(
   const hpaObject = keda
     ? keda.hpa
     : (target.hpa ?? failInput("hpa", "the HPA engine needs a HorizontalPodAutoscaler"));
-  const hpa = new HorizontalPodAutoscalerController(hpaObject);
+  const hpa = new HorizontalPodAutoscalerController(hpaObject, {
+    tolerance: model.hpaTolerance,
+    downscaleStabilizationSeconds: model.downscaleStabilizationSeconds,
+    cpuInitializationPeriodSeconds: model.cpuInitializationPeriodSeconds,
+    initialReadinessDelaySeconds: model.initialReadinessDelaySeconds,
+  });
   // Every metric must map to a simulated signal before the run starts: no partial output.
   const signalOfMetric = new Map<V2MetricSpec, Signal>();
-  hpaObject.spec?.metrics?.forEach((metric, index) => {
+  const metricSpecs = hpaObject.spec?.metrics ?? [];
+  metricSpecs.forEach((metric, index) => {
     if (metric.type === "Resource" || metric.type === "ContainerResource") return;
     if (keda && metric.type === "External") return;
     const { name, signal } = metricSignal(metric, overrides);
@@ -244,6 +428,9 @@ export function simulate(
 
   const resources = replicaResources(target.deployment);
   const modelLoadSeconds = options.modelLoadSeconds ?? target.modelLoadSeconds;
+  const terminationSeconds =
+    model.terminationSeconds ?? target.deployment?.spec?.template.spec?.terminationGracePeriodSeconds ?? 30;
+  model.terminationSeconds = terminationSeconds;
   const params: WorkloadParameters = {
     serviceRatePerReplica: options.serviceRatePerReplica,
     modelLoadSeconds,
@@ -253,27 +440,74 @@ export function simulate(
     gpusPerReplica: resources.gpus,
     gpuPricePerHour: options.gpuPricePerHour,
     memoryUtilizationPercent: options.memoryUtilizationPercent,
+    terminationSeconds,
+    requestsMilli: {
+      ...(resources.cpuMilli > 0 && { cpu: resources.cpuMilli }),
+      ...(resources.memoryMilli > 0 && { memory: resources.memoryMilli }),
+    },
   };
   if (!(params.serviceRatePerReplica > 0)) failInput("serviceRate", "must be > 0");
-  const syncPeriod = HPA_CONTROLLER_DEFAULTS.syncPeriodSeconds;
-  const tick = keda ? gcd(syncPeriod, keda.pollingIntervalSeconds) : syncPeriod;
+
+  // The tick: every period a controller or a scrape runs on falls on it.
+  const usesResourceMetrics =
+    metricSpecs.some((metric) => metric.type === "Resource" || metric.type === "ContainerResource") ||
+    (keda?.triggers.some((trigger) => trigger.resource !== undefined) ?? false);
+  const usesAdapter = !keda
+    ? metricSpecs.some((metric) => metric.type !== "Resource" && metric.type !== "ContainerResource")
+    : false;
+  const usesPrometheus =
+    usesAdapter || (keda?.triggers.some((trigger) => trigger.source === "prometheus") ?? false);
+  const periods = [model.hpaSyncPeriodSeconds];
+  if (keda) periods.push(keda.pollingIntervalSeconds);
+  if (usesResourceMetrics) periods.push(model.metricsServerResolutionSeconds);
+  if (usesPrometheus) periods.push(model.prometheusScrapeIntervalSeconds);
+  if (usesAdapter) periods.push(model.adapterRelistSeconds);
+  const tick = periods.reduce((a, b) => gcd(a, b));
 
   const workload = new Workload(params);
   const initialReplicas =
     options.initialReplicas ??
     target.deployment?.spec?.replicas ??
     (keda ? keda.minReplicaCount : Math.max(hpa.minReplicas, 1));
+  workload.nodes = new NodePool(
+    {
+      gpusPerReplica: resources.gpus,
+      gpuCapacity: model.gpuCapacity,
+      freeGpus: model.freeGpus,
+      gpusPerNode: model.gpusPerNode ?? resources.gpus,
+      nodeProvisioningSeconds: model.nodeProvisioningSeconds,
+      nodeScaleDownSeconds: model.nodeScaleDownSeconds,
+    },
+    initialReplicas * resources.gpus,
+    t0,
+  );
   workload.seed(initialReplicas, t0);
   let specReplicas = initialReplicas;
 
+  const longestRange = Math.max(
+    model.rateWindowSeconds,
+    ...(keda?.triggers.map((trigger) => trigger.rangeSeconds ?? 0) ?? []),
+  );
+  const history = new ObservationHistory(
+    tick,
+    2 * Math.max(model.prometheusScrapeIntervalSeconds, model.metricsServerResolutionSeconds) +
+      longestRange +
+      tick,
+  );
+  const brokerFed =
+    keda?.triggers.some((trigger) => trigger.source === "live" && trigger.signal === "queue") ?? false;
+  const sources = new MetricSources(history, model, t0, resources.gpus, brokerFed, tick);
+
   const cursor = new TraceCursor(trace);
   const first = cursor.arrivals(t0, t0 + tick);
-  const observed: Observed = {
+  const observation: Observation = {
+    t: t0,
     queue: 0,
+    inFlight: 0,
     rate: first.arrivals / tick,
     busy: 0,
+    ready: initialReplicas,
     gpuAtFullLoad: first.gpuAtFullLoad,
-    metricsDown: first.metricsDown,
   };
 
   const steps = new StepTable(Math.max(0, Math.ceil((trace.end - t0) / tick)));
@@ -313,121 +547,198 @@ export function simulate(
     workload.scaleTo(replicas, now);
   };
 
-  // The pods and ready count of the sync in progress; readMetric reads them.
-  let syncPods: readonly PodView[] = [];
-  let syncReady = 0;
-  const triggerByMetric = new Map(keda?.triggers.map((trigger) => [trigger.metricName, trigger]));
-  // Readings reused from sync to sync: the HPA reads them before the next sync fills them.
-  type PerPodReading = { kind: "perPod"; valuesMilli: (number | undefined)[]; requestMilli?: number };
-  const cpuReading: PerPodReading = { kind: "perPod", valuesMilli: [], requestMilli: 0 };
-  const memoryReading: PerPodReading = { kind: "perPod", valuesMilli: [], requestMilli: 0 };
-  const podReadings = new Map<V2MetricSpec, PerPodReading>();
-  const readMetric = (metric: V2MetricSpec): MetricReading => {
-    const pods = syncPods;
-    const ready = syncReady;
-    if (metric.type === "Resource" || metric.type === "ContainerResource") {
-      const name = metric.resource?.name ?? metric.containerResource?.name;
-      const isCpu = name === "cpu";
-      const requestMilli = isCpu ? resources.cpuMilli : resources.memoryMilli;
-      const perPodRequest = requestMilli > 0 ? requestMilli : 1000;
-      const busyMilli = Math.round(observed.busy * perPodRequest);
-      const memoryMilli = Math.round((params.memoryUtilizationPercent / 100) * perPodRequest);
-      const reading = isCpu ? cpuReading : memoryReading;
-      const valuesMilli = reading.valuesMilli;
-      reading.requestMilli = requestMilli;
-      valuesMilli.length = pods.length;
-      for (let index = 0; index < pods.length; index++) {
-        const pod = pods[index];
-        if (!pod || pod.phase === "Pending") valuesMilli[index] = undefined;
-        else if (isCpu) valuesMilli[index] = pod.ready ? busyMilli : 0;
-        else valuesMilli[index] = memoryMilli;
+  let metricsDown = false;
+  /** A KEDA trigger's answer now: its value (undefined: the scaler failed) and its activity. */
+  const triggerSample = (trigger: TriggerModel, now: number): { value?: number; active?: boolean } => {
+    if (trigger.resource) return { value: 0 };
+    if (metricsDown) return {};
+    const signal = trigger.signal ?? "queue";
+    if (trigger.source === "prometheus") {
+      const scrape = sources.scrapeOf(now);
+      const range = trigger.rangeSeconds ?? 0;
+      if (!trigger.seriesFromPods) {
+        // Series of the load itself (an ingress's counter, say), there whatever the replicas.
+        return { value: sources.loadAt(signal, scrape, range) };
       }
-      return reading;
+      // prometheus_scaler.go: an empty result is 0 with ignoreNullValues, else an error.
+      if (sources.seriesCount(scrape) === 0) return trigger.ignoreNullValues ? { value: 0 } : {};
+      const value =
+        trigger.aggregate === "sum"
+          ? sources.seriesSum(signal, scrape, range, trigger.gpuAveragedPerPod)
+          : sources.podSeries(signal, scrape, range);
+      return { value };
     }
-    if (observed.metricsDown && !keda) return { kind: "error", message: "metrics source unavailable" };
+    const current = history.at(now);
+    const depth = sources.brokerDepth(current, trigger.countsHeld);
+    switch (signal) {
+      case "queue":
+        return trigger.capLagAtPartitions
+          ? {
+              value: kafkaReportedLag(depth, model.kafkaPartitions, trigger.target),
+              active: depth > trigger.activation,
+            }
+          : { value: depth };
+      case "rps":
+        return trigger.activeOnQueue
+          ? {
+              value: current.rate,
+              active: current.rate > trigger.activation || depth > trigger.activation,
+            }
+          : { value: current.rate };
+      case "gpu":
+        return { value: current.busy * current.gpuAtFullLoad };
+    }
+  };
+
+  // The pods and the time of the sync in progress; readMetric reads them.
+  let syncPods: readonly PodView[] = [];
+  let syncNow = t0;
+  const triggerByMetric = new Map(keda?.triggers.map((trigger) => [trigger.metricName, trigger]));
+  const polledValues: (number | undefined)[] = [];
+
+  // Per-pod readings, one per metric, refilled at each sync: the HPA reads them before the next.
+  type PerPodReading = Extract<MetricReading, { kind: "perPod" }> & { valuesMilli: (number | undefined)[] };
+  const podReadings = new Map<V2MetricSpec, PerPodReading>();
+  const readingOf = (metric: V2MetricSpec): PerPodReading => {
+    let reading = podReadings.get(metric);
+    if (!reading) {
+      reading = { kind: "perPod", valuesMilli: [], timestamp: 0, windowSeconds: 0 };
+      podReadings.set(metric, reading);
+    }
+    reading.valuesMilli.length = syncPods.length;
+    return reading;
+  };
+
+  /** metrics-server: per pod, the mean usage over its last window, for pods it has two scrapes of. */
+  const resourceReading = (metric: V2MetricSpec): MetricReading => {
+    const name = metric.resource?.name ?? metric.containerResource?.name;
+    const isCpu = name === "cpu";
+    const resolution = model.metricsServerResolutionSeconds;
+    const scrape = lastScrape(syncNow, t0, resolution, tick);
+    const request = isCpu ? resources.cpuMilli : resources.memoryMilli;
+    // A pod without a request still uses something: a core, or its share of a gigabyte.
+    const perPodRequest = request > 0 ? request : 1000;
+    const busy = history.mean("busy", scrape, resolution);
+    const reading = readingOf(metric);
+    const valuesMilli = reading.valuesMilli;
+    for (let index = 0; index < syncPods.length; index++) {
+      const pod = workload.pods[index];
+      if (!pod || syncPods[index]?.phase === "Pending" || pod.startedAt > scrape - resolution) {
+        valuesMilli[index] = undefined;
+      } else if (!isCpu) {
+        valuesMilli[index] = Math.round((params.memoryUtilizationPercent / 100) * perPodRequest);
+      } else {
+        // The share of the window the pod was Ready (and busy like the others).
+        const readyFor = scrape - Math.max(pod.readyAt, scrape - resolution);
+        valuesMilli[index] = Math.round(
+          busy * Math.min(1, Math.max(0, readyFor / resolution)) * perPodRequest,
+        );
+      }
+    }
+    // The pods carry their requests (Workload.views), as the pod lister's pods do.
+    reading.timestamp = scrape;
+    reading.windowSeconds = resolution;
+    return reading;
+  };
+
+  const readMetric = (metric: V2MetricSpec): MetricReading => {
+    if (metric.type === "Resource" || metric.type === "ContainerResource") return resourceReading(metric);
     if (keda && metric.type === "External") {
       const trigger = triggerByMetric.get(metric.external?.metric.name ?? "");
       if (!trigger) {
         return { kind: "error", message: `unknown external metric ${metric.external?.metric.name ?? ""}` };
       }
-      const value = observed.metricsDown
-        ? undefined
-        : signalValue(trigger.signal ?? "queue", observed, ready, false, trigger.aggregate === "sum");
-      return keda.externalMetric(trigger.index, value, specReplicas, ready);
+      const value = trigger.useCachedMetrics
+        ? polledValues[trigger.index]
+        : triggerSample(trigger, syncNow).value;
+      return keda.externalMetric(trigger.index, value, specReplicas, history.at(syncNow).ready);
     }
+    if (metricsDown) return { kind: "error", message: "metrics source unavailable" };
+    // prometheus-adapter: Prometheus's last scrape, once the adapter has listed the series.
     const signal = signalOfMetric.get(metric) ?? "queue";
+    const name = metric.pods?.metric.name ?? metric.external?.metric.name ?? metric.object?.metric.name ?? "";
+    if (!sources.adapterKnows(syncNow)) {
+      return { kind: "error", message: `the metrics API does not list ${name} yet (adapter relist)` };
+    }
+    const scrape = sources.scrapeOf(syncNow);
+    const range = signal === "rps" ? model.rateWindowSeconds : 0;
     if (metric.type === "Pods") {
-      const perPod = toMilli(signalValue(signal, observed, ready, true));
-      const reading = podReadings.get(metric) ?? { kind: "perPod", valuesMilli: [] };
-      podReadings.set(metric, reading);
+      const perPod = toMilli(sources.podSeries(signal, scrape, range));
+      // A pod has a series once it was Ready at the scrape, and until it is deleted.
+      const reading = readingOf(metric);
       const valuesMilli = reading.valuesMilli;
-      valuesMilli.length = pods.length;
-      for (let index = 0; index < pods.length; index++) {
-        const pod = pods[index];
-        valuesMilli[index] = pod && pod.phase === "Running" && pod.ready ? perPod : undefined;
+      for (let index = 0; index < syncPods.length; index++) {
+        const pod = workload.pods[index];
+        valuesMilli[index] =
+          pod && syncPods[index]?.deleting !== true && pod.readyAt <= scrape ? perPod : undefined;
       }
+      reading.timestamp = syncNow;
+      reading.windowSeconds = HPA_CONTROLLER_DEFAULTS.metricWindowSeconds;
       return reading;
     }
-    return { kind: "total", valueMilli: toMilli(signalValue(signal, observed, ready, false)) };
+    if (sources.seriesCount(scrape) === 0) return { kind: "error", message: `no series of ${name}` };
+    let total = sources.seriesSum(signal, scrape, range);
+    // Without a selector the adapter sums every series of that name in the namespace.
+    if (metric.type === "External" && !metric.external?.metric.selector) {
+      total += model.namespaceMetrics?.get(name) ?? 0;
+    }
+    return { kind: "total", valueMilli: toMilli(total) };
   };
 
   const triggerValues: (number | undefined)[] = [];
+  const triggerActivity: (boolean | undefined)[] = [];
   const syncInput: SyncInput = { now: t0, specReplicas, statusReplicas: 0, pods: syncPods, readMetric };
+  // What the Ready pods served, and could have, in the last tick: the busy share observed next.
+  const lastServe = { served: 0, capacity: 0 };
 
   for (let now = t0; now < trace.end; now += tick) {
     const traffic = cursor.arrivals(now, now + tick);
-    observed.gpuAtFullLoad = traffic.gpuAtFullLoad;
-    observed.metricsDown = traffic.metricsDown;
+    metricsDown = traffic.metricsDown;
+    workload.reap(now);
+    workload.nodes.autoscale(workload.unboundCount, now);
+    workload.bindPending(now);
     const before = workload.counts(now);
-    const readyBefore = before.ready;
-    const loadingBefore = before.loading;
-    const pendingBefore = before.pending;
+    const busy = lastServe.capacity > 0 ? lastServe.served / lastServe.capacity : 0;
+    observation.t = now;
+    observation.queue = workload.queueDepth;
+    observation.busy = busy;
+    observation.inFlight = busy * before.ready;
+    observation.ready = before.ready;
+    observation.gpuAtFullLoad = traffic.gpuAtFullLoad;
+    history.record(observation);
+    sources.observe(observation);
     scaledThisTick = false;
 
     if (keda && (now - t0) % keda.pollingIntervalSeconds === 0) {
       for (let index = 0; index < keda.triggers.length; index++) {
         const trigger = keda.triggers[index];
         if (!trigger) continue;
-        triggerValues[index] = trigger.resource
-          ? 0
-          : observed.metricsDown
-            ? undefined
-            : signalValue(
-                trigger.signal ?? "queue",
-                observed,
-                readyBefore,
-                false,
-                trigger.aggregate === "sum",
-              );
+        const sample = triggerSample(trigger, now);
+        triggerValues[index] = sample.value;
+        triggerActivity[index] = sample.active;
+        polledValues[index] = sample.value;
       }
-      const poll = keda.poll(now, specReplicas, triggerValues);
+      const poll = keda.poll(now, specReplicas, triggerValues, triggerActivity);
       if (poll.scaleTo !== undefined) setReplicas(now, poll.scaleTo, "KEDA", poll.reason);
     }
-    if ((now - t0) % syncPeriod === 0) {
+    if ((now - t0) % model.hpaSyncPeriodSeconds === 0) {
       syncPods = workload.views(now);
-      // KEDA may have just removed Ready pods; otherwise nothing changed since the count above.
-      syncReady = scaledThisTick ? workload.counts(now).ready : readyBefore;
+      syncNow = now;
       syncInput.now = now;
       syncInput.specReplicas = specReplicas;
-      syncInput.statusReplicas = workload.pods.length;
+      syncInput.statusReplicas = workload.activeCount(now);
       syncInput.pods = syncPods;
       const decision = hpa.sync(syncInput);
       if (decision.rescale) setReplicas(now, decision.desiredReplicas, "HPA", decision.reason);
     }
 
-    let readyNow = readyBefore;
-    let loadingNow = loadingBefore;
-    let pendingNow = pendingBefore;
-    if (scaledThisTick) {
-      const after = workload.counts(now);
-      readyNow = after.ready;
-      loadingNow = after.loading;
-      pendingNow = after.pending;
-    }
+    const after = scaledThisTick ? workload.counts(now) : before;
     const result = workload.serve(now, tick, traffic.arrivals);
+    lastServe.served = result.served;
+    lastServe.capacity = result.capacity;
     gpuSeconds += result.gpuSeconds;
     readyReplicaSeconds += result.readySeconds;
-    replicaSeconds += workload.pods.length * tick;
+    replicaSeconds += (after.pending + after.loading + after.ready) * tick;
     totalRequests += traffic.arrivals;
     served += result.served;
     dropped += result.dropped;
@@ -437,21 +748,20 @@ export function simulate(
     if (workload.queueDepth > maxQueue) maxQueue = workload.queueDepth;
     if (specReplicas > peakReplicas) peakReplicas = specReplicas;
 
-    observed.queue = workload.queueDepth;
-    observed.rate = traffic.arrivals / tick;
-    observed.busy = result.capacity > 0 ? result.served / result.capacity : 0;
+    observation.rate = traffic.arrivals / tick;
+    const utilization = result.capacity > 0 ? result.served / result.capacity : 0;
     step.t = now;
     step.load = traffic.arrivals / tick;
     step.desiredReplicas = specReplicas;
-    step.readyReplicas = readyNow;
-    step.loadingReplicas = loadingNow;
-    step.pendingReplicas = pendingNow;
+    step.readyReplicas = after.ready;
+    step.loadingReplicas = after.loading;
+    step.pendingReplicas = after.pending;
     step.queue = workload.queueDepth;
     step.waitSeconds = result.served > 0 ? result.waitSum / result.served : 0;
     step.served = result.served;
     step.dropped = result.dropped;
     step.sloViolations = result.violations;
-    step.utilization = observed.busy;
+    step.utilization = utilization;
     steps.push(step);
   }
 
@@ -464,6 +774,7 @@ export function simulate(
       return (materialized ??= steps.toArray());
     },
     events,
+    model,
     summary: {
       name: target.name,
       engine: target.engine,

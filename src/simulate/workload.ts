@@ -1,5 +1,7 @@
-// The workload the autoscaler acts on: pods that wait for a node, load the model, then serve; and
-// one FIFO queue of requests in front of them (a fluid model: requests are amounts, not objects).
+// The workload the autoscaler acts on: pods that wait for a node, load the model, then serve, and
+// drain for their termination grace period when removed; and one FIFO queue of requests in front of
+// them (a fluid model: requests are amounts, not objects).
+import type { NodePool } from "./capacity.js";
 import type { PodView } from "./hpa.js";
 
 export interface WorkloadParameters {
@@ -17,12 +19,25 @@ export interface WorkloadParameters {
   gpuPricePerHour: number;
   /** Memory use of a running pod as percent of its request (flat: model weights dominate). */
   memoryUtilizationPercent: number;
+  /** Seconds a removed pod keeps its GPUs while it drains (its terminationGracePeriodSeconds). */
+  terminationSeconds?: number;
+  /** Requests of one replica, milli-units by resource name, as the HPA reads them from its pods. */
+  requestsMilli?: Readonly<Partial<Record<string, number>>>;
 }
 
 export interface Pod {
+  /** The pod's name, for the HPA's per-pod samples; made up when left out. */
+  name?: string;
   createdAt: number;
+  /** When its containers start: Infinity while it waits for a node. */
   startedAt: number;
   readyAt: number;
+  /** When it was deleted: it serves nothing from then on, and drains until goneAt. */
+  deletedAt?: number;
+  /** When it is gone and its GPUs are free. */
+  goneAt?: number;
+  /** The node it is bound to (NodePool); undefined while Pending. */
+  node?: number;
 }
 
 export interface TrafficResult {
@@ -45,6 +60,17 @@ export interface PodCounts {
   pending: number;
   loading: number;
   ready: number;
+  /** Deleted pods still draining, holding their GPUs. */
+  terminating: number;
+}
+
+/** A pod with every field present, so that all pods share one shape for the engine's hot loops. */
+function newPod(name: string, createdAt: number, startedAt: number, readyAt: number, node?: number): Pod {
+  return { name, createdAt, startedAt, readyAt, deletedAt: undefined, goneAt: undefined, node };
+}
+
+function isDeleted(pod: Pod, now: number): boolean {
+  return pod.deletedAt !== undefined && pod.deletedAt <= now;
 }
 
 export class Workload {
@@ -57,7 +83,12 @@ export class Workload {
   private size = 0;
   private queued = 0;
   private readonly viewBuffer: PodView[] = [];
-  private readonly countBuffer: PodCounts = { pending: 0, loading: 0, ready: 0 };
+  private readonly countBuffer: PodCounts = { pending: 0, loading: 0, ready: 0, terminating: 0 };
+  private podSequence = 0;
+  /** Where pods find GPUs; unlimited unless set. */
+  nodes: NodePool | undefined;
+  /** Pods created and not yet bound to a node, oldest first. */
+  private readonly unbound: Pod[] = [];
   private readonly trafficBuffer: TrafficResult = {
     served: 0,
     dropped: 0,
@@ -71,10 +102,25 @@ export class Workload {
 
   constructor(readonly params: WorkloadParameters) {}
 
-  /** Pods that start warm (already Ready at the start of the trace). */
+  private nextName(): string {
+    return `pod-${this.podSequence++}`;
+  }
+
+  /**
+   * Pods that run at the start of the trace, Ready for long enough that no controller treats them as
+   * new (the CPU initialization period, metrics-server's first windows).
+   */
   seed(replicas: number, now: number): void {
-    for (let index = 0; index < replicas; index++)
-      this.pods.push({ createdAt: now, startedAt: now, readyAt: now });
+    for (let index = 0; index < replicas; index++) {
+      this.pods.push(newPod(this.nextName(), now, -Infinity, -Infinity, 0));
+    }
+  }
+
+  /** Pods not deleted: what the ReplicaSet counts (status.replicas). */
+  activeCount(now: number): number {
+    let active = 0;
+    for (const pod of this.pods) if (!isDeleted(pod, now)) active++;
+    return active;
   }
 
   get queueDepth(): number {
@@ -87,46 +133,107 @@ export class Workload {
     counts.pending = 0;
     counts.loading = 0;
     counts.ready = 0;
+    counts.terminating = 0;
     for (const pod of this.pods) {
-      if (now < pod.startedAt) counts.pending++;
+      if (isDeleted(pod, now)) counts.terminating++;
+      else if (now < pod.startedAt) counts.pending++;
       else if (now < pod.readyAt) counts.loading++;
       else counts.ready++;
     }
     return counts;
   }
 
-  /** The pods as the HPA sees them at `now`. The array and its entries are reused by the next call. */
+  /**
+   * The pods as the HPA's pod lister sees them at `now`, terminating ones included (the HPA ignores
+   * them). The array and its entries are reused by the next call.
+   */
   views(now: number): readonly PodView[] {
     const views = this.viewBuffer;
+    const requests = this.params.requestsMilli;
     views.length = this.pods.length;
     for (let index = 0; index < this.pods.length; index++) {
       const pod = this.pods[index];
       if (!pod) continue;
-      const view = (views[index] ??= { phase: "Pending", ready: false, startedAt: 0, readyTransitionAt: 0 });
+      const view = (views[index] ??= {
+        name: "",
+        phase: "Pending",
+        ready: false,
+        startedAt: 0,
+        readyTransitionAt: 0,
+        deleting: false,
+        requestsMilli: requests,
+      });
+      const started = now >= pod.startedAt;
       const ready = now >= pod.readyAt;
-      view.phase = now < pod.startedAt ? "Pending" : "Running";
-      view.ready = ready;
-      view.startedAt = pod.startedAt;
+      view.name = pod.name ??= this.nextName();
+      view.phase = started ? "Running" : "Pending";
+      view.ready = started ? ready : undefined;
+      view.startedAt = started ? pod.startedAt : undefined;
       view.readyTransitionAt = ready ? pod.readyAt : pod.startedAt;
+      view.deleting = isDeleted(pod, now);
     }
     return views;
   }
 
   /**
-   * The Deployment follows spec.replicas. Removing pods follows the ReplicaSet controller's order:
-   * unscheduled before scheduled, not ready before ready, then the most recently ready first.
+   * The Deployment follows spec.replicas. New pods wait for a node (NodePool), then start after the
+   * scheduling delay. Removing pods follows the ReplicaSet controller's order (ActivePodsWithRanks):
+   * unscheduled before scheduled, not ready before ready, then the most recently ready first; a
+   * removed pod serves nothing more and keeps its GPUs until its termination ends.
    */
   scaleTo(replicas: number, now: number): void {
     const { params } = this;
-    while (this.pods.length < replicas) {
-      const startedAt = now + params.schedulingDelaySeconds;
-      this.pods.push({ createdAt: now, startedAt, readyAt: startedAt + params.modelLoadSeconds });
+    const active = this.pods.filter((pod) => !isDeleted(pod, now));
+    for (let count = active.length; count < replicas; count++) {
+      const pod = newPod(this.nextName(), now, Infinity, Infinity);
+      this.pods.push(pod);
+      this.unbound.push(pod);
     }
-    if (this.pods.length > replicas) {
+    this.bindPending(now);
+    if (active.length > replicas) {
       const rank = (pod: Pod): number => (now < pod.startedAt ? 0 : now < pod.readyAt ? 1 : 2);
-      this.pods.sort((a, b) => rank(a) - rank(b) || b.readyAt - a.readyAt || b.createdAt - a.createdAt);
-      this.pods.splice(0, this.pods.length - replicas);
+      active.sort((a, b) => rank(a) - rank(b) || b.readyAt - a.readyAt || b.createdAt - a.createdAt);
+      const termination = params.terminationSeconds ?? 0;
+      for (const pod of active.slice(0, active.length - replicas)) {
+        pod.deletedAt = now;
+        // A pod that never started has nothing to drain.
+        pod.goneAt = now < pod.startedAt ? now : now + termination;
+        const unboundIndex = this.unbound.indexOf(pod);
+        if (unboundIndex >= 0) this.unbound.splice(unboundIndex, 1);
+      }
+      this.reap(now);
     }
+  }
+
+  /** Binds waiting pods to free GPUs, oldest first; they start after the scheduling delay. */
+  bindPending(now: number): void {
+    while (this.unbound.length > 0) {
+      const node = this.nodes ? this.nodes.bind(now) : -1;
+      if (node === undefined) break;
+      const pod = this.unbound.shift();
+      if (!pod) break;
+      pod.node = node;
+      pod.startedAt = now + this.params.schedulingDelaySeconds;
+      pod.readyAt = pod.startedAt + this.params.modelLoadSeconds;
+    }
+  }
+
+  /** Pods waiting for a node. */
+  get unboundCount(): number {
+    return this.unbound.length;
+  }
+
+  /** Drops the pods whose termination has ended and frees their GPUs. */
+  reap(now: number): void {
+    let kept = 0;
+    for (const pod of this.pods) {
+      if (pod.goneAt !== undefined && pod.goneAt <= now) {
+        this.nodes?.release(pod.node, now);
+        continue;
+      }
+      this.pods[kept++] = pod;
+    }
+    if (kept < this.pods.length) this.pods.length = kept;
   }
 
   private growRing(): void {
@@ -178,13 +285,16 @@ export class Workload {
       size++;
       queued += arrivals;
     }
-    // One pass over the pods for both the serving capacity and the GPU time of the tick.
+    // One pass over the pods for both the serving capacity and the GPU time of the tick: a deleted
+    // pod serves until its deletion and holds its GPUs until it is gone.
     const end = now + dt;
     let readySeconds = 0;
     let startedSeconds = 0;
     for (const pod of this.pods) {
-      readySeconds += Math.max(0, end - Math.max(now, pod.readyAt));
-      startedSeconds += Math.max(0, end - Math.max(now, pod.startedAt));
+      const servingEnd = pod.deletedAt === undefined ? end : Math.min(end, pod.deletedAt);
+      const holdingEnd = pod.goneAt === undefined ? end : Math.min(end, pod.goneAt);
+      readySeconds += Math.max(0, servingEnd - Math.max(now, pod.readyAt));
+      startedSeconds += Math.max(0, holdingEnd - Math.max(now, pod.startedAt));
     }
     const capacity = readySeconds * params.serviceRatePerReplica;
     let remaining = capacity;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ScaledObject, ScaledObjectSpec } from "../../../src/keda/types.js";
-import { describeTrigger, ScaledObjectController } from "../../../src/simulate/keda.js";
+import { describeTrigger, kafkaReportedLag, ScaledObjectController } from "../../../src/simulate/keda.js";
 
 function scaledObject(spec: Partial<ScaledObjectSpec>): ScaledObject {
   return {
@@ -29,7 +29,7 @@ describe("generated HPA", () => {
         maxReplicaCount: 20,
         advanced: { horizontalPodAutoscalerConfig: { behavior } },
         triggers: [
-          { type: "rabbitmq", metadata: { value: "5" } },
+          { type: "rabbitmq", metadata: { mode: "QueueLength", value: "5" } },
           { type: "prometheus", metadata: { query: "avg(DCGM_FI_DEV_GPU_UTIL)", threshold: "70" } },
           { type: "cpu", metadata: { value: "60" } },
         ],
@@ -196,12 +196,140 @@ describe("fallback", () => {
     const controller = new ScaledObjectController(
       scaledObject({
         fallback: { failureThreshold: 0, replicas: 6 },
-        triggers: [{ type: "rabbitmq", metricType: "Value", metadata: { value: "5" } }],
+        triggers: [{ type: "rabbitmq", metricType: "Value", metadata: { mode: "QueueLength", value: "5" } }],
       }),
       0,
     );
     // 5 x 6 / 4 ready = 7.5; the HPA's Value rule then asks ceil(7.5 / 5 * 4) = 6.
     expect(controller.externalMetric(0, undefined, 4, 4)).toEqual({ kind: "total", valueMilli: 7_500 });
     expect(controller.externalMetric(0, undefined, 4, 0).kind).toBe("error");
+  });
+});
+
+describe("what each scaler reads (pkg/scalers)", () => {
+  it("RabbitMQ: QueueLength counts messages, MessageRate the publish rate; the rest is refused", () => {
+    const rabbit = (metadata: Record<string, string>) => describeTrigger({ type: "rabbitmq", metadata }, 0);
+    // Neither mode nor value: QueueLength 20, KEDA's default.
+    expect(rabbit({ queueName: "q" })).toMatchObject({ signal: "queue", target: 20, countsHeld: false });
+    expect(rabbit({ queueName: "q", queueLength: "7" })).toMatchObject({ signal: "queue", target: 7 });
+    // A rate, active while messages wait too (rabbitmq_scaler.go GetMetricsAndActivity).
+    expect(rabbit({ queueName: "q", mode: "MessageRate", value: "50", protocol: "http" })).toMatchObject({
+      signal: "rps",
+      target: 50,
+      activeOnQueue: true,
+    });
+    // Over the management API the unacknowledged messages count, unless excluded.
+    expect(
+      rabbit({ queueName: "q", mode: "QueueLength", value: "5", host: "https://rabbit:15671" }).countsHeld,
+    ).toBe(true);
+    expect(
+      rabbit({
+        queueName: "q",
+        mode: "QueueLength",
+        value: "5",
+        protocol: "http",
+        excludeUnacknowledged: "true",
+      }).countsHeld,
+    ).toBe(false);
+    expect(() => rabbit({ queueName: "q", value: "5" })).toThrow(
+      /spec\.triggers\[0\]\.metadata\.mode: must be specified/,
+    );
+    expect(() => rabbit({ queueName: "q", queueLength: "5", mode: "QueueLength" })).toThrow(
+      /metadata\.queueLength: is deprecated; use mode and value/,
+    );
+    expect(() => rabbit({ queueName: "q", mode: "MessageRate", value: "5", protocol: "amqp" })).toThrow(
+      /MessageRate needs the http protocol/,
+    );
+    expect(() => rabbit({ queueName: "q", mode: "DeliverGetRate", value: "5" })).toThrow(
+      /DeliverGetRate is not simulated/,
+    );
+  });
+
+  it("SQS counts messages in flight unless scaleOnInFlight is false; Kafka caps its lag unless idle consumers are allowed", () => {
+    expect(describeTrigger({ type: "aws-sqs-queue", metadata: {} }, 0)).toMatchObject({
+      target: 5,
+      countsHeld: true,
+    });
+    expect(
+      describeTrigger({ type: "aws-sqs-queue", metadata: { scaleOnInFlight: "false" } }, 0).countsHeld,
+    ).toBe(false);
+    expect(describeTrigger({ type: "kafka", metadata: {} }, 0)).toMatchObject({
+      target: 10,
+      capLagAtPartitions: true,
+      countsHeld: true,
+    });
+    expect(
+      describeTrigger({ type: "kafka", metadata: { allowIdleConsumers: "true" } }, 0).capLagAtPartitions,
+    ).toBe(false);
+    // kafka_scaler.go getTotalLag: int(lag / threshold) above the partitions -> partitions x threshold.
+    expect(kafkaReportedLag(95, 3, 10)).toBe(30);
+    expect(kafkaReportedLag(39, 3, 10)).toBe(39);
+  });
+
+  it("Prometheus: the query tells what it measures, its rate() range, whether its series are the pods'", () => {
+    const prometheus = (query: string, extra: Record<string, string> = {}) =>
+      describeTrigger(
+        {
+          type: "prometheus",
+          metadata: { serverAddress: "http://p:9090", query, threshold: "10", ...extra },
+        },
+        1,
+      );
+    expect(prometheus('sum(rate(http_requests_total{service="a"}[2m]))')).toMatchObject({
+      signal: "rps",
+      source: "prometheus",
+      aggregate: "sum",
+      rangeSeconds: 120,
+      seriesFromPods: false,
+      ignoreNullValues: true,
+    });
+    expect(
+      prometheus('sum(avg by (pod) (DCGM_FI_DEV_GPU_UTIL{namespace="ml",pod=~"batch-.*"}))'),
+    ).toMatchObject({
+      signal: "gpu",
+      aggregate: "sum",
+      gpuAveragedPerPod: true,
+      seriesFromPods: true,
+    });
+    expect(
+      prometheus('sum(inference_queue_depth{pod=~"x-.*"})', { ignoreNullValues: "false" }).ignoreNullValues,
+    ).toBe(false);
+    // Two metrics that measure different things: no guess, the user says.
+    expect(() =>
+      prometheus("sum(rate(vllm:request_success_total[1m])) + sum(vllm:num_requests_waiting)"),
+    ).toThrow(
+      /spec\.triggers\[1\]\.type: cannot tell what the prometheus trigger measures \(its query reads vllm:request_success_total \(rps\) and vllm:num_requests_waiting \(queue\)\); pass --signal s1-prometheus=/,
+    );
+    expect(
+      describeTrigger(
+        { type: "prometheus", metadata: { query: "sum(foo) + sum(bar_waiting)", threshold: "1" } },
+        1,
+        new Map([["s1-prometheus", "rps"]]),
+      ).signal,
+    ).toBe("rps");
+  });
+
+  it("an unknown scaler needs exactly one target key and says what it measures, or --signal", () => {
+    expect(
+      describeTrigger(
+        { type: "datadog", metadata: { query: "avg:queue.depth{*}", queueValue: "1", threshold: "4" } },
+        0,
+      ),
+    ).toMatchObject({
+      signal: "queue",
+      target: 4,
+    });
+    expect(() =>
+      describeTrigger(
+        { type: "datadog", metadata: { query: "avg:queue.depth{*}", threshold: "4", value: "2" } },
+        0,
+      ),
+    ).toThrow(/target is ambiguous \(threshold, value\)/);
+    expect(() =>
+      describeTrigger(
+        { type: "new-relic", metadata: { metricName: "gpu_busy", query: "queue_depth", threshold: "4" } },
+        0,
+      ),
+    ).toThrow(/cannot tell what the new-relic trigger measures/);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ScaledObject } from "../../../src/keda/types.js";
 import { DEFAULT_OPTIONS, simulate, type SimulationTarget } from "../../../src/simulate/simulate.js";
 import { parseCsvTrace, parseTrace } from "../../../src/simulate/trace.js";
+import { kedaTarget as kedaTargetOf } from "./support.js";
 
 const trace = (name: string) =>
   parseTrace(readFileSync(new URL(`../../../examples/traces/${name}`, import.meta.url), "utf8"), name);
@@ -57,43 +58,33 @@ function kedaTarget(
   triggers: ScaledObject["spec"]["triggers"],
   extra: Partial<ScaledObject["spec"]> = {},
 ): SimulationTarget {
-  return {
-    name: "batch",
-    engine: "KEDA",
-    deployment,
-    modelLoadSeconds: 60,
-    scaledObject: {
-      apiVersion: "keda.sh/v1alpha1",
-      kind: "ScaledObject",
-      metadata: { name: "batch" },
-      spec: {
-        scaleTargetRef: { name: "model" },
-        pollingInterval: 15,
-        minReplicaCount: 0,
-        maxReplicaCount: 20,
-        triggers,
-        ...extra,
-      },
-    },
-  };
+  return kedaTargetOf(deployment, triggers, { minReplicaCount: 0, ...extra });
 }
 
 describe("step trace through an HPA", () => {
   const result = simulate(hpaTarget, trace("step.csv"));
 
-  it("scales up at the first sync that sees the queue, and new pods serve only after scheduling + model load", () => {
-    // Before the step, 20 req/s keeps 2 replicas 100 % busy, so CPU (70 %) asks for ceil(100 / 70 * 2) = 3.
-    // At t=1800 the controllers still see the 20 req/s tick before it. During [1800, 1815) 120 req/s meet
-    // 3 x 10 req/s: the queue ends at 1800 - 450 = 1350, 450 per pod vs 10 -> wanted 135,
-    // clamped (no behavior) to max(2 * 3, 4) = 6.
-    expect(result.steps.find((step) => step.t === 1800)?.desiredReplicas).toBe(3);
+  it("scales up at the first sync after a scrape that sees the queue; new pods serve after scheduling + model load", () => {
+    // Before the step, 20 req/s keeps 2 replicas 100 % busy. metrics-server (60 s resolution, scraping
+    // at 30, 90, ...) first reports a full window of it at 90: CPU 100 % vs 70 % -> ceil(1.43 * 2) = 3.
+    expect(result.events[0]).toMatchObject({ t: 90, from: 2, to: 3, by: "HPA" });
+    // At t=1800 the load steps to 120 req/s against 3 x 10 req/s: the queue grows 1350 per 15 s tick.
+    // Prometheus (60 s scrapes at 30, 90, ...) sees it at 1830: 2700 waiting, 900 per pod vs 10 ->
+    // wanted 270, clamped (no behavior) to max(2 * 3, 4) = 6 at the sync at 1830.
+    expect(result.steps.find((step) => step.t === 1815)?.desiredReplicas).toBe(3);
     const firstUp = result.events.find((event) => event.t >= 1800 && event.to > event.from);
-    expect(firstUp).toMatchObject({ t: 1815, from: 3, to: 6, by: "HPA" });
-    // Created at 1815, started at 1825 (10 s scheduling), Ready at 1885 (60 s load).
+    expect(firstUp).toMatchObject({
+      t: 1830,
+      from: 3,
+      to: 6,
+      by: "HPA",
+      reason: "pods metric inference_queue_depth above target",
+    });
+    // Created at 1830, started at 1840 (10 s scheduling), Ready at 1900 (60 s load).
     const at = (t: number) => result.steps.find((step) => step.t === t);
-    expect(at(1875)?.readyReplicas).toBe(3);
-    expect(at(1830)?.loadingReplicas).toBe(3);
-    expect(at(1890)?.readyReplicas).toBeGreaterThanOrEqual(6);
+    expect(at(1845)?.loadingReplicas).toBeGreaterThanOrEqual(3);
+    expect(at(1890)?.readyReplicas).toBe(3);
+    expect(at(1905)?.readyReplicas).toBeGreaterThanOrEqual(6);
   });
 
   it("holds replicas for the 5 minute downscale window after the load drops", () => {
@@ -117,7 +108,12 @@ describe("step trace through an HPA", () => {
 });
 
 describe("spike trace through KEDA from zero", () => {
-  const queueTrigger = [{ type: "rabbitmq", metadata: { value: "5", activationValue: "1" } }];
+  const queueTrigger = [
+    {
+      type: "rabbitmq",
+      metadata: { queueName: "jobs", mode: "QueueLength", value: "5", activationValue: "1" },
+    },
+  ];
 
   it("activates at the first poll that sees a backlog and the first pod is Ready one model load later", () => {
     const result = simulate(kedaTarget(queueTrigger), trace("spike.csv"), {
@@ -182,14 +178,20 @@ describe("diurnal day through KEDA with scale to zero", () => {
   });
 });
 
-describe("a broker trigger counts messages in flight", () => {
-  const trigger = [{ type: "rabbitmq", metadata: { value: "5", activationValue: "1" } }];
+describe("a broker trigger that counts messages in flight", () => {
+  // aws-sqs-queue counts ApproximateNumberOfMessagesNotVisible too (scaleOnInFlight, default true).
+  const sqs = [
+    {
+      type: "aws-sqs-queue",
+      metadata: { queueURL: "https://sqs.example/1/jobs", queueLength: "5", activationQueueLength: "1" },
+    },
+  ];
   const flat = (rps: number) => parseCsvTrace(`t,rps\n0,${rps}\n3600,${rps}\n`);
 
   it("keeps a busy service active although its queue is empty", () => {
     // 15 req/s at 10 req/s per replica: whatever the replica count, 15 / 10 = 1.5 messages are in
     // flight, > 1, so KEDA never deactivates.
-    const busy = simulate(kedaTarget(trigger, { cooldownPeriod: 300 }), flat(15), {
+    const busy = simulate(kedaTarget(sqs, { cooldownPeriod: 300 }), flat(15), {
       ...DEFAULT_OPTIONS,
       initialReplicas: 2,
     });
@@ -199,11 +201,48 @@ describe("a broker trigger counts messages in flight", () => {
   it("deactivates a nearly idle one after the cooldown", () => {
     // 5 req/s: 0.5 in flight is not above 1. Never active since creation, so initialCooldownPeriod (0)
     // applies: the first poll after t=0 (t=15) scales to zero.
-    const idle = simulate(kedaTarget(trigger, { cooldownPeriod: 300 }), flat(5), {
+    const idle = simulate(kedaTarget(sqs, { cooldownPeriod: 300 }), flat(5), {
       ...DEFAULT_OPTIONS,
       initialReplicas: 2,
     });
     expect(idle.events[0]).toMatchObject({ t: 15, to: 0, by: "KEDA", reason: "deactivated" });
+  });
+
+  it("does not count them over AMQP, where RabbitMQ reports its Ready messages only", () => {
+    // The same busy service behind a rabbitmq trigger whose host is amqp://: the queue is empty, the
+    // messages in flight are unacknowledged, so the trigger reads 0 and KEDA deactivates it.
+    const rabbitTrigger = (host: string) => ({
+      type: "rabbitmq",
+      metadata: { queueName: "jobs", host, mode: "QueueLength", value: "5", activationValue: "1" },
+    });
+    const result = simulate(
+      kedaTarget([rabbitTrigger("amqp://rabbit:5672")], { cooldownPeriod: 300 }),
+      flat(15),
+      {
+        ...DEFAULT_OPTIONS,
+        initialReplicas: 2,
+      },
+    );
+    expect(result.events[0]).toMatchObject({ t: 15, to: 0, by: "KEDA" });
+    // Over the management API (http://) the unacknowledged ones count, as with SQS.
+    const overHttp = simulate(
+      kedaTarget([rabbitTrigger("http://rabbit:15672")], { cooldownPeriod: 300 }),
+      flat(15),
+      {
+        ...DEFAULT_OPTIONS,
+        initialReplicas: 2,
+      },
+    );
+    expect(overHttp.events.some((event) => event.to === 0)).toBe(false);
+  });
+
+  it("counts none when consumers take a message off the broker as they receive it", () => {
+    const acked = simulate(kedaTarget(sqs, { cooldownPeriod: 300 }), flat(15), {
+      ...DEFAULT_OPTIONS,
+      initialReplicas: 2,
+      messagesHeldWhileProcessing: false,
+    });
+    expect(acked.events[0]).toMatchObject({ t: 15, to: 0, by: "KEDA" });
   });
 });
 
@@ -211,7 +250,7 @@ describe("a metrics outage under KEDA fallback", () => {
   it("moves to fallback.replicas once the failures exceed the threshold, through the HPA's limits", () => {
     const outage = parseCsvTrace("t,rps,metrics_down\n0,5,0\n300,5,1\n600,5,0\n1200,5,0\n");
     const result = simulate(
-      kedaTarget([{ type: "rabbitmq", metadata: { value: "5" } }], {
+      kedaTarget([{ type: "rabbitmq", metadata: { queueName: "jobs", mode: "QueueLength", value: "5" } }], {
         minReplicaCount: 1,
         fallback: { failureThreshold: 3, replicas: 6 },
       }),

@@ -44,9 +44,9 @@ describe("pods", () => {
   it("schedules, loads, then serves; GPU time starts when the container starts", () => {
     const workload = new Workload(params);
     workload.scaleTo(1, 0);
-    expect(workload.counts(0)).toEqual({ pending: 1, loading: 0, ready: 0 });
-    expect(workload.counts(5)).toEqual({ pending: 0, loading: 1, ready: 0 });
-    expect(workload.counts(65)).toEqual({ pending: 0, loading: 0, ready: 1 });
+    expect(workload.counts(0)).toEqual({ pending: 1, loading: 0, ready: 0, terminating: 0 });
+    expect(workload.counts(5)).toEqual({ pending: 0, loading: 1, ready: 0, terminating: 0 });
+    expect(workload.counts(65)).toEqual({ pending: 0, loading: 0, ready: 1, terminating: 0 });
     // [0, 15): started at 5 -> 10 s x 2 GPUs; not Ready -> no capacity.
     expect(workload.serve(0, 15, 0)).toMatchObject({ gpuSeconds: 20, readySeconds: 0, capacity: 0 });
     // [60, 75): Ready from 65 -> 10 ready seconds, 100 requests of capacity.
@@ -55,16 +55,16 @@ describe("pods", () => {
 
   it("removes pending pods first, then loading ones, then the most recently ready", () => {
     const workload = new Workload(params);
-    workload.seed(1, 0); // ready since 0
+    workload.seed(1, 0); // ready since before the start
     workload.scaleTo(2, 100); // ready at 165
     workload.scaleTo(3, 200); // loading from 205
     workload.scaleTo(4, 210); // pending until 215
     workload.scaleTo(3, 210);
-    expect(workload.counts(210)).toEqual({ pending: 0, loading: 1, ready: 2 });
+    expect(workload.counts(210)).toEqual({ pending: 0, loading: 1, ready: 2, terminating: 0 });
     workload.scaleTo(2, 210);
-    expect(workload.counts(210)).toEqual({ pending: 0, loading: 0, ready: 2 });
+    expect(workload.counts(210)).toEqual({ pending: 0, loading: 0, ready: 2, terminating: 0 });
     workload.scaleTo(1, 210);
-    // The pod Ready since 165 goes before the one Ready since 0.
-    expect(workload.pods.map((pod) => pod.readyAt)).toEqual([0]);
+    // The pod Ready since 165 goes before the one Ready since the start.
+    expect(workload.pods.map((pod) => pod.readyAt)).toEqual([-Infinity]);
   });
 });
