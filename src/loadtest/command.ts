@@ -8,6 +8,7 @@ import { parsePolicy, type MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import { PolicyInputError, renderPolicy } from "../render/index.js";
 import type { Clock } from "../runtime/clock.js";
 import { errorMessage } from "../runtime/errors.js";
+import { MODEL_FLAG_OPTIONS, modelFlags } from "../simulate/command.js";
 import type { RunParameters } from "../simulate/format.js";
 import { HpaSpecError } from "../simulate/hpa.js";
 import { ScaledObjectError } from "../simulate/keda.js";
@@ -15,6 +16,7 @@ import {
   DEFAULT_OPTIONS,
   simulate,
   SimulationInputError,
+  type ModelParameters,
   type SimulationOptions,
   type SimulationResult,
 } from "../simulate/simulate.js";
@@ -80,6 +82,8 @@ Never consumes, never deletes a queue or a message it did not publish, never wri
       --service-rate        for the simulation: requests per second one Ready replica serves
                             (default: the emulator's setting for the workload, else ${DEFAULT_OPTIONS.serviceRatePerReplica})
       --scheduling-delay    for the simulation: seconds from pod creation to start (default ${DEFAULT_OPTIONS.schedulingDelaySeconds})
+      --scrape-interval, --metric-resolution, --relist-interval, --ack-on-receipt, ...
+                            for the simulation: the cluster's parameters, as for simulate (mlautoscale simulate -h)
 Ctrl-C stops the load, prints what was observed so far and exits 130.
 `;
 
@@ -148,6 +152,8 @@ interface Flags {
   compare: boolean;
   serviceRate?: number;
   schedulingDelay?: number;
+  /** The simulation's cluster parameters (simulate's flags). */
+  model: Partial<ModelParameters>;
 }
 
 function numberFlag(value: string | undefined, flag: string, check: (n: number) => boolean, what: string) {
@@ -180,6 +186,7 @@ function parseFlags(argv: string[]): Flags | "help" {
       "compare-simulation": { type: "boolean" },
       "service-rate": { type: "string" },
       "scheduling-delay": { type: "string" },
+      ...MODEL_FLAG_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -207,6 +214,7 @@ function parseFlags(argv: string[]): Flags | "help" {
     timeScale: numberFlag(values["time-scale"], "time-scale", (n) => n > 0, "a number > 0") ?? 1,
     settleSeconds: settle ?? 0,
     compare: values["compare-simulation"] === true,
+    model: modelFlags(values),
   };
   if (values.policy !== undefined) flags.policy = values.policy;
   if (values.namespace !== undefined) flags.namespace = values.namespace;
@@ -375,6 +383,7 @@ export async function runLoadtestCommand(
       }
       const options: SimulationOptions = {
         ...DEFAULT_OPTIONS,
+        ...flags.model,
         serviceRatePerReplica: serviceRate ?? DEFAULT_OPTIONS.serviceRatePerReplica,
         schedulingDelaySeconds: flags.schedulingDelay ?? DEFAULT_OPTIONS.schedulingDelaySeconds,
       };

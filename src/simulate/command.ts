@@ -13,8 +13,10 @@ import { ScaledObjectError } from "./keda.js";
 import { parseSignalOverrides } from "./signals.js";
 import {
   DEFAULT_OPTIONS,
+  MODEL_DEFAULTS,
   simulate,
   SimulationInputError,
+  type ModelParameters,
   type SimulationOptions,
   type SimulationResult,
   type SimulationTarget,
@@ -45,12 +47,32 @@ queue, waits, SLO violations, GPU-hours and cost.
       --memory-utilization  memory use of a running pod, percent of its request (default ${DEFAULT_OPTIONS.memoryUtilizationPercent})
       --initial-replicas  Ready replicas at the start (default: the autoscaler's minimum)
       --signal NAME=KIND  what a metric or trigger measures: queue, rps or gpu; repeatable
+
+The cluster (defaults: each component's own; see docs/simulate.md):
+      --hpa-sync-period        kube-controller-manager's HPA sync period, seconds (default ${MODEL_DEFAULTS.hpaSyncPeriodSeconds})
+      --hpa-tolerance          its tolerance (default ${MODEL_DEFAULTS.hpaTolerance})
+      --downscale-stabilization  its scale-down window without behavior, seconds (default ${MODEL_DEFAULTS.downscaleStabilizationSeconds})
+      --cpu-initialization-period  seconds (default ${MODEL_DEFAULTS.cpuInitializationPeriodSeconds})
+      --initial-readiness-delay    seconds (default ${MODEL_DEFAULTS.initialReadinessDelaySeconds})
+      --metric-resolution      metrics-server's --metric-resolution, seconds (default ${MODEL_DEFAULTS.metricsServerResolutionSeconds})
+      --scrape-interval        Prometheus's scrape interval of the pods, seconds (default ${MODEL_DEFAULTS.prometheusScrapeIntervalSeconds})
+      --relist-interval        prometheus-adapter's --metrics-relist-interval, seconds (default ${MODEL_DEFAULTS.adapterRelistSeconds})
+      --rate-window            the rate() range of request-rate metrics read through the adapter (default: gauges)
+      --ack-on-receipt         consumers take a message off the broker as they receive it (default: when done)
+      --kafka-partitions       partitions of a Kafka trigger's topic (default ${MODEL_DEFAULTS.kafkaPartitions})
+      --termination-seconds    seconds a removed pod keeps its GPUs (default: its terminationGracePeriodSeconds)
+      --gpu-capacity           most GPUs the workload can hold; pods beyond stay Pending (default: no limit)
+      --free-gpus              GPUs free on running nodes at the start; more need new nodes (default: no limit)
+      --gpus-per-node          GPUs of a node the cluster autoscaler adds (default: one replica's)
+      --node-provisioning      seconds from a Pending pod to a new Ready node (default ${MODEL_DEFAULTS.nodeProvisioningSeconds})
+      --node-scale-down        seconds an added node stays empty before it goes (default ${MODEL_DEFAULTS.nodeScaleDownSeconds})
+      --namespace-metric NAME=VALUE  other workloads' series of an External metric without a selector; repeatable
 `;
 
 const OUTPUTS = ["table", "json", "csv", "svg"] as const;
 type Output = (typeof OUTPUTS)[number];
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 function numberFlag(
   value: string | undefined,
@@ -68,6 +90,64 @@ function numberFlag(
 }
 const isPositive = (n: number) => n > 0;
 const isNonNegative = (n: number) => n >= 0;
+const isWholePositive = (n: number) => Number.isInteger(n) && n >= 1;
+
+/** The numeric model parameters that have a flag: flag name, parameter, accepted values. */
+const MODEL_FLAGS: [string, keyof ModelParameters, (n: number) => boolean, string][] = [
+  ["hpa-sync-period", "hpaSyncPeriodSeconds", isWholePositive, "a whole number >= 1"],
+  ["hpa-tolerance", "hpaTolerance", isNonNegative, "a number >= 0"],
+  ["downscale-stabilization", "downscaleStabilizationSeconds", isNonNegative, "a number >= 0"],
+  ["cpu-initialization-period", "cpuInitializationPeriodSeconds", isNonNegative, "a number >= 0"],
+  ["initial-readiness-delay", "initialReadinessDelaySeconds", isNonNegative, "a number >= 0"],
+  ["metric-resolution", "metricsServerResolutionSeconds", isWholePositive, "a whole number >= 1"],
+  ["scrape-interval", "prometheusScrapeIntervalSeconds", isWholePositive, "a whole number >= 1"],
+  ["relist-interval", "adapterRelistSeconds", isWholePositive, "a whole number >= 1"],
+  ["rate-window", "rateWindowSeconds", isNonNegative, "a number >= 0"],
+  ["kafka-partitions", "kafkaPartitions", isWholePositive, "a whole number >= 1"],
+  ["termination-seconds", "terminationSeconds", isNonNegative, "a number >= 0"],
+  ["gpu-capacity", "gpuCapacity", isNonNegative, "a number >= 0"],
+  ["free-gpus", "freeGpus", isNonNegative, "a number >= 0"],
+  ["gpus-per-node", "gpusPerNode", isPositive, "a number > 0"],
+  ["node-provisioning", "nodeProvisioningSeconds", isNonNegative, "a number >= 0"],
+  ["node-scale-down", "nodeScaleDownSeconds", isNonNegative, "a number >= 0"],
+];
+
+/** The model parameters the flags set, or a UsageError naming the flag. */
+export function modelFlags(values: Readonly<Record<string, unknown>>): Partial<ModelParameters> {
+  const model: Partial<ModelParameters> = {};
+  for (const [flag, key, check, what] of MODEL_FLAGS) {
+    const raw = values[flag];
+    if (typeof raw !== "string") continue;
+    const parsed = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(parsed) || !check(parsed)) {
+      throw new UsageError(`--${flag} must be ${what}, not ${raw}`);
+    }
+    Object.assign(model, { [key]: parsed });
+  }
+  if (values["ack-on-receipt"] === true) model.messagesHeldWhileProcessing = false;
+  const namespaceMetrics = values["namespace-metric"];
+  if (Array.isArray(namespaceMetrics) && namespaceMetrics.length > 0) {
+    const metrics = new Map<string, number>();
+    for (const entry of namespaceMetrics) {
+      const text = String(entry);
+      const separator = text.lastIndexOf("=");
+      const value = Number(text.slice(separator + 1));
+      if (separator <= 0 || text.slice(separator + 1).trim() === "" || !Number.isFinite(value) || value < 0) {
+        throw new UsageError(`--namespace-metric ${text}: expected NAME=VALUE with a number >= 0`);
+      }
+      metrics.set(text.slice(0, separator), value);
+    }
+    model.namespaceMetrics = metrics;
+  }
+  return model;
+}
+
+/** The parseArgs options of the model flags. */
+export const MODEL_FLAG_OPTIONS = {
+  ...Object.fromEntries(MODEL_FLAGS.map(([flag]) => [flag, { type: "string" as const }])),
+  "ack-on-receipt": { type: "boolean" as const },
+  "namespace-metric": { type: "string" as const, multiple: true as const },
+};
 
 interface RenderedObjects {
   hpa?: V2HorizontalPodAutoscaler;
@@ -187,6 +267,7 @@ export async function runSimulateCommand(argv: string[], io: CommandIO): Promise
         "memory-utilization": { type: "string" },
         "initial-replicas": { type: "string" },
         signal: { type: "string", multiple: true },
+        ...MODEL_FLAG_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -227,6 +308,7 @@ export async function runSimulateCommand(argv: string[], io: CommandIO): Promise
       memoryUtilizationPercent:
         numberFlag(values["memory-utilization"], "memory-utilization", isNonNegative) ??
         DEFAULT_OPTIONS.memoryUtilizationPercent,
+      ...modelFlags(values),
     };
     const modelLoad = numberFlag(values["model-load"], "model-load", isNonNegative);
     if (modelLoad !== undefined) options.modelLoadSeconds = modelLoad;

@@ -21,11 +21,29 @@ export interface RunParameters {
   gpuPricePerHour: number;
 }
 
+/** The model parameters as JSON: a capacity without limit is null, the namespace's series an object. */
+function modelDocument(result: SimulationResult): Record<string, unknown> | undefined {
+  const model = result.model;
+  if (!model) return undefined;
+  const document: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(model)) {
+    if (value === undefined) continue;
+    if (value instanceof Map) document[key] = Object.fromEntries(value);
+    else document[key] = value === Infinity ? null : value;
+  }
+  return document;
+}
+
 function resultDocument(result: SimulationResult, parameters: RunParameters) {
+  const model = modelDocument(result);
   return {
     policy: result.summary.name,
     engine: result.summary.engine,
-    parameters: { ...parameters, modelLoadSeconds: result.summary.modelLoadSeconds },
+    parameters: {
+      ...parameters,
+      modelLoadSeconds: result.summary.modelLoadSeconds,
+      ...(model && { model }),
+    },
     summary: roundAll(result.summary),
     events: result.events,
     steps: result.steps.map((step) => roundAll(step)),

@@ -156,3 +156,51 @@ describe("mlautoscale simulate", () => {
     expect((await run("--help")).stdout).toContain("Usage: mlautoscale simulate");
   });
 });
+
+describe("mlautoscale simulate: the cluster's parameters", () => {
+  it("takes them as flags and reports them in the JSON parameters", async () => {
+    const { code, stdout, stderr } = await run(
+      "-f",
+      realtime,
+      "--trace",
+      stepTrace,
+      "-o",
+      "json",
+      "--scrape-interval",
+      "5",
+      "--metric-resolution",
+      "15",
+      "--gpu-capacity",
+      "6",
+      "--namespace-metric",
+      "DCGM_FI_DEV_GPU_UTIL=120",
+      "--ack-on-receipt",
+    );
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const document = JSON.parse(stdout) as {
+      parameters: { model: Record<string, unknown> };
+      summary: { tickSeconds: number; peakReplicas: number };
+    };
+    expect(document.parameters.model).toMatchObject({
+      prometheusScrapeIntervalSeconds: 5,
+      metricsServerResolutionSeconds: 15,
+      gpuCapacity: 6,
+      freeGpus: null,
+      messagesHeldWhileProcessing: false,
+      namespaceMetrics: { DCGM_FI_DEV_GPU_UTIL: 120 },
+      hpaSyncPeriodSeconds: 15,
+    });
+    // The tick follows the shortest period: the 5 s scrapes.
+    expect(document.summary.tickSeconds).toBe(5);
+  });
+
+  it("refuses a bad value with the flag's name and the usage, printing nothing else", async () => {
+    const bad = await run("-f", realtime, "--trace", stepTrace, "--scrape-interval", "2.5");
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toMatch(/^error: --scrape-interval must be a whole number >= 1, not 2\.5\n/);
+    const metric = await run("-f", realtime, "--trace", stepTrace, "--namespace-metric", "gpu");
+    expect(metric.stderr).toMatch(/--namespace-metric gpu: expected NAME=VALUE/);
+  });
+});
