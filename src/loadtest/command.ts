@@ -385,6 +385,8 @@ export async function runLoadtestCommand(
         ...DEFAULT_OPTIONS,
         ...flags.model,
         serviceRatePerReplica: serviceRate ?? DEFAULT_OPTIONS.serviceRatePerReplica,
+        // Nothing was sent before the run.
+        idleBeforeStart: true,
         schedulingDelaySeconds: flags.schedulingDelay ?? DEFAULT_OPTIONS.schedulingDelaySeconds,
       };
       if (initial.replicas !== null) options.initialReplicas = initial.replicas;

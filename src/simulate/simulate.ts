@@ -103,6 +103,11 @@ export interface SimulationOptions extends Partial<ModelParameters> {
   modelLoadSeconds?: number;
   /** Replicas (Ready) at the start; defaults to the Deployment's, else the autoscaler's minimum. */
   initialReplicas?: number;
+  /**
+   * Nothing arrived before the trace's start (a load test's start). By default the first point's load
+   * was already arriving: the metrics read at the start show it.
+   */
+  idleBeforeStart?: boolean;
   signalOverrides?: ReadonlyMap<string, Signal>;
 }
 
@@ -504,7 +509,7 @@ export function simulate(
     t: t0,
     queue: 0,
     inFlight: 0,
-    rate: first.arrivals / tick,
+    rate: options.idleBeforeStart === true ? 0 : first.arrivals / tick,
     busy: 0,
     ready: initialReplicas,
     gpuAtFullLoad: first.gpuAtFullLoad,

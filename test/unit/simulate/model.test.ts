@@ -115,6 +115,21 @@ describe("the metric pipeline", () => {
     expect(slow ?? 0).toBeGreaterThan(fast ?? 0);
   });
 
+  it("reads the first point's load as already arriving, unless nothing arrived before the start", () => {
+    const rps: V2MetricSpec = {
+      type: "External",
+      external: {
+        metric: { name: "requests_per_second", selector: { matchLabels: { service: "model" } } },
+        target: { type: "AverageValue", averageValue: "10" },
+      },
+    };
+    const flat = parseCsvTrace("t,rps\n0,40\n300,40\n");
+    // Steady: the first sync already sees 40/s for one replica of 10.
+    expect(run(hpaTarget([rps]), flat, { initialReplicas: 1 }).events[0]?.t).toBe(0);
+    // A load test's start: the scrape at 30 is the first to see it.
+    expect(run(hpaTarget([rps]), flat, { initialReplicas: 1, idleBeforeStart: true }).events[0]?.t).toBe(30);
+  });
+
   it("refuses periods that are not whole seconds", () => {
     expect(() => modelParameters({ prometheusScrapeIntervalSeconds: 2.5 })).toThrow(
       /prometheusScrapeIntervalSeconds: must be a whole number of seconds >= 1/,

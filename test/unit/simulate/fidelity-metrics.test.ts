@@ -1,0 +1,74 @@
+// The fidelity benchmark's arithmetic (bench/fidelity-metrics.ts).
+import { describe, expect, it } from "vitest";
+import { fidelity, observedChanges, type ObservedSecond } from "../../../bench/fidelity-metrics.js";
+
+const second = (t: number, replicas: number | null, readyReplicas: number | null): ObservedSecond => ({
+  t,
+  replicas,
+  readyReplicas,
+});
+
+describe("fidelity", () => {
+  it("compares second by second, holding each simulated tick for its length", () => {
+    // Observed: 2 replicas for 4 s, then 4 (3 Ready in the last second).
+    const observed = [
+      second(0, 2, 2),
+      second(1, 2, 2),
+      second(2, 2, 2),
+      second(3, 2, 2),
+      second(4, 4, 2),
+      second(5, 4, 3),
+    ];
+    // Simulated on 3 s ticks: 2 until 3, then 5 (2 Ready).
+    const ticks = [
+      { t: 0, desiredReplicas: 2, readyReplicas: 2 },
+      { t: 3, desiredReplicas: 5, readyReplicas: 2 },
+    ];
+    const result = fidelity(observed, ticks, 3, [{ t: 3, from: 2, to: 5 }]);
+    expect(result.seconds).toBe(6);
+    // |2-5| at 3, |4-5| at 4 and 5: 5 / 6.
+    expect(result.meanAbsDesired).toBeCloseTo(5 / 6, 12);
+    // Ready differs only at 5: 1 / 6.
+    expect(result.meanAbsReady).toBeCloseTo(1 / 6, 12);
+    expect(result.maxAbsDesired).toBe(3);
+    expect(result.events).toEqual([
+      {
+        direction: "up",
+        observed: { t: 4, from: 2, to: 4 },
+        simulated: { t: 3, from: 2, to: 5 },
+        offsetSeconds: 1,
+      },
+    ]);
+    expect(result.meanAbsOffsetSeconds).toBe(1);
+  });
+
+  it("pairs the k-th scale-up with the k-th, scale-downs likewise, and lists what has no counterpart", () => {
+    const observed = [second(0, 0, 0), second(1, 1, 0), second(2, 1, 0), second(3, 4, 0), second(4, 2, 1)];
+    const ticks = [{ t: 0, desiredReplicas: 0, readyReplicas: 0 }];
+    const result = fidelity(observed, ticks, 10, [
+      { t: 0, from: 0, to: 1 },
+      { t: 0, from: 1, to: 4 },
+      { t: 9, from: 4, to: 8 },
+    ]);
+    expect(result.events.map((event) => [event.direction, event.offsetSeconds])).toEqual([
+      ["up", 1],
+      ["up", 3],
+    ]);
+    // The observed scale-down has no simulated one in the window; the simulated third scale-up is past it.
+    expect(result.unmatchedObserved).toEqual([{ t: 4, from: 4, to: 2 }]);
+    expect(result.unmatchedSimulated).toEqual([]);
+  });
+
+  it("skips seconds whose reads failed, and counts a change across them once", () => {
+    expect(observedChanges([second(0, 2, 2), second(1, null, null), second(2, 3, 2)])).toEqual([
+      { t: 2, from: 2, to: 3 },
+    ]);
+    const result = fidelity(
+      [second(0, 2, 2), second(1, null, null), second(2, 2, 2)],
+      [{ t: 0, desiredReplicas: 3, readyReplicas: 2 }],
+      15,
+      [],
+    );
+    expect(result.meanAbsDesired).toBe(1);
+  });
+});
