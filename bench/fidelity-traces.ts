@@ -68,11 +68,14 @@ function csv(points: [number, number][], comment: string): string {
   return `# ${comment}\nt,rps\n${rows.join("\n")}\n`;
 }
 
-/** A trace as CSV text: five minutes each. */
+/**
+ * A trace as CSV text. Its last point holds as long as the interval before it (the trace format's
+ * rule), so the step lasts 540 s, the spike 480 s and the log's piece 300 s.
+ */
 export function traceCsv(name: TraceName, shape: TraceShape): string {
   switch (name) {
     case "step":
-      // A minute at the base, the step for four.
+      // A minute at the base, then the step: until 300 s, and for as long again.
       return csv(
         [
           [0, shape.base],
@@ -82,7 +85,7 @@ export function traceCsv(name: TraceName, shape: TraceShape): string {
         `step: ${shape.base}/s for 60 s, then ${shape.high}/s`,
       );
     case "spike":
-      // A minute at the base, a minute's spike, three minutes at the base again.
+      // A minute at the base, a minute's spike, then the base until 300 s and for as long again.
       return csv(
         [
           [0, shape.base],

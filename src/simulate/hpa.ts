@@ -1049,7 +1049,7 @@ class ReadingMetricsClient implements MetricsClient {
     return reading;
   }
 
-  // The samples handed to the calculator, rebuilt for every read. The map and the per-pod records
+  // The samples handed to the calculator, rebuilt for every read. The collection and the per-pod records
   // are reused from read to read (the calculator is done with them before the next read, and only
   // ever adds records of its own): a day of 15 s syncs over a hundred policies otherwise spends most
   // of its time collecting them (bench/simulate.bench.ts).
