@@ -102,8 +102,9 @@ function policy(index: number): SimulationTarget {
 const trace = diurnalTrace();
 const targets = Array.from({ length: POLICIES }, (_, index) => policy(index));
 
-// One warm-up run so that the figures measure the simulation, not the JIT's first pass.
-simulate(targets[0] ?? policy(0), trace);
+// One warm-up run of each engine so that the figures measure the simulation, not the JIT's first pass.
+simulate(policy(0), trace);
+simulate(policy(1), trace);
 globalThis.gc?.();
 
 const memoryBefore = process.memoryUsage();

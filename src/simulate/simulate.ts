@@ -300,6 +300,18 @@ export function modelParameters(options: Partial<ModelParameters>): ModelParamet
 }
 
 /**
+ * One replica's requests by resource name, as the HPA reads them from its pods. Built key by key:
+ * an object spread can give the same keys a different hidden class from run to run, and the HPA's
+ * lookup by resource name then goes megamorphic (bench/simulate.bench.ts).
+ */
+function replicaRequestsMilli(resources: { cpuMilli: number; memoryMilli: number }): Record<string, number> {
+  const requests: Record<string, number> = {};
+  if (resources.cpuMilli > 0) requests.cpu = resources.cpuMilli;
+  if (resources.memoryMilli > 0) requests.memory = resources.memoryMilli;
+  return requests;
+}
+
+/**
  * What the metrics APIs and KEDA's scalers answer at a moment, from the history of the workload's
  * state: brokers answer live, Prometheus with its last scrape, metrics-server with its last window.
  */
@@ -396,127 +408,55 @@ export function simulate(
   trace: Trace,
   options: SimulationOptions = DEFAULT_OPTIONS,
 ): SimulationResult {
-  const overrides = options.signalOverrides ?? new Map<string, Signal>();
-  const model = modelParameters(options);
-  const t0 = trace.points[0]?.t ?? 0;
-  const keda =
-    target.engine === "KEDA"
-      ? new ScaledObjectController(
-          target.scaledObject ?? failInput("scaledObject", "the KEDA engine needs a ScaledObject"),
-          t0,
-          overrides,
-        )
-      : undefined;
-  const hpaObject = keda
-    ? keda.hpa
-    : (target.hpa ?? failInput("hpa", "the HPA engine needs a HorizontalPodAutoscaler"));
-  const hpa = new HorizontalPodAutoscalerController(hpaObject, {
-    tolerance: model.hpaTolerance,
-    downscaleStabilizationSeconds: model.downscaleStabilizationSeconds,
-    cpuInitializationPeriodSeconds: model.cpuInitializationPeriodSeconds,
-    initialReadinessDelaySeconds: model.initialReadinessDelaySeconds,
-  });
-  // Every metric must map to a simulated signal before the run starts: no partial output.
-  const signalOfMetric = new Map<V2MetricSpec, Signal>();
-  const metricSpecs = hpaObject.spec?.metrics ?? [];
-  metricSpecs.forEach((metric, index) => {
-    if (metric.type === "Resource" || metric.type === "ContainerResource") return;
-    if (keda && metric.type === "External") return;
-    const { name, signal } = metricSignal(metric, overrides);
-    if (signal) signalOfMetric.set(metric, signal);
-    if (!signal)
-      failInput(
-        `spec.metrics[${index}]`,
-        `cannot tell what metric "${name}" measures; pass --signal ${name}=queue|rps|gpu`,
-      );
-  });
+  const simulation = new Simulation(target, trace, options);
+  simulation.run();
+  return simulation.result();
+}
 
-  const resources = replicaResources(target.deployment);
-  const modelLoadSeconds = options.modelLoadSeconds ?? target.modelLoadSeconds;
-  const terminationSeconds =
-    model.terminationSeconds ?? target.deployment?.spec?.template.spec?.terminationGracePeriodSeconds ?? 30;
-  model.terminationSeconds = terminationSeconds;
-  const params: WorkloadParameters = {
-    serviceRatePerReplica: options.serviceRatePerReplica,
-    modelLoadSeconds,
-    schedulingDelaySeconds: options.schedulingDelaySeconds,
-    latencySloSeconds: options.latencySloSeconds,
-    requestTimeoutSeconds: options.requestTimeoutSeconds,
-    gpusPerReplica: resources.gpus,
-    gpuPricePerHour: options.gpuPricePerHour,
-    memoryUtilizationPercent: options.memoryUtilizationPercent,
-    terminationSeconds,
-    requestsMilli: {
-      ...(resources.cpuMilli > 0 && { cpu: resources.cpuMilli }),
-      ...(resources.memoryMilli > 0 && { memory: resources.memoryMilli }),
-    },
-  };
-  if (!(params.serviceRatePerReplica > 0)) failInput("serviceRate", "must be > 0");
+/** Per-pod readings, one per metric, refilled at each sync: the HPA reads them before the next. */
+type PerPodReading = Extract<MetricReading, { kind: "perPod" }> & { valuesMilli: (number | undefined)[] };
 
-  // The tick: every period a controller or a scrape runs on falls on it.
-  const usesResourceMetrics =
-    metricSpecs.some((metric) => metric.type === "Resource" || metric.type === "ContainerResource") ||
-    (keda?.triggers.some((trigger) => trigger.resource !== undefined) ?? false);
-  const usesAdapter = !keda
-    ? metricSpecs.some((metric) => metric.type !== "Resource" && metric.type !== "ContainerResource")
-    : false;
-  const usesPrometheus =
-    usesAdapter || (keda?.triggers.some((trigger) => trigger.source === "prometheus") ?? false);
-  const periods = [model.hpaSyncPeriodSeconds];
-  if (keda) periods.push(keda.pollingIntervalSeconds);
-  if (usesResourceMetrics) periods.push(model.metricsServerResolutionSeconds);
-  if (usesPrometheus) periods.push(model.prometheusScrapeIntervalSeconds);
-  if (usesAdapter) periods.push(model.adapterRelistSeconds);
-  const tick = periods.reduce((a, b) => gcd(a, b));
+/** What a run adds up for its summary. */
+interface Totals {
+  requests: number;
+  served: number;
+  dropped: number;
+  violations: number;
+  waitSum: number;
+  maxWait: number;
+  maxQueue: number;
+  peakReplicas: number;
+  readyReplicaSeconds: number;
+  replicaSeconds: number;
+  gpuSeconds: number;
+}
 
-  const workload = new Workload(params);
-  const initialReplicas =
-    options.initialReplicas ??
-    target.deployment?.spec?.replicas ??
-    (keda ? keda.minReplicaCount : Math.max(hpa.minReplicas, 1));
-  workload.nodes = new NodePool(
-    {
-      gpusPerReplica: resources.gpus,
-      gpuCapacity: model.gpuCapacity,
-      freeGpus: model.freeGpus,
-      gpusPerNode: model.gpusPerNode ?? resources.gpus,
-      nodeProvisioningSeconds: model.nodeProvisioningSeconds,
-      nodeScaleDownSeconds: model.nodeScaleDownSeconds,
-    },
-    initialReplicas * resources.gpus,
-    t0,
-  );
-  workload.seed(initialReplicas, t0);
-  let specReplicas = initialReplicas;
-
-  const longestRange = Math.max(
-    model.rateWindowSeconds,
-    ...(keda?.triggers.map((trigger) => trigger.rangeSeconds ?? 0) ?? []),
-  );
-  const history = new ObservationHistory(
-    tick,
-    2 * Math.max(model.prometheusScrapeIntervalSeconds, model.metricsServerResolutionSeconds) +
-      longestRange +
-      tick,
-  );
-  const brokerFed =
-    keda?.triggers.some((trigger) => trigger.source === "live" && trigger.signal === "queue") ?? false;
-  const sources = new MetricSources(history, model, t0, resources.gpus, brokerFed, tick);
-
-  const cursor = new TraceCursor(trace);
-  const first = cursor.arrivals(t0, t0 + tick);
-  const observation: Observation = {
-    t: t0,
-    queue: 0,
-    inFlight: 0,
-    rate: options.idleBeforeStart === true ? 0 : first.arrivals / tick,
-    busy: 0,
-    ready: initialReplicas,
-    gpuAtFullLoad: first.gpuAtFullLoad,
-  };
-
-  const steps = new StepTable(Math.max(0, Math.ceil((trace.end - t0) / tick)));
-  const step: SimulationStep = {
+/**
+ * One run: the workload, the metric pipeline and the controllers, advanced tick by tick. Its steps
+ * are methods rather than closures in simulate(), so that a batch of runs calls the same functions
+ * and the JIT compiles them once (bench/simulate.bench.ts).
+ */
+class Simulation {
+  private readonly model: ModelParameters;
+  private readonly t0: number;
+  private readonly keda: ScaledObjectController | undefined;
+  private readonly hpa: HorizontalPodAutoscalerController;
+  /** The simulated signal of each metric that is not a resource or a KEDA trigger's. */
+  private readonly signalOfMetric = new Map<V2MetricSpec, Signal>();
+  private readonly resources: ReturnType<typeof replicaResources>;
+  private readonly params: WorkloadParameters;
+  private readonly modelLoadSeconds: number;
+  /** Every period a controller or a scrape runs on falls on a tick. */
+  private readonly tick: number;
+  private readonly workload: Workload;
+  private readonly history: ObservationHistory;
+  private readonly sources: MetricSources;
+  private readonly cursor: TraceCursor;
+  /** The state of the workload at the current tick, recorded into the history. */
+  private readonly observation: Observation;
+  private readonly steps: StepTable;
+  /** The row of the current tick, pushed into the table (which copies it). */
+  private readonly step: SimulationStep = {
     t: 0,
     load: 0,
     desiredReplicas: 0,
@@ -530,33 +470,271 @@ export function simulate(
     sloViolations: 0,
     utilization: 0,
   };
-  const events: ScaleEvent[] = [];
-  let totalRequests = 0;
-  let served = 0;
-  let dropped = 0;
-  let violations = 0;
-  let waitSum = 0;
-  let maxWait = 0;
-  let maxQueue = 0;
-  let peakReplicas = specReplicas;
-  let readyReplicaSeconds = 0;
-  let replicaSeconds = 0;
-  let gpuSeconds = 0;
+  private readonly events: ScaleEvent[] = [];
+  private readonly totals: Totals;
+  /** The Deployment's spec.replicas. */
+  private specReplicas: number;
+  private scaledThisTick = false;
+  /** The trace marks the metrics sources down for the current tick. */
+  private metricsDown = false;
+  // The pods and the time of the sync in progress; readMetric reads them.
+  private syncPods: readonly PodView[] = [];
+  private syncNow: number;
+  private readonly syncInput: SyncInput;
+  private readonly triggerByMetric: Map<string, TriggerModel>;
+  /** Each trigger's value at KEDA's last poll (what useCachedMetrics serves). */
+  private readonly polledValues: (number | undefined)[] = [];
+  private readonly triggerValues: (number | undefined)[] = [];
+  private readonly triggerActivity: (boolean | undefined)[] = [];
+  private readonly podReadings = new Map<V2MetricSpec, PerPodReading>();
+  /** What the Ready pods served, and could have, in the last tick: the busy share observed next. */
+  private readonly lastServe = { served: 0, capacity: 0 };
 
-  let scaledThisTick = false;
-  const setReplicas = (now: number, replicas: number, by: "HPA" | "KEDA", reason: string): void => {
-    if (replicas === specReplicas) return;
-    events.push({ t: now, from: specReplicas, to: replicas, by, reason });
-    specReplicas = replicas;
-    scaledThisTick = true;
-    workload.scaleTo(replicas, now);
-  };
+  constructor(
+    private readonly target: SimulationTarget,
+    private readonly trace: Trace,
+    options: SimulationOptions,
+  ) {
+    const overrides = options.signalOverrides ?? new Map<string, Signal>();
+    const model = modelParameters(options);
+    this.model = model;
+    const t0 = trace.points[0]?.t ?? 0;
+    this.t0 = t0;
+    this.syncNow = t0;
+    const keda =
+      target.engine === "KEDA"
+        ? new ScaledObjectController(
+            target.scaledObject ?? failInput("scaledObject", "the KEDA engine needs a ScaledObject"),
+            t0,
+            overrides,
+          )
+        : undefined;
+    this.keda = keda;
+    const hpaObject = keda
+      ? keda.hpa
+      : (target.hpa ?? failInput("hpa", "the HPA engine needs a HorizontalPodAutoscaler"));
+    this.hpa = new HorizontalPodAutoscalerController(hpaObject, {
+      tolerance: model.hpaTolerance,
+      downscaleStabilizationSeconds: model.downscaleStabilizationSeconds,
+      cpuInitializationPeriodSeconds: model.cpuInitializationPeriodSeconds,
+      initialReadinessDelaySeconds: model.initialReadinessDelaySeconds,
+    });
+    // Every metric must map to a simulated signal before the run starts: no partial output.
+    const metricSpecs = hpaObject.spec?.metrics ?? [];
+    metricSpecs.forEach((metric, index) => {
+      if (metric.type === "Resource" || metric.type === "ContainerResource") return;
+      if (keda && metric.type === "External") return;
+      const { name, signal } = metricSignal(metric, overrides);
+      if (signal) this.signalOfMetric.set(metric, signal);
+      if (!signal)
+        failInput(
+          `spec.metrics[${index}]`,
+          `cannot tell what metric "${name}" measures; pass --signal ${name}=queue|rps|gpu`,
+        );
+    });
 
-  let metricsDown = false;
+    const resources = replicaResources(target.deployment);
+    this.resources = resources;
+    this.modelLoadSeconds = options.modelLoadSeconds ?? target.modelLoadSeconds;
+    const terminationSeconds =
+      model.terminationSeconds ?? target.deployment?.spec?.template.spec?.terminationGracePeriodSeconds ?? 30;
+    model.terminationSeconds = terminationSeconds;
+    this.params = {
+      serviceRatePerReplica: options.serviceRatePerReplica,
+      modelLoadSeconds: this.modelLoadSeconds,
+      schedulingDelaySeconds: options.schedulingDelaySeconds,
+      latencySloSeconds: options.latencySloSeconds,
+      requestTimeoutSeconds: options.requestTimeoutSeconds,
+      gpusPerReplica: resources.gpus,
+      gpuPricePerHour: options.gpuPricePerHour,
+      memoryUtilizationPercent: options.memoryUtilizationPercent,
+      terminationSeconds,
+      requestsMilli: replicaRequestsMilli(resources),
+    };
+    if (!(this.params.serviceRatePerReplica > 0)) failInput("serviceRate", "must be > 0");
+
+    const usesResourceMetrics =
+      metricSpecs.some((metric) => metric.type === "Resource" || metric.type === "ContainerResource") ||
+      (keda?.triggers.some((trigger) => trigger.resource !== undefined) ?? false);
+    const usesAdapter = !keda
+      ? metricSpecs.some((metric) => metric.type !== "Resource" && metric.type !== "ContainerResource")
+      : false;
+    const usesPrometheus =
+      usesAdapter || (keda?.triggers.some((trigger) => trigger.source === "prometheus") ?? false);
+    const periods = [model.hpaSyncPeriodSeconds];
+    if (keda) periods.push(keda.pollingIntervalSeconds);
+    if (usesResourceMetrics) periods.push(model.metricsServerResolutionSeconds);
+    if (usesPrometheus) periods.push(model.prometheusScrapeIntervalSeconds);
+    if (usesAdapter) periods.push(model.adapterRelistSeconds);
+    const tick = periods.reduce((a, b) => gcd(a, b));
+    this.tick = tick;
+
+    const workload = new Workload(this.params);
+    this.workload = workload;
+    const initialReplicas =
+      options.initialReplicas ??
+      target.deployment?.spec?.replicas ??
+      (keda ? keda.minReplicaCount : Math.max(this.hpa.minReplicas, 1));
+    workload.nodes = new NodePool(
+      {
+        gpusPerReplica: resources.gpus,
+        gpuCapacity: model.gpuCapacity,
+        freeGpus: model.freeGpus,
+        gpusPerNode: model.gpusPerNode ?? resources.gpus,
+        nodeProvisioningSeconds: model.nodeProvisioningSeconds,
+        nodeScaleDownSeconds: model.nodeScaleDownSeconds,
+      },
+      initialReplicas * resources.gpus,
+      t0,
+    );
+    workload.seed(initialReplicas, t0);
+    this.specReplicas = initialReplicas;
+
+    const longestRange = Math.max(
+      model.rateWindowSeconds,
+      ...(keda?.triggers.map((trigger) => trigger.rangeSeconds ?? 0) ?? []),
+    );
+    this.history = new ObservationHistory(
+      tick,
+      2 * Math.max(model.prometheusScrapeIntervalSeconds, model.metricsServerResolutionSeconds) +
+        longestRange +
+        tick,
+    );
+    const brokerFed =
+      keda?.triggers.some((trigger) => trigger.source === "live" && trigger.signal === "queue") ?? false;
+    this.sources = new MetricSources(this.history, model, t0, resources.gpus, brokerFed, tick);
+
+    this.cursor = new TraceCursor(trace);
+    const first = this.cursor.arrivals(t0, t0 + tick);
+    this.observation = {
+      t: t0,
+      queue: 0,
+      inFlight: 0,
+      rate: options.idleBeforeStart === true ? 0 : first.arrivals / tick,
+      busy: 0,
+      ready: initialReplicas,
+      gpuAtFullLoad: first.gpuAtFullLoad,
+    };
+    this.steps = new StepTable(Math.max(0, Math.ceil((trace.end - t0) / tick)));
+    this.totals = {
+      requests: 0,
+      served: 0,
+      dropped: 0,
+      violations: 0,
+      waitSum: 0,
+      maxWait: 0,
+      maxQueue: 0,
+      peakReplicas: initialReplicas,
+      readyReplicaSeconds: 0,
+      replicaSeconds: 0,
+      gpuSeconds: 0,
+    };
+    this.triggerByMetric = new Map(keda?.triggers.map((trigger) => [trigger.metricName, trigger]));
+    this.syncInput = {
+      now: t0,
+      specReplicas: initialReplicas,
+      statusReplicas: 0,
+      pods: this.syncPods,
+      readMetric: (metric) => this.readMetric(metric),
+    };
+  }
+
+  run(): void {
+    for (let now = this.t0; now < this.trace.end; now += this.tick) this.advance(now);
+  }
+
+  /** One tick, [now, now + tick): pods and nodes change, the controllers act, the queue is served. */
+  private advance(now: number): void {
+    const { workload, keda, model, tick, observation, totals, step } = this;
+    const traffic = this.cursor.arrivals(now, now + tick);
+    this.metricsDown = traffic.metricsDown;
+    workload.reap(now);
+    workload.nodes?.autoscale(workload.unboundCount, now);
+    workload.bindPending(now);
+    const before = workload.counts(now);
+    const lastServe = this.lastServe;
+    const busy = lastServe.capacity > 0 ? lastServe.served / lastServe.capacity : 0;
+    observation.t = now;
+    observation.queue = workload.queueDepth;
+    observation.busy = busy;
+    observation.inFlight = busy * before.ready;
+    observation.ready = before.ready;
+    observation.gpuAtFullLoad = traffic.gpuAtFullLoad;
+    this.history.record(observation);
+    this.sources.observe(observation);
+    this.scaledThisTick = false;
+
+    if (keda && (now - this.t0) % keda.pollingIntervalSeconds === 0) {
+      for (let index = 0; index < keda.triggers.length; index++) {
+        const trigger = keda.triggers[index];
+        if (!trigger) continue;
+        const sample = this.triggerSample(trigger, now);
+        this.triggerValues[index] = sample.value;
+        this.triggerActivity[index] = sample.active;
+        this.polledValues[index] = sample.value;
+      }
+      const poll = keda.poll(now, this.specReplicas, this.triggerValues, this.triggerActivity);
+      if (poll.scaleTo !== undefined) this.setReplicas(now, poll.scaleTo, "KEDA", poll.reason);
+    }
+    if ((now - this.t0) % model.hpaSyncPeriodSeconds === 0) {
+      const syncInput = this.syncInput;
+      this.syncPods = workload.views(now);
+      this.syncNow = now;
+      syncInput.now = now;
+      syncInput.specReplicas = this.specReplicas;
+      // status.replicas: the pods not deleted (counted again if KEDA scaled in this tick).
+      const counts = this.scaledThisTick ? workload.counts(now) : before;
+      syncInput.statusReplicas = counts.pending + counts.loading + counts.ready;
+      syncInput.pods = this.syncPods;
+      const decision = this.hpa.sync(syncInput);
+      if (decision.rescale) this.setReplicas(now, decision.desiredReplicas, "HPA", decision.reason);
+    }
+
+    const after = this.scaledThisTick ? workload.counts(now) : before;
+    const result = workload.serve(now, tick, traffic.arrivals);
+    lastServe.served = result.served;
+    lastServe.capacity = result.capacity;
+    totals.gpuSeconds += result.gpuSeconds;
+    totals.readyReplicaSeconds += result.readySeconds;
+    totals.replicaSeconds += (after.pending + after.loading + after.ready) * tick;
+    totals.requests += traffic.arrivals;
+    totals.served += result.served;
+    totals.dropped += result.dropped;
+    totals.violations += result.violations;
+    totals.waitSum += result.waitSum;
+    if (result.maxWait > totals.maxWait) totals.maxWait = result.maxWait;
+    if (workload.queueDepth > totals.maxQueue) totals.maxQueue = workload.queueDepth;
+    if (this.specReplicas > totals.peakReplicas) totals.peakReplicas = this.specReplicas;
+
+    observation.rate = traffic.arrivals / tick;
+    step.t = now;
+    step.load = traffic.arrivals / tick;
+    step.desiredReplicas = this.specReplicas;
+    step.readyReplicas = after.ready;
+    step.loadingReplicas = after.loading;
+    step.pendingReplicas = after.pending;
+    step.queue = workload.queueDepth;
+    step.waitSeconds = result.served > 0 ? result.waitSum / result.served : 0;
+    step.served = result.served;
+    step.dropped = result.dropped;
+    step.sloViolations = result.violations;
+    step.utilization = result.capacity > 0 ? result.served / result.capacity : 0;
+    this.steps.push(step);
+  }
+
+  private setReplicas(now: number, replicas: number, by: "HPA" | "KEDA", reason: string): void {
+    if (replicas === this.specReplicas) return;
+    this.events.push({ t: now, from: this.specReplicas, to: replicas, by, reason });
+    this.specReplicas = replicas;
+    this.scaledThisTick = true;
+    this.workload.scaleTo(replicas, now);
+  }
+
   /** A KEDA trigger's answer now: its value (undefined: the scaler failed) and its activity. */
-  const triggerSample = (trigger: TriggerModel, now: number): { value?: number; active?: boolean } => {
+  private triggerSample(trigger: TriggerModel, now: number): { value?: number; active?: boolean } {
     if (trigger.resource) return { value: 0 };
-    if (metricsDown) return {};
+    if (this.metricsDown) return {};
+    const sources = this.sources;
     const signal = trigger.signal ?? "queue";
     if (trigger.source === "prometheus") {
       const scrape = sources.scrapeOf(now);
@@ -573,13 +751,13 @@ export function simulate(
           : sources.podSeries(signal, scrape, range);
       return { value };
     }
-    const current = history.at(now);
+    const current = this.history.at(now);
     const depth = sources.brokerDepth(current, trigger.countsHeld);
     switch (signal) {
       case "queue":
         return trigger.capLagAtPartitions
           ? {
-              value: kafkaReportedLag(depth, model.kafkaPartitions, trigger.target),
+              value: kafkaReportedLag(depth, this.model.kafkaPartitions, trigger.target),
               active: depth > trigger.activation,
             }
           : { value: depth };
@@ -593,45 +771,40 @@ export function simulate(
       case "gpu":
         return { value: current.busy * current.gpuAtFullLoad };
     }
-  };
+  }
 
-  // The pods and the time of the sync in progress; readMetric reads them.
-  let syncPods: readonly PodView[] = [];
-  let syncNow = t0;
-  const triggerByMetric = new Map(keda?.triggers.map((trigger) => [trigger.metricName, trigger]));
-  const polledValues: (number | undefined)[] = [];
-
-  // Per-pod readings, one per metric, refilled at each sync: the HPA reads them before the next.
-  type PerPodReading = Extract<MetricReading, { kind: "perPod" }> & { valuesMilli: (number | undefined)[] };
-  const podReadings = new Map<V2MetricSpec, PerPodReading>();
-  const readingOf = (metric: V2MetricSpec): PerPodReading => {
-    let reading = podReadings.get(metric);
+  /** The metric's per-pod reading, sized for the pods of the sync. */
+  private readingOf(metric: V2MetricSpec): PerPodReading {
+    let reading = this.podReadings.get(metric);
     if (!reading) {
       reading = { kind: "perPod", valuesMilli: [], timestamp: 0, windowSeconds: 0 };
-      podReadings.set(metric, reading);
+      this.podReadings.set(metric, reading);
     }
-    reading.valuesMilli.length = syncPods.length;
+    const pods = this.syncPods.length;
+    if (reading.valuesMilli.length !== pods) reading.valuesMilli.length = pods;
     return reading;
-  };
+  }
 
   /** metrics-server: per pod, the mean usage over its last window, for pods it has two scrapes of. */
-  const resourceReading = (metric: V2MetricSpec): MetricReading => {
+  private resourceReading(metric: V2MetricSpec): MetricReading {
+    const { syncPods, resources } = this;
     const name = metric.resource?.name ?? metric.containerResource?.name;
     const isCpu = name === "cpu";
-    const resolution = model.metricsServerResolutionSeconds;
-    const scrape = lastScrape(syncNow, t0, resolution, tick);
+    const resolution = this.model.metricsServerResolutionSeconds;
+    const scrape = lastScrape(this.syncNow, this.t0, resolution, this.tick);
     const request = isCpu ? resources.cpuMilli : resources.memoryMilli;
     // A pod without a request still uses something: a core, or its share of a gigabyte.
     const perPodRequest = request > 0 ? request : 1000;
-    const busy = history.mean("busy", scrape, resolution);
-    const reading = readingOf(metric);
+    const busy = this.history.mean("busy", scrape, resolution);
+    const pods = this.workload.pods;
+    const reading = this.readingOf(metric);
     const valuesMilli = reading.valuesMilli;
     for (let index = 0; index < syncPods.length; index++) {
-      const pod = workload.pods[index];
+      const pod = pods[index];
       if (!pod || syncPods[index]?.phase === "Pending" || pod.startedAt > scrape - resolution) {
         valuesMilli[index] = undefined;
       } else if (!isCpu) {
-        valuesMilli[index] = Math.round((params.memoryUtilizationPercent / 100) * perPodRequest);
+        valuesMilli[index] = Math.round((this.params.memoryUtilizationPercent / 100) * perPodRequest);
       } else {
         // The share of the window the pod was Ready (and busy like the others).
         const readyFor = scrape - Math.max(pod.readyAt, scrape - resolution);
@@ -644,23 +817,26 @@ export function simulate(
     reading.timestamp = scrape;
     reading.windowSeconds = resolution;
     return reading;
-  };
+  }
 
-  const readMetric = (metric: V2MetricSpec): MetricReading => {
-    if (metric.type === "Resource" || metric.type === "ContainerResource") return resourceReading(metric);
+  /** What the metrics APIs answer the HPA's sync in progress for one of its metrics. */
+  private readMetric(metric: V2MetricSpec): MetricReading {
+    if (metric.type === "Resource" || metric.type === "ContainerResource")
+      return this.resourceReading(metric);
+    const { keda, syncNow, sources, model } = this;
     if (keda && metric.type === "External") {
-      const trigger = triggerByMetric.get(metric.external?.metric.name ?? "");
+      const trigger = this.triggerByMetric.get(metric.external?.metric.name ?? "");
       if (!trigger) {
         return { kind: "error", message: `unknown external metric ${metric.external?.metric.name ?? ""}` };
       }
       const value = trigger.useCachedMetrics
-        ? polledValues[trigger.index]
-        : triggerSample(trigger, syncNow).value;
-      return keda.externalMetric(trigger.index, value, specReplicas, history.at(syncNow).ready);
+        ? this.polledValues[trigger.index]
+        : this.triggerSample(trigger, syncNow).value;
+      return keda.externalMetric(trigger.index, value, this.specReplicas, this.history.at(syncNow).ready);
     }
-    if (metricsDown) return { kind: "error", message: "metrics source unavailable" };
+    if (this.metricsDown) return { kind: "error", message: "metrics source unavailable" };
     // prometheus-adapter: Prometheus's last scrape, once the adapter has listed the series.
-    const signal = signalOfMetric.get(metric) ?? "queue";
+    const signal = this.signalOfMetric.get(metric) ?? "queue";
     const name = metric.pods?.metric.name ?? metric.external?.metric.name ?? metric.object?.metric.name ?? "";
     if (!sources.adapterKnows(syncNow)) {
       return { kind: "error", message: `the metrics API does not list ${name} yet (adapter relist)` };
@@ -670,10 +846,12 @@ export function simulate(
     if (metric.type === "Pods") {
       const perPod = toMilli(sources.podSeries(signal, scrape, range));
       // A pod has a series once it was Ready at the scrape, and until it is deleted.
-      const reading = readingOf(metric);
+      const { syncPods } = this;
+      const pods = this.workload.pods;
+      const reading = this.readingOf(metric);
       const valuesMilli = reading.valuesMilli;
       for (let index = 0; index < syncPods.length; index++) {
-        const pod = workload.pods[index];
+        const pod = pods[index];
         valuesMilli[index] =
           pod && syncPods[index]?.deleting !== true && pod.readyAt <= scrape ? perPod : undefined;
       }
@@ -688,124 +866,46 @@ export function simulate(
       total += model.namespaceMetrics?.get(name) ?? 0;
     }
     return { kind: "total", valueMilli: toMilli(total) };
-  };
-
-  const triggerValues: (number | undefined)[] = [];
-  const triggerActivity: (boolean | undefined)[] = [];
-  const syncInput: SyncInput = { now: t0, specReplicas, statusReplicas: 0, pods: syncPods, readMetric };
-  // What the Ready pods served, and could have, in the last tick: the busy share observed next.
-  const lastServe = { served: 0, capacity: 0 };
-
-  for (let now = t0; now < trace.end; now += tick) {
-    const traffic = cursor.arrivals(now, now + tick);
-    metricsDown = traffic.metricsDown;
-    workload.reap(now);
-    workload.nodes.autoscale(workload.unboundCount, now);
-    workload.bindPending(now);
-    const before = workload.counts(now);
-    const busy = lastServe.capacity > 0 ? lastServe.served / lastServe.capacity : 0;
-    observation.t = now;
-    observation.queue = workload.queueDepth;
-    observation.busy = busy;
-    observation.inFlight = busy * before.ready;
-    observation.ready = before.ready;
-    observation.gpuAtFullLoad = traffic.gpuAtFullLoad;
-    history.record(observation);
-    sources.observe(observation);
-    scaledThisTick = false;
-
-    if (keda && (now - t0) % keda.pollingIntervalSeconds === 0) {
-      for (let index = 0; index < keda.triggers.length; index++) {
-        const trigger = keda.triggers[index];
-        if (!trigger) continue;
-        const sample = triggerSample(trigger, now);
-        triggerValues[index] = sample.value;
-        triggerActivity[index] = sample.active;
-        polledValues[index] = sample.value;
-      }
-      const poll = keda.poll(now, specReplicas, triggerValues, triggerActivity);
-      if (poll.scaleTo !== undefined) setReplicas(now, poll.scaleTo, "KEDA", poll.reason);
-    }
-    if ((now - t0) % model.hpaSyncPeriodSeconds === 0) {
-      syncPods = workload.views(now);
-      syncNow = now;
-      syncInput.now = now;
-      syncInput.specReplicas = specReplicas;
-      syncInput.statusReplicas = workload.activeCount(now);
-      syncInput.pods = syncPods;
-      const decision = hpa.sync(syncInput);
-      if (decision.rescale) setReplicas(now, decision.desiredReplicas, "HPA", decision.reason);
-    }
-
-    const after = scaledThisTick ? workload.counts(now) : before;
-    const result = workload.serve(now, tick, traffic.arrivals);
-    lastServe.served = result.served;
-    lastServe.capacity = result.capacity;
-    gpuSeconds += result.gpuSeconds;
-    readyReplicaSeconds += result.readySeconds;
-    replicaSeconds += (after.pending + after.loading + after.ready) * tick;
-    totalRequests += traffic.arrivals;
-    served += result.served;
-    dropped += result.dropped;
-    violations += result.violations;
-    waitSum += result.waitSum;
-    if (result.maxWait > maxWait) maxWait = result.maxWait;
-    if (workload.queueDepth > maxQueue) maxQueue = workload.queueDepth;
-    if (specReplicas > peakReplicas) peakReplicas = specReplicas;
-
-    observation.rate = traffic.arrivals / tick;
-    const utilization = result.capacity > 0 ? result.served / result.capacity : 0;
-    step.t = now;
-    step.load = traffic.arrivals / tick;
-    step.desiredReplicas = specReplicas;
-    step.readyReplicas = after.ready;
-    step.loadingReplicas = after.loading;
-    step.pendingReplicas = after.pending;
-    step.queue = workload.queueDepth;
-    step.waitSeconds = result.served > 0 ? result.waitSum / result.served : 0;
-    step.served = result.served;
-    step.dropped = result.dropped;
-    step.sloViolations = result.violations;
-    step.utilization = utilization;
-    steps.push(step);
   }
 
-  const durationSeconds = trace.end - t0;
-  const gpuHours = gpuSeconds / 3600;
-  let materialized: SimulationStep[] | undefined;
-  return {
-    table: steps,
-    get steps() {
-      return (materialized ??= steps.toArray());
-    },
-    events,
-    model,
-    summary: {
-      name: target.name,
-      engine: target.engine,
-      tickSeconds: tick,
-      durationSeconds,
-      modelLoadSeconds,
-      gpusPerReplica: resources.gpus,
-      totalRequests,
-      servedRequests: served,
-      droppedRequests: dropped,
-      sloViolations: violations,
-      sloViolationRatio: totalRequests > 0 ? violations / totalRequests : 0,
-      meanWaitSeconds: served > 0 ? waitSum / served : 0,
-      maxWaitSeconds: maxWait,
-      maxQueue,
-      peakReplicas,
-      meanReadyReplicas: durationSeconds > 0 ? readyReplicaSeconds / durationSeconds : 0,
-      replicaHours: replicaSeconds / 3600,
-      gpuHours,
-      cost: gpuHours * params.gpuPricePerHour,
-      scaleUps: events.filter((event) => event.to > event.from).length,
-      scaleDowns: events.filter((event) => event.to < event.from).length,
-    },
-  };
+  result(): SimulationResult {
+    const { totals, events, steps, trace, t0 } = this;
+    const durationSeconds = trace.end - t0;
+    const gpuHours = totals.gpuSeconds / 3600;
+    let materialized: SimulationStep[] | undefined;
+    return {
+      table: steps,
+      get steps() {
+        return (materialized ??= steps.toArray());
+      },
+      events,
+      model: this.model,
+      summary: {
+        name: this.target.name,
+        engine: this.target.engine,
+        tickSeconds: this.tick,
+        durationSeconds,
+        modelLoadSeconds: this.modelLoadSeconds,
+        gpusPerReplica: this.resources.gpus,
+        totalRequests: totals.requests,
+        servedRequests: totals.served,
+        droppedRequests: totals.dropped,
+        sloViolations: totals.violations,
+        sloViolationRatio: totals.requests > 0 ? totals.violations / totals.requests : 0,
+        meanWaitSeconds: totals.served > 0 ? totals.waitSum / totals.served : 0,
+        maxWaitSeconds: totals.maxWait,
+        maxQueue: totals.maxQueue,
+        peakReplicas: totals.peakReplicas,
+        meanReadyReplicas: durationSeconds > 0 ? totals.readyReplicaSeconds / durationSeconds : 0,
+        replicaHours: totals.replicaSeconds / 3600,
+        gpuHours,
+        cost: gpuHours * this.params.gpuPricePerHour,
+        scaleUps: events.filter((event) => event.to > event.from).length,
+        scaleDowns: events.filter((event) => event.to < event.from).length,
+      },
+    };
+  }
 }
-
 function failInput(field: string, message: string): never {
   throw new SimulationInputError(field, message);
 }

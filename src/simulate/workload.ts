@@ -32,11 +32,14 @@ export interface Pod {
   /** When its containers start: Infinity while it waits for a node. */
   startedAt: number;
   readyAt: number;
-  /** When it was deleted: it serves nothing from then on, and drains until goneAt. */
+  /**
+   * When it was deleted (Infinity or left out: it is not): it serves nothing from then on, and
+   * drains until goneAt.
+   */
   deletedAt?: number;
-  /** When it is gone and its GPUs are free. */
+  /** When it is gone and its GPUs are free (Infinity or left out: not deleted). */
   goneAt?: number;
-  /** The node it is bound to (NodePool); undefined while Pending. */
+  /** The node it is bound to (NodePool); -1 while Pending, or when nodes are not modelled. */
   node?: number;
 }
 
@@ -64,13 +67,12 @@ export interface PodCounts {
   terminating: number;
 }
 
-/** A pod with every field present, so that all pods share one shape for the engine's hot loops. */
-function newPod(name: string, createdAt: number, startedAt: number, readyAt: number, node?: number): Pod {
-  return { name, createdAt, startedAt, readyAt, deletedAt: undefined, goneAt: undefined, node };
+function newPod(name: string, createdAt: number, startedAt: number, readyAt: number, node: number): Pod {
+  return { name, createdAt, startedAt, readyAt, deletedAt: Infinity, goneAt: Infinity, node };
 }
 
 function isDeleted(pod: Pod, now: number): boolean {
-  return pod.deletedAt !== undefined && pod.deletedAt <= now;
+  return (pod.deletedAt ?? Infinity) <= now;
 }
 
 export class Workload {
@@ -85,6 +87,8 @@ export class Workload {
   private readonly viewBuffer: PodView[] = [];
   private readonly countBuffer: PodCounts = { pending: 0, loading: 0, ready: 0, terminating: 0 };
   private podSequence = 0;
+  /** The earliest goneAt of the pods deleted and not yet dropped: reap has nothing to do before. */
+  private nextGoneAt = Infinity;
   /** Where pods find GPUs; unlimited unless set. */
   nodes: NodePool | undefined;
   /** Pods created and not yet bound to a node, oldest first. */
@@ -116,13 +120,6 @@ export class Workload {
     }
   }
 
-  /** Pods not deleted: what the ReplicaSet counts (status.replicas). */
-  activeCount(now: number): number {
-    let active = 0;
-    for (const pod of this.pods) if (!isDeleted(pod, now)) active++;
-    return active;
-  }
-
   get queueDepth(): number {
     return this.queued;
   }
@@ -150,16 +147,17 @@ export class Workload {
   views(now: number): readonly PodView[] {
     const views = this.viewBuffer;
     const requests = this.params.requestsMilli;
-    views.length = this.pods.length;
+    if (views.length !== this.pods.length) views.length = this.pods.length;
     for (let index = 0; index < this.pods.length; index++) {
       const pod = this.pods[index];
       if (!pod) continue;
+      // A new view starts as a new pod's: Pending, no start time, no Ready condition.
       const view = (views[index] ??= {
         name: "",
         phase: "Pending",
-        ready: false,
-        startedAt: 0,
-        readyTransitionAt: 0,
+        ready: undefined,
+        startedAt: undefined,
+        readyTransitionAt: Infinity,
         deleting: false,
         requestsMilli: requests,
       });
@@ -185,7 +183,7 @@ export class Workload {
     const { params } = this;
     const active = this.pods.filter((pod) => !isDeleted(pod, now));
     for (let count = active.length; count < replicas; count++) {
-      const pod = newPod(this.nextName(), now, Infinity, Infinity);
+      const pod = newPod(this.nextName(), now, Infinity, Infinity, -1);
       this.pods.push(pod);
       this.unbound.push(pod);
     }
@@ -197,7 +195,9 @@ export class Workload {
       for (const pod of active.slice(0, active.length - replicas)) {
         pod.deletedAt = now;
         // A pod that never started has nothing to drain.
-        pod.goneAt = now < pod.startedAt ? now : now + termination;
+        const goneAt = now < pod.startedAt ? now : now + termination;
+        pod.goneAt = goneAt;
+        this.nextGoneAt = Math.min(this.nextGoneAt, goneAt);
         const unboundIndex = this.unbound.indexOf(pod);
         if (unboundIndex >= 0) this.unbound.splice(unboundIndex, 1);
       }
@@ -225,12 +225,16 @@ export class Workload {
 
   /** Drops the pods whose termination has ended and frees their GPUs. */
   reap(now: number): void {
+    if (now < this.nextGoneAt) return;
     let kept = 0;
+    this.nextGoneAt = Infinity;
     for (const pod of this.pods) {
-      if (pod.goneAt !== undefined && pod.goneAt <= now) {
+      const goneAt = pod.goneAt ?? Infinity;
+      if (goneAt <= now) {
         this.nodes?.release(pod.node, now);
         continue;
       }
+      this.nextGoneAt = Math.min(this.nextGoneAt, goneAt);
       this.pods[kept++] = pod;
     }
     if (kept < this.pods.length) this.pods.length = kept;
@@ -291,8 +295,8 @@ export class Workload {
     let readySeconds = 0;
     let startedSeconds = 0;
     for (const pod of this.pods) {
-      const servingEnd = pod.deletedAt === undefined ? end : Math.min(end, pod.deletedAt);
-      const holdingEnd = pod.goneAt === undefined ? end : Math.min(end, pod.goneAt);
+      const servingEnd = Math.min(end, pod.deletedAt ?? Infinity);
+      const holdingEnd = Math.min(end, pod.goneAt ?? Infinity);
       readySeconds += Math.max(0, servingEnd - Math.max(now, pod.readyAt));
       startedSeconds += Math.max(0, holdingEnd - Math.max(now, pod.startedAt));
     }
