@@ -51,7 +51,10 @@ type Output = (typeof OUTPUTS)[number];
 
 class UsageError extends Error {}
 
-type NumericOption = Exclude<keyof SimulationOptions, "signalOverrides">;
+/** The simulation's options that hold a number (the model's switches and maps are not flags here). */
+type NumericOption = {
+  [K in keyof SimulationOptions]-?: NonNullable<SimulationOptions[K]> extends number ? K : never;
+}[keyof SimulationOptions];
 
 /** The simulation's flags, as `simulate` takes them. */
 const SIMULATION_FLAGS: readonly { flag: string; option: NumericOption; rule: "> 0" | ">= 0" | "whole" }[] = [

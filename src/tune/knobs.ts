@@ -17,7 +17,8 @@ import {
   KEDA_DEFAULT_COOLDOWN_SECONDS,
   KEDA_DEFAULT_POLLING_SECONDS,
 } from "../controllers/mlautoscalepolicy/desired/scaledobject.js";
-import { signalForTrigger, signalFromText, type Signal } from "../simulate/signals.js";
+import { describeTrigger } from "../simulate/keda.js";
+import { signalFromText, type Signal } from "../simulate/signals.js";
 
 export type KnobValue = number | string;
 export type FieldPath = readonly (string | number)[];
@@ -415,6 +416,19 @@ function metricKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
   return knobs;
 }
 
+/** What the simulator reads a trigger as measuring; undefined where it cannot tell (simulate says why). */
+function triggerSignal(
+  trigger: NonNullable<PolicySpec["scaling"]["triggers"]>[number],
+  index: number,
+  overrides: ReadonlyMap<string, Signal> | undefined,
+): Signal | undefined {
+  try {
+    return describeTrigger(trigger, index, overrides).signal;
+  } catch {
+    return undefined;
+  }
+}
+
 function triggerKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
   const knobs: Knob[] = [];
   const atZero = (candidate: PolicySpec) => candidate.replicas.min === 0;
@@ -424,7 +438,7 @@ function triggerKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
     const target = keys ? quantityNumber(trigger.metadata[keys.target]) : undefined;
     if (keys && target !== undefined) {
       const bounds = { minimum: 0.25, maximum: Number.MAX_SAFE_INTEGER, integer: false };
-      const signal = context.signalOverrides?.get(name) ?? signalForTrigger(trigger.type, trigger.metadata);
+      const signal = triggerSignal(trigger, index, context.signalOverrides);
       const perReplica =
         signal === "rps" && trigger.metricType !== "Value" ? context.serviceRatePerReplica : undefined;
       knobs.push(

@@ -42,10 +42,11 @@ describe("tune finds the known best answer", () => {
 
   // The load triples at 30 min. Each second the scale-up waits, the 60 req/s that arrive queue behind a
   // backlog and miss the 2 s SLO: 60 violations, 0.024 % of the 252,000 requests. With no window the rest
-  // of the lag (a 15 s sync, 10 s scheduling, 60 s model load, the drain) costs 2.3 %; so at most 5 % over
-  // the SLO allows a window of about (5 - 2.3) / 0.024 = 112 s: 90 s on the tuner's ladder, not 120 s.
-  // A longer window is always cheaper (replicas come later), so the tuner must take the longest that fits.
-  it("a step needs the scale-up window no longer than the SLO allows, and the tuner takes the longest such", async () => {
+  // of the lag (a 15 s sync, 10 s scheduling, 60 s model load, the drain) costs 2.7 %; so at most 5 % over
+  // the SLO allows a window of about (5 - 2.7) / 0.024 = 96 s: 90 s on the tuner's ladder, not 120 s.
+  // A longer window is cheaper (replicas come later) or, GPUs being counted in whole pod-seconds, as cheap:
+  // the tuner must take the cheapest that fits, and of those as cheap the one with fewer violations.
+  it("a step needs the scale-up window no longer than the SLO allows, and the tuner takes the cheapest such", async () => {
     const trace = steps({ rps: 20, seconds: 1800 }, { rps: 60, seconds: 1800 }, { rps: 60, seconds: 1800 });
     const withWindow = (window: number) =>
       servingPolicy(
@@ -61,17 +62,24 @@ describe("tune finds the known best answer", () => {
         },
         { min: 1, max: 20 },
       );
-    const violations = (window: number) => {
+    const outcome = (window: number) => {
       const policy = withWindow(window);
-      return outcomeOf(simulatePolicy(policy, setupFor(policy, trace))).violationRatio;
+      return outcomeOf(simulatePolicy(policy, setupFor(policy, trace)));
     };
     // The simulator itself says where the limit is: the windows within it are the short ones.
     const ladder = [0, 15, 30, 60, 90, 120, 180, 300, 450, 600, 900];
-    const fits = ladder.filter((window) => violations(window) <= 0.05);
+    const fits = ladder.filter((window) => outcome(window).violationRatio <= 0.05);
     expect(fits).toEqual(ladder.slice(0, fits.length));
     const longest = Math.max(...fits);
     expect(longest).toBeGreaterThanOrEqual(60);
     expect(longest).toBeLessThanOrEqual(180);
+    // Of the windows that fit, the cheapest; of those as cheap, the one with the fewest violations (GPUs
+    // come in whole pod-seconds, so two windows can cost the same).
+    const [best] = [...fits].sort(
+      (a, b) =>
+        outcome(a).gpuHours - outcome(b).gpuHours || outcome(a).violationRatio - outcome(b).violationRatio,
+    );
+    expect(best).toBeGreaterThanOrEqual(60);
 
     const result = await tuneInline(withWindow(600), trace, {
       maxViolationRatio: 0.05,
@@ -88,14 +96,14 @@ describe("tune finds the known best answer", () => {
     expect(result.knobs.map((knob) => knob.field)).toEqual([
       "scaling.behavior.scaleUp.stabilizationWindowSeconds",
     ]);
-    expect(recommendedValue(result, "scaling.behavior.scaleUp.stabilizationWindowSeconds")).toBe(90);
+    expect(recommendedValue(result, "scaling.behavior.scaleUp.stabilizationWindowSeconds")).toBe(best);
     expect(
       result.recommended.candidate.policy.spec.scaling.behavior.scaleUp?.stabilizationWindowSeconds,
-    ).toBe(90);
+    ).toBe(best);
     expect(result.changes).toHaveLength(1);
     expect(result.changes[0]?.reason).toMatch(
       new RegExp(
-        `^scale-up window 600 s -> ${longest} s: with 600 s, \\d+ replicas are asked for at \\S+ \\(60 req/s\\), against \\d+: requests wait \\d+ s \\(.* with the change\\); SLO violations \\d+\\.\\d\\d% -> \\d\\.\\d\\d%, for .* GPU-hours more$`,
+        `^scale-up window 600 s -> ${best} s: with 600 s, \\d+ replicas are asked for at \\S+ \\(60 req/s\\), against \\d+: requests wait \\d+ s \\(.* with the change\\); SLO violations \\d+\\.\\d\\d% -> \\d\\.\\d\\d%, for .* GPU-hours more$`,
       ),
     );
   });
