@@ -42,7 +42,7 @@ describe("tune finds the known best answer", () => {
 
   // The load triples at 30 min. Each second the scale-up waits, the 60 req/s that arrive queue behind a
   // backlog and miss the 2 s SLO: 60 violations, 0.024 % of the 252,000 requests. With no window the rest
-  // of the lag (a 15 s sync, 10 s scheduling, 60 s model load, the drain) costs 2.7 %; so at most 5 % over
+  // of the lag (a 15 s sync, the metrics' delay, 10 s scheduling, 60 s model load, the drain) costs 2.7 %; so at most 5 % over
   // the SLO allows a window of about (5 - 2.7) / 0.024 = 96 s: 90 s on the tuner's ladder, not 120 s.
   // A longer window is cheaper (replicas come later) or, GPUs being counted in whole pod-seconds, as cheap:
   // the tuner must take the cheapest that fits, and of those as cheap the one with fewer violations.
