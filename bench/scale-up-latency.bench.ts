@@ -21,7 +21,7 @@ import { fakeNode } from "../dev/controlplane/nodes.js";
 import { kubectlWith, localExamples, prepareLocalBrokers } from "../dev/demo.js";
 import { createRabbitMqClient, createSqsClient, type QueueClient } from "../src/brokers/index.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
-import { parseQuantity } from "../src/simulate/quantity.js";
+import { quantityValue } from "../src/runtime/quantity.js";
 import { compileOperator } from "./operator/setup.js";
 import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
 import { sortedEntries, subtractCounts, writesOnly } from "./operator/request-counts.js";
@@ -667,10 +667,10 @@ async function readSignal(
       ),
       prometheusValue(cluster, `avg(inference_queue_depth{namespace="${namespace}"})`),
     ]);
-    const values = (queueMetric?.items ?? []).map((i) => parseQuantity(i.value ?? "0") ?? 0);
+    const values = (queueMetric?.items ?? []).map((i) => quantityValue(i.value ?? "0") ?? 0);
     const averageQueue = values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
     const cpuCores = (podMetrics?.items ?? []).map((i) =>
-      (i.containers ?? []).reduce((sum, c) => sum + (parseQuantity(c.usage?.cpu ?? "0") ?? 0), 0),
+      (i.containers ?? []).reduce((sum, c) => sum + (quantityValue(c.usage?.cpu ?? "0") ?? 0), 0),
     );
     // Utilization of the 2-CPU request, averaged over the pods, as the HPA computes it.
     const cpuUtilization =
@@ -691,7 +691,7 @@ async function readSignal(
       ),
       prometheusValue(cluster, `sum(requests_per_second{namespace="${namespace}",service="hybrid-ml"})`),
     ]);
-    const total = (external?.items ?? []).reduce((sum, i) => sum + (parseQuantity(i.value ?? "0") ?? 0), 0);
+    const total = (external?.items ?? []).reduce((sum, i) => sum + (quantityValue(i.value ?? "0") ?? 0), 0);
     const threshold = 100 * replicas * (1 + HPA_TOLERANCE);
     return {
       prometheus: (promRps ?? 0) > threshold,

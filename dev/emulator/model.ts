@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { MLAutoscalePolicy } from "../../src/api/v1alpha1/index.js";
 import { POLICY_LABEL } from "../../src/controllers/mlautoscalepolicy/desired/metadata.js";
 import type { DeepReadonly, KubeObject, ObjectMeta } from "../../src/runtime/object.js";
-import { parseQuantity } from "../../src/simulate/quantity.js";
+import { quantityValue } from "../../src/runtime/quantity.js";
 import { signalFromText, type Signal } from "../../src/simulate/signals.js";
 import { DEFAULT_OPTIONS } from "../../src/simulate/simulate.js";
 import { Workload, type WorkloadParameters } from "../../src/simulate/workload.js";
@@ -224,10 +224,10 @@ export function podStateOf(pod: DeepReadonly<PodObject>, now: number): PodState 
     const requests = container.resources?.requests ?? {};
     const limits = container.resources?.limits ?? {};
     for (const [name, amount] of Object.entries({ ...requests, ...limits })) {
-      if (GPU_RESOURCE.test(name)) gpus += parseQuantity(amount) ?? 0;
+      if (GPU_RESOURCE.test(name)) gpus += quantityValue(amount) ?? 0;
     }
-    const cpu = parseQuantity(requests.cpu ?? limits.cpu ?? "");
-    const memory = parseQuantity(requests.memory ?? limits.memory ?? "");
+    const cpu = quantityValue(requests.cpu ?? limits.cpu ?? "");
+    const memory = quantityValue(requests.memory ?? limits.memory ?? "");
     if (cpu !== undefined) cpuMilli = (cpuMilli ?? 0) + cpu * 1000;
     if (memory !== undefined) memoryBytes = (memoryBytes ?? 0) + memory;
   }
@@ -515,7 +515,7 @@ export function usagePatch(
 ): Record<string, string> | undefined {
   const patch: Record<string, string> = {};
   const cpuMilli = Math.max(1, Math.round(usage.cpuMilli / pod.containers));
-  const currentCpu = pod.usageCpu === undefined ? undefined : parseQuantity(pod.usageCpu);
+  const currentCpu = pod.usageCpu === undefined ? undefined : quantityValue(pod.usageCpu);
   const cpuTolerance =
     ((pod.cpuBaseMilli ?? DEFAULT_CPU_BASE_MILLI) / pod.containers) * USAGE_CHANGE_FRACTION;
   if (currentCpu === undefined || Math.abs(currentCpu * 1000 - cpuMilli) > Math.max(1, cpuTolerance)) {
@@ -523,7 +523,7 @@ export function usagePatch(
   }
   if (usage.memoryBytes !== undefined) {
     const memoryMi = Math.max(1, Math.round(usage.memoryBytes / pod.containers / MEBIBYTE));
-    const currentMemory = pod.usageMemory === undefined ? undefined : parseQuantity(pod.usageMemory);
+    const currentMemory = pod.usageMemory === undefined ? undefined : quantityValue(pod.usageMemory);
     const memoryTolerance = ((pod.memoryBaseBytes ?? 0) / pod.containers / MEBIBYTE) * USAGE_CHANGE_FRACTION;
     if (
       currentMemory === undefined ||

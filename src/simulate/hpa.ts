@@ -10,7 +10,7 @@ import type {
   V2HPAScalingRules,
   V2MetricSpec,
 } from "@kubernetes/client-node";
-import { parseQuantity, toMilli } from "./quantity.js";
+import { quantityValue, toMilli } from "../runtime/quantity.js";
 
 /**
  * kube-controller-manager's defaults (pkg/controller/podautoscaler/config/v1alpha1/defaults.go), which
@@ -160,7 +160,7 @@ export interface Tolerances {
 
 function parseTolerance(value: string | undefined, field: string): number | undefined {
   if (value === undefined) return undefined;
-  const parsed = parseQuantity(value);
+  const parsed = quantityValue(value);
   if (parsed === undefined || parsed < 0)
     throw new HpaSpecError(field, `not a non-negative quantity: ${value}`);
   return parsed;
@@ -947,7 +947,7 @@ export function metricLabel(metric: V2MetricSpec): string {
 }
 
 function quantityMilli(value: string | number | undefined, field: string): number {
-  const parsed = value === undefined ? undefined : parseQuantity(value);
+  const parsed = value === undefined ? undefined : quantityValue(value);
   if (parsed === undefined || parsed <= 0)
     throw new HpaSpecError(field, `needs a positive quantity, got ${String(value)}`);
   return toMilli(parsed);

@@ -4,7 +4,7 @@
 import type { V2HorizontalPodAutoscaler, V2MetricSpec } from "@kubernetes/client-node";
 import type { ScaledObject, ScaledObjectTrigger } from "../keda/types.js";
 import type { MetricReading } from "./hpa.js";
-import { parseQuantity, toMilli } from "./quantity.js";
+import { quantityValue, toMilli } from "../runtime/quantity.js";
 import { queryRangeSeconds, signalFromQuery, signalFromText, type Signal } from "./signals.js";
 
 export const KEDA_DEFAULTS = {
@@ -145,7 +145,7 @@ const GENERIC_TARGET_KEYS = [
 function numberAt(metadata: Record<string, string>, key: string, field: string): number | undefined {
   const raw = metadata[key];
   if (raw === undefined) return undefined;
-  const value = parseQuantity(raw);
+  const value = quantityValue(raw);
   if (value === undefined) throw new ScaledObjectError(`${field}.metadata.${key}`, `not a number: ${raw}`);
   return value;
 }

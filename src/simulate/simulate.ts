@@ -15,7 +15,7 @@ import {
 } from "./hpa.js";
 import { kafkaReportedLag, ScaledObjectController, type TriggerModel } from "./keda.js";
 import { lastScrape, ObservationHistory, type Observation } from "./pipeline.js";
-import { parseQuantity, toMilli } from "./quantity.js";
+import { quantityValue, toMilli } from "../runtime/quantity.js";
 import { signalFromText, type Signal } from "./signals.js";
 import { StepTable, type SimulationStep } from "./steps.js";
 import type { Trace } from "./trace.js";
@@ -193,12 +193,12 @@ export function replicaResources(deployment: V1Deployment | undefined): {
     const limits = container.resources?.limits ?? {};
     const requests = container.resources?.requests ?? {};
     for (const [name, quantity] of Object.entries({ ...requests, ...limits })) {
-      if (/(^|[./])gpu$/.test(name)) gpus += parseQuantity(quantity) ?? 0;
+      if (/(^|[./])gpu$/.test(name)) gpus += quantityValue(quantity) ?? 0;
     }
     const cpu = requests.cpu ?? limits.cpu;
     const memory = requests.memory ?? limits.memory;
-    if (cpu !== undefined) cpuMilli += toMilli(parseQuantity(cpu) ?? 0);
-    if (memory !== undefined) memoryMilli += toMilli(parseQuantity(memory) ?? 0);
+    if (cpu !== undefined) cpuMilli += toMilli(quantityValue(cpu) ?? 0);
+    if (memory !== undefined) memoryMilli += toMilli(quantityValue(memory) ?? 0);
   }
   return { gpus, cpuMilli, memoryMilli };
 }

@@ -17,6 +17,7 @@ import {
   KEDA_DEFAULT_COOLDOWN_SECONDS,
   KEDA_DEFAULT_POLLING_SECONDS,
 } from "../controllers/mlautoscalepolicy/desired/scaledobject.js";
+import { quantityValue } from "../runtime/quantity.js";
 import { describeTrigger } from "../simulate/keda.js";
 import { signalFromText, type Signal } from "../simulate/signals.js";
 
@@ -315,14 +316,14 @@ function numberKnob(args: {
 }
 
 /** A quantity as the schema takes it: a whole number, or a decimal string such as "0.5". */
-function quantityValue(value: number): number | string {
+function asSchemaQuantity(value: number): number | string {
   return Number.isInteger(value) ? value : String(value);
 }
 
+/** A positive quantity's value ("500m" is 0.5); undefined for anything else. */
 function quantityNumber(value: unknown): number | undefined {
-  const parsed =
-    typeof value === "number" ? value : typeof value === "string" ? Number.parseFloat(value) : NaN;
-  return Number.isFinite(parsed) && parsed > 0 ? parsed : undefined;
+  const parsed = typeof value === "number" || typeof value === "string" ? quantityValue(value) : undefined;
+  return parsed !== undefined && parsed > 0 ? parsed : undefined;
 }
 
 /**
@@ -391,7 +392,7 @@ function metricKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
         kind: "target",
         original: queue,
         ladder: (bounds) => aroundLadder(queue, { ...bounds, minimum: 0.25 }),
-        write: quantityValue,
+        write: asSchemaQuantity,
       }),
     );
   }
@@ -409,7 +410,7 @@ function metricKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
         kind: "target",
         original,
         ladder: (bounds) => targetLadder(original, { ...bounds, minimum: 0.25 }, perReplica),
-        write: quantityValue,
+        write: asSchemaQuantity,
       }),
     );
   });

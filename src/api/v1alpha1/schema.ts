@@ -2,14 +2,11 @@
 // inferred from it, `npm run generate` turns it into the CRD's OpenAPI schema (descriptions, defaults, enums,
 // bounds, CEL rules), and the CLI and the controller validate with it.
 import { z } from "zod";
+import { QUANTITY_PATTERN } from "../../runtime/quantity.js";
 import { celValidations, refineRules, rule } from "./rules.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-// Kubernetes' quantity grammar (resource.ParseQuantity): a decimal number, then a binary suffix (Ki..Ei), a
-// decimal suffix (n, u, m, k, M..E) or an exponent. Looser patterns let "1.2.3" or "1K" through, which the
-// API server refuses.
-const QUANTITY = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?$/;
 const PERCENT = /^[0-9]+%$/;
 const URL_PATH = /^\/[^\s]*$/;
 
@@ -48,7 +45,10 @@ const MAX_QUANTITY_LENGTH = 64;
 
 const quantity = (description: string) =>
   z
-    .union([z.number().int().min(0), z.string().max(MAX_QUANTITY_LENGTH).regex(QUANTITY, QUANTITY_MESSAGE)])
+    .union([
+      z.number().int().min(0),
+      z.string().max(MAX_QUANTITY_LENGTH).regex(QUANTITY_PATTERN, QUANTITY_MESSAGE),
+    ])
     .describe(description)
     .meta({
       "x-kubernetes-validations": [
@@ -64,7 +64,7 @@ const positiveQuantity = (description: string) =>
       z
         .string()
         .max(MAX_QUANTITY_LENGTH)
-        .regex(QUANTITY, QUANTITY_MESSAGE)
+        .regex(QUANTITY_PATTERN, QUANTITY_MESSAGE)
         .refine((v) => Number.parseFloat(v) > 0, "must be greater than 0"),
     ])
     .describe(description)
