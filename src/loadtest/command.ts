@@ -10,12 +10,9 @@ import type { Clock } from "../runtime/clock.js";
 import { errorMessage } from "../runtime/errors.js";
 import { MODEL_FLAG_OPTIONS, modelFlags } from "../simulate/command.js";
 import type { RunParameters } from "../simulate/format.js";
-import { HpaSpecError } from "../simulate/hpa.js";
-import { ScaledObjectError } from "../simulate/keda.js";
 import {
   DEFAULT_OPTIONS,
   simulate,
-  SimulationInputError,
   type ModelParameters,
   type SimulationOptions,
   type SimulationResult,
@@ -51,6 +48,7 @@ import {
   type SourceKind,
 } from "./target.js";
 import { summarize } from "./timeline.js";
+import { UsageError } from "../usage-error.js";
 
 export interface CommandIO {
   stdout: (text: string) => void;
@@ -89,8 +87,6 @@ Ctrl-C stops the load, prints what was observed so far and exits 130.
 
 const OUTPUTS = ["table", "json", "csv", "svg"] as const;
 type Output = (typeof OUTPUTS)[number];
-
-class UsageError extends Error {}
 
 /** The I/O of the command, injectable for tests. */
 export interface LoadtestDependencies {
@@ -252,13 +248,6 @@ function specDiffers(policy: MLAutoscalePolicy, live: LivePolicy): boolean {
 
 function simulationProblem(error: unknown, file: string): string {
   if (error instanceof PolicyInputError) return error.message;
-  if (
-    error instanceof HpaSpecError ||
-    error instanceof ScaledObjectError ||
-    error instanceof SimulationInputError
-  ) {
-    return `${file}: cannot simulate: ${error.message}`;
-  }
   return `${file}: cannot simulate: ${errorMessage(error)}`;
 }
 

@@ -8,14 +8,11 @@ import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import type { ScaledObject } from "../keda/types.js";
 import { loadPolicyFile, PolicyInputError, renderPolicy } from "../render/index.js";
 import { formatCsv, formatJson, formatTable, type RunParameters } from "./format.js";
-import { HpaSpecError } from "./hpa.js";
-import { ScaledObjectError } from "./keda.js";
 import { parseSignalOverrides } from "./signals.js";
 import {
   DEFAULT_OPTIONS,
   MODEL_DEFAULTS,
   simulate,
-  SimulationInputError,
   type ModelParameters,
   type SimulationOptions,
   type SimulationResult,
@@ -23,6 +20,7 @@ import {
 } from "./simulate.js";
 import { renderSvg } from "./svg.js";
 import { parseTrace, TraceError } from "./trace.js";
+import { UsageError } from "../usage-error.js";
 
 export interface CommandIO {
   stdout: (text: string) => void;
@@ -71,8 +69,6 @@ The cluster (defaults: each component's own; see docs/simulate.md):
 
 const OUTPUTS = ["table", "json", "csv", "svg"] as const;
 type Output = (typeof OUTPUTS)[number];
-
-export class UsageError extends Error {}
 
 function numberFlag(
   value: string | undefined,
@@ -233,13 +229,6 @@ export function policyTarget(policy: MLAutoscalePolicy, kedaInstalled: boolean):
 function describeError(error: unknown, file: string): string {
   if (error instanceof PolicyInputError) return error.message;
   if (error instanceof TraceError) return error.message;
-  if (
-    error instanceof HpaSpecError ||
-    error instanceof ScaledObjectError ||
-    error instanceof SimulationInputError
-  ) {
-    return `${file}: ${error.message}`;
-  }
   return `${file}: ${error instanceof Error ? error.message : String(error)}`;
 }
 

@@ -11,6 +11,7 @@ import type {
   V2MetricSpec,
 } from "@kubernetes/client-node";
 import { quantityValue, toMilli } from "../runtime/quantity.js";
+import { SimulationInputError } from "./errors.js";
 
 /**
  * kube-controller-manager's defaults (pkg/controller/podautoscaler/config/v1alpha1/defaults.go), which
@@ -66,16 +67,6 @@ export interface NormalizedBehavior {
   scaleDown: ScalingRules;
 }
 
-export class HpaSpecError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = "HpaSpecError";
-  }
-}
-
 /** A failure to read or use a metric: the HPA marks that metric invalid for this sync. */
 export class MetricsError extends Error {
   constructor(message: string) {
@@ -92,14 +83,15 @@ function normalizePolicies(
   if (!rules?.policies || rules.policies.length === 0) return defaults.map((policy) => ({ ...policy }));
   return rules.policies.map((policy, index) => {
     if (policy.type !== "Pods" && policy.type !== "Percent") {
-      throw new HpaSpecError(
+      throw new SimulationInputError(
         `${field}.policies[${index}].type`,
         `must be Pods or Percent, got ${policy.type}`,
       );
     }
-    if (!(policy.value > 0)) throw new HpaSpecError(`${field}.policies[${index}].value`, "must be > 0");
+    if (!(policy.value > 0))
+      throw new SimulationInputError(`${field}.policies[${index}].value`, "must be > 0");
     if (!(policy.periodSeconds > 0)) {
-      throw new HpaSpecError(`${field}.policies[${index}].periodSeconds`, "must be > 0");
+      throw new SimulationInputError(`${field}.policies[${index}].periodSeconds`, "must be > 0");
     }
     return { type: policy.type, value: policy.value, periodSeconds: policy.periodSeconds };
   });
@@ -108,7 +100,7 @@ function normalizePolicies(
 function normalizeSelectPolicy(value: string | undefined, field: string): SelectPolicy {
   if (value === undefined) return "Max";
   if (value === "Max" || value === "Min" || value === "Disabled") return value;
-  throw new HpaSpecError(`${field}.selectPolicy`, `must be Max, Min or Disabled, got ${value}`);
+  throw new SimulationInputError(`${field}.selectPolicy`, `must be Max, Min or Disabled, got ${value}`);
 }
 
 /**
@@ -162,7 +154,7 @@ function parseTolerance(value: string | undefined, field: string): number | unde
   if (value === undefined) return undefined;
   const parsed = quantityValue(value);
   if (parsed === undefined || parsed < 0)
-    throw new HpaSpecError(field, `not a non-negative quantity: ${value}`);
+    throw new SimulationInputError(field, `not a non-negative quantity: ${value}`);
   return parsed;
 }
 
@@ -949,7 +941,7 @@ export function metricLabel(metric: V2MetricSpec): string {
 function quantityMilli(value: string | number | undefined, field: string): number {
   const parsed = value === undefined ? undefined : quantityValue(value);
   if (parsed === undefined || parsed <= 0)
-    throw new HpaSpecError(field, `needs a positive quantity, got ${String(value)}`);
+    throw new SimulationInputError(field, `needs a positive quantity, got ${String(value)}`);
   return toMilli(parsed);
 }
 
@@ -989,11 +981,11 @@ function prepareMetric(spec: V2MetricSpec, index: number): PreparedMetric {
   if (spec.type === "Resource" || spec.type === "ContainerResource") {
     const source = spec.type === "Resource" ? spec.resource : spec.containerResource;
     const sourceField = spec.type === "Resource" ? `${field}.resource` : `${field}.containerResource`;
-    if (!source) throw new HpaSpecError(sourceField, "missing");
+    if (!source) throw new SimulationInputError(sourceField, "missing");
     if (source.target.type === "Utilization") {
       const utilization = source.target.averageUtilization;
       if (utilization === undefined || !(utilization > 0)) {
-        throw new HpaSpecError(`${sourceField}.target.averageUtilization`, "must be > 0");
+        throw new SimulationInputError(`${sourceField}.target.averageUtilization`, "must be > 0");
       }
       const reasonName = `${source.name} resource utilization (percentage of request)`;
       return prepared("Resource", source.name, reasonName, "Utilization", utilization);
@@ -1002,10 +994,10 @@ function prepareMetric(spec: V2MetricSpec, index: number): PreparedMetric {
       const targetValue = quantityMilli(source.target.averageValue, `${sourceField}.target.averageValue`);
       return prepared("Resource", source.name, `${source.name} resource`, "AverageValue", targetValue);
     }
-    throw new HpaSpecError(`${sourceField}.target.type`, `must be Utilization or AverageValue`);
+    throw new SimulationInputError(`${sourceField}.target.type`, `must be Utilization or AverageValue`);
   }
   if (spec.type === "Pods") {
-    if (!spec.pods) throw new HpaSpecError(`${field}.pods`, "missing");
+    if (!spec.pods) throw new SimulationInputError(`${field}.pods`, "missing");
     const name = spec.pods.metric.name;
     const targetValue = quantityMilli(spec.pods.target.averageValue, `${field}.pods.target.averageValue`);
     return prepared("Pods", name, `pods metric ${name}`, "AverageValue", targetValue);
@@ -1013,7 +1005,7 @@ function prepareMetric(spec: V2MetricSpec, index: number): PreparedMetric {
   if (spec.type === "External" || spec.type === "Object") {
     const source = spec.type === "External" ? spec.external : spec.object;
     const sourceField = spec.type === "External" ? `${field}.external` : `${field}.object`;
-    if (!source) throw new HpaSpecError(sourceField, "missing");
+    if (!source) throw new SimulationInputError(sourceField, "missing");
     const name = source.metric.name;
     const kind = spec.type === "External" ? "external" : spec.object?.describedObject.kind;
     const reasonName = `${kind} metric ${name}`;
@@ -1025,9 +1017,9 @@ function prepareMetric(spec: V2MetricSpec, index: number): PreparedMetric {
       const targetValue = quantityMilli(source.target.averageValue, `${sourceField}.target.averageValue`);
       return prepared(spec.type, name, reasonName, "AverageValue", targetValue);
     }
-    throw new HpaSpecError(`${sourceField}.target.type`, "must be Value or AverageValue");
+    throw new SimulationInputError(`${sourceField}.target.type`, "must be Value or AverageValue");
   }
-  throw new HpaSpecError(`${field}.type`, `unsupported metric type ${spec.type}`);
+  throw new SimulationInputError(`${field}.type`, `unsupported metric type ${spec.type}`);
 }
 
 /**
@@ -1134,7 +1126,7 @@ export class HorizontalPodAutoscalerController {
 
   constructor(hpa: V2HorizontalPodAutoscaler, parameters: Partial<HorizontalControllerParameters> = {}) {
     const spec = hpa.spec;
-    if (!spec) throw new HpaSpecError("spec", "missing");
+    if (!spec) throw new SimulationInputError("spec", "missing");
     this.parameters = {
       tolerance: parameters.tolerance ?? HPA_CONTROLLER_DEFAULTS.tolerance,
       downscaleStabilizationSeconds:
@@ -1148,10 +1140,10 @@ export class HorizontalPodAutoscalerController {
     this.minReplicas = spec.minReplicas ?? 1;
     this.maxReplicas = spec.maxReplicas;
     if (!Number.isInteger(this.maxReplicas) || this.maxReplicas < 1) {
-      throw new HpaSpecError("spec.maxReplicas", "must be an integer >= 1");
+      throw new SimulationInputError("spec.maxReplicas", "must be an integer >= 1");
     }
     if (!Number.isInteger(this.minReplicas) || this.minReplicas < 0 || this.minReplicas > this.maxReplicas) {
-      throw new HpaSpecError("spec.minReplicas", "must be an integer between 0 and maxReplicas");
+      throw new SimulationInputError("spec.minReplicas", "must be an integer between 0 and maxReplicas");
     }
     const metricSpecs = [...(spec.metrics ?? [])];
     if (metricSpecs.length === 0) {

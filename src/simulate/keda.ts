@@ -6,6 +6,7 @@ import type { ScaledObject, ScaledObjectTrigger } from "../keda/types.js";
 import type { MetricReading } from "./hpa.js";
 import { quantityValue, toMilli } from "../runtime/quantity.js";
 import { queryRangeSeconds, signalFromQuery, signalFromText, type Signal } from "./signals.js";
+import { SimulationInputError } from "./errors.js";
 
 export const KEDA_DEFAULTS = {
   pollingIntervalSeconds: 30,
@@ -14,16 +15,6 @@ export const KEDA_DEFAULTS = {
   minReplicaCount: 0,
   maxReplicaCount: 100,
 } as const;
-
-export class ScaledObjectError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = "ScaledObjectError";
-  }
-}
 
 /** How a trigger's value is obtained, which decides how stale it is. */
 export type TriggerSource =
@@ -146,19 +137,19 @@ function numberAt(metadata: Record<string, string>, key: string, field: string):
   const raw = metadata[key];
   if (raw === undefined) return undefined;
   const value = quantityValue(raw);
-  if (value === undefined) throw new ScaledObjectError(`${field}.metadata.${key}`, `not a number: ${raw}`);
+  if (value === undefined) throw new SimulationInputError(`${field}.metadata.${key}`, `not a number: ${raw}`);
   return value;
 }
 
 function requirePositive(value: number | undefined, field: string, key: string): number {
   if (value === undefined || !(value > 0)) {
-    throw new ScaledObjectError(`${field}.metadata.${key}`, "a positive target value is required");
+    throw new SimulationInputError(`${field}.metadata.${key}`, "a positive target value is required");
   }
   return value;
 }
 
 function unknownSignal(trigger: ScaledObjectTrigger, field: string, metricName: string, why: string): never {
-  throw new ScaledObjectError(
+  throw new SimulationInputError(
     `${field}.type`,
     `cannot tell what the ${trigger.type} trigger measures (${why}); pass --signal ${trigger.name ?? metricName}=queue|rps|gpu`,
   );
@@ -173,11 +164,11 @@ function rabbitmqTrigger(
   const value = numberAt(metadata, "value", field);
   let mode = metadata.mode;
   if (queueLength !== undefined && (mode !== undefined || value !== undefined)) {
-    throw new ScaledObjectError(`${field}.metadata.queueLength`, "is deprecated; use mode and value");
+    throw new SimulationInputError(`${field}.metadata.queueLength`, "is deprecated; use mode and value");
   }
   if (mode === undefined && queueLength === undefined && value === undefined) mode = "QueueLength";
   if (queueLength !== undefined) mode = "QueueLength";
-  if (mode === undefined) throw new ScaledObjectError(`${field}.metadata.mode`, "must be specified");
+  if (mode === undefined) throw new SimulationInputError(`${field}.metadata.mode`, "must be specified");
   const host = metadata.host ?? "";
   const protocol = metadata.protocol ?? (/^https?:/i.test(host) ? "http" : "amqp");
   const activation = numberAt(metadata, "activationValue", field) ?? 0;
@@ -193,7 +184,7 @@ function rabbitmqTrigger(
   }
   if (mode === "MessageRate") {
     if (protocol === "amqp" && metadata.protocol !== undefined) {
-      throw new ScaledObjectError(`${field}.metadata.protocol`, "MessageRate needs the http protocol");
+      throw new SimulationInputError(`${field}.metadata.protocol`, "MessageRate needs the http protocol");
     }
     return {
       signal: "rps",
@@ -203,7 +194,7 @@ function rabbitmqTrigger(
       activeOnQueue: true,
     };
   }
-  throw new ScaledObjectError(
+  throw new SimulationInputError(
     `${field}.metadata.mode`,
     `${mode} is not simulated (QueueLength and MessageRate are)`,
   );
@@ -270,7 +261,10 @@ function describeTriggerFields(
     };
   }
   if (trigger.metricType === "Utilization") {
-    throw new ScaledObjectError(`${field}.metricType`, "Utilization applies to cpu and memory triggers only");
+    throw new SimulationInputError(
+      `${field}.metricType`,
+      "Utilization applies to cpu and memory triggers only",
+    );
   }
   const metricName = `s${index}-${trigger.type}`;
   const override = overrides.get(trigger.name ?? "") ?? overrides.get(metricName);
@@ -305,7 +299,7 @@ function describeTriggerFields(
   }
   if (trigger.type === "prometheus") {
     const query = metadata.query;
-    if (query === undefined) throw new ScaledObjectError(`${field}.metadata.query`, "is required");
+    if (query === undefined) throw new SimulationInputError(`${field}.metadata.query`, "is required");
     const guess = signalFromQuery(query);
     const signal = override ?? guess.signal;
     if (!signal) {
@@ -350,7 +344,7 @@ function describeTriggerFields(
   const targetKeys = GENERIC_TARGET_KEYS.filter((key) => metadata[key] !== undefined);
   const targetKey = targetKeys[0];
   if (targetKey === undefined || targetKeys.length > 1) {
-    throw new ScaledObjectError(
+    throw new SimulationInputError(
       `${field}.metadata`,
       targetKey === undefined
         ? `the simulator does not know the ${trigger.type} scaler's target; give one of ${GENERIC_TARGET_KEYS.join(", ")}`
@@ -476,13 +470,13 @@ export class ScaledObjectController {
   ) {
     const spec = scaledObject.spec;
     if (!spec.triggers || spec.triggers.length === 0)
-      throw new ScaledObjectError("spec.triggers", "at least one trigger is required");
+      throw new SimulationInputError("spec.triggers", "at least one trigger is required");
     if (spec.advanced?.scalingModifiers?.formula) {
-      throw new ScaledObjectError("spec.advanced.scalingModifiers", "composite metrics are not simulated");
+      throw new SimulationInputError("spec.advanced.scalingModifiers", "composite metrics are not simulated");
     }
     this.pollingIntervalSeconds = spec.pollingInterval ?? KEDA_DEFAULTS.pollingIntervalSeconds;
     if (!Number.isInteger(this.pollingIntervalSeconds) || this.pollingIntervalSeconds < 1) {
-      throw new ScaledObjectError("spec.pollingInterval", "must be a whole number of seconds >= 1");
+      throw new SimulationInputError("spec.pollingInterval", "must be a whole number of seconds >= 1");
     }
     this.cooldownPeriodSeconds = spec.cooldownPeriod ?? KEDA_DEFAULTS.cooldownPeriodSeconds;
     this.initialCooldownPeriodSeconds =
@@ -491,10 +485,10 @@ export class ScaledObjectController {
     this.maxReplicaCount = spec.maxReplicaCount ?? KEDA_DEFAULTS.maxReplicaCount;
     this.idleReplicaCount = spec.idleReplicaCount;
     if (this.idleReplicaCount !== undefined && this.idleReplicaCount >= this.minReplicaCount) {
-      throw new ScaledObjectError("spec.idleReplicaCount", "must be less than minReplicaCount");
+      throw new SimulationInputError("spec.idleReplicaCount", "must be less than minReplicaCount");
     }
     if (this.minReplicaCount > this.maxReplicaCount) {
-      throw new ScaledObjectError("spec.minReplicaCount", "must not exceed maxReplicaCount");
+      throw new SimulationInputError("spec.minReplicaCount", "must not exceed maxReplicaCount");
     }
     this.triggers = spec.triggers.map((trigger, index) => describeTrigger(trigger, index, overrides));
     this.hpa = generatedHpa(scaledObject, this.triggers);

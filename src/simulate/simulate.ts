@@ -20,6 +20,7 @@ import { signalFromText, type Signal } from "./signals.js";
 import { StepTable, type SimulationStep } from "./steps.js";
 import type { Trace } from "./trace.js";
 import { Workload, type WorkloadParameters } from "./workload.js";
+import { SimulationInputError } from "./errors.js";
 
 export interface SimulationTarget {
   /** Shown in reports; usually the policy's name. */
@@ -164,16 +165,6 @@ export interface SimulationResult {
   events: ScaleEvent[];
   /** The model parameters the run used, defaults filled in. */
   model?: ModelParameters;
-}
-
-export class SimulationInputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = "SimulationInputError";
-  }
 }
 
 function gcd(a: number, b: number): number {

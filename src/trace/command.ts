@@ -12,6 +12,7 @@ import {
   readPrometheusTrace,
   type RangeQuery,
 } from "./prometheus.js";
+import { UsageError } from "../usage-error.js";
 
 export const TRACE_USAGE = `Usage: mlautoscale trace --prometheus URL --query [COLUMN=]PROMQL --since DURATION [options]
        mlautoscale trace --request-log FILE [--bucket SECONDS] [--scale FACTOR]
@@ -30,7 +31,6 @@ Prometheus range query or from a request log (one row per request, with a TIMEST
       --scale FACTOR       multiply the arrivals (rps), e.g. to replay a log at 4x its traffic (default 1)
 `;
 
-class UsageError extends Error {}
 /** Input that cannot be read: the message names the file. */
 class InputError extends Error {}
 

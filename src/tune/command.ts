@@ -6,10 +6,8 @@ import { parseArgs } from "node:util";
 import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import type { CommandIO } from "../render/command.js";
 import { parsePolicies, PolicyInputError } from "../render/index.js";
-import { HpaSpecError } from "../simulate/hpa.js";
-import { ScaledObjectError } from "../simulate/keda.js";
 import { parseSignalOverrides } from "../simulate/signals.js";
-import { DEFAULT_OPTIONS, SimulationInputError, type SimulationOptions } from "../simulate/simulate.js";
+import { DEFAULT_OPTIONS, type SimulationOptions } from "../simulate/simulate.js";
 import { parseTrace, TraceError, type Trace } from "../simulate/trace.js";
 import type { EvaluationSetup } from "./evaluate.js";
 import { percent } from "./explain.js";
@@ -17,6 +15,7 @@ import { formatTuneJson, formatTuneTable, recommendedYaml, type RunFacts } from 
 import { defaultWorkerCount, inlineEvaluator, workerEvaluator, type Evaluator } from "./pool.js";
 import { renderFrontSvg } from "./svg.js";
 import { TuneInputError, tunePolicy, tuningSetup, type TuneResult } from "./tune.js";
+import { UsageError } from "../usage-error.js";
 
 export const DEFAULT_MAX_VIOLATIONS_PERCENT = 1;
 export const DEFAULT_CANDIDATES = 300;
@@ -48,8 +47,6 @@ SLO violations against GPU-hours and the cheapest policy that keeps violations w
 
 const OUTPUTS = ["table", "yaml", "json", "svg"] as const;
 type Output = (typeof OUTPUTS)[number];
-
-class UsageError extends Error {}
 
 /** The simulation's options that hold a number (the model's switches and maps are not flags here). */
 type NumericOption = {
@@ -167,13 +164,6 @@ function readSettings(argv: string[]): Settings {
 function describeError(error: unknown, file: string): string[] {
   if (error instanceof PolicyInputError) return error.problems;
   if (error instanceof TraceError || error instanceof TuneInputError) return [error.message];
-  if (
-    error instanceof HpaSpecError ||
-    error instanceof ScaledObjectError ||
-    error instanceof SimulationInputError
-  ) {
-    return [`${file}: ${error.message}`];
-  }
   return [`${file}: ${error instanceof Error ? error.message : String(error)}`];
 }
 
