@@ -32,6 +32,7 @@ import {
 } from "./fidelity-metrics.js";
 import { traceCsv, type TraceName, type TraceShape } from "./fidelity-traces.js";
 import { compileOperator } from "./operator/setup.js";
+import { eventually, getIfExists, sleep } from "./wait.js";
 
 const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 const resultsPath = join(repoRoot, "bench", "results", "fidelity.json");
@@ -75,7 +76,6 @@ const benchStart = Date.now();
 function log(message: string): void {
   console.error(`[${((Date.now() - benchStart) / 1000).toFixed(0).padStart(5)} s] ${message}`);
 }
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Document = {
   kind?: string;
@@ -191,28 +191,6 @@ async function openCluster(keda: boolean): Promise<Cluster> {
     }
   }
   return { controlPlane, rest, addresses: controlPlane.addresses };
-}
-
-async function getIfExists<T>(rest: KubeRestClient, path: string): Promise<T | undefined> {
-  try {
-    return await rest.request<T>("GET", path);
-  } catch {
-    return undefined;
-  }
-}
-
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(1_000);
-  }
 }
 
 function startOperator(cluster: Cluster, cli: string, logName: string): ChildProcess {

@@ -25,6 +25,7 @@ import { quantityValue } from "../src/runtime/quantity.js";
 import { compileOperator } from "./operator/setup.js";
 import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
 import { sortedEntries, subtractCounts, writesOnly } from "./operator/request-counts.js";
+import { eventually, getIfExists, sleep } from "./wait.js";
 
 const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 const resultsPath = join(repoRoot, "bench", "results", "scale-up-latency.json");
@@ -57,7 +58,6 @@ const benchStart = Date.now();
 function log(message: string): void {
   console.error(`[${((Date.now() - benchStart) / 1000).toFixed(0).padStart(5)} s] ${message}`);
 }
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number): number => Math.round(ms / 100) / 10;
 
 // ---------------------------------------------------------------------------------------------------
@@ -227,32 +227,6 @@ async function openCluster(keda: boolean): Promise<Cluster> {
     caPem: Buffer.from(caData, "base64").toString("utf8"),
     token,
   };
-}
-
-async function getIfExists<T>(
-  rest: KubeRestClient,
-  path: string,
-  query?: Record<string, string>,
-): Promise<T | undefined> {
-  try {
-    return await rest.request<T>("GET", path, query === undefined ? {} : { query });
-  } catch {
-    return undefined;
-  }
-}
-
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(1_000);
-  }
 }
 
 async function emulator(cluster: Cluster, method: string, path: string, body: unknown): Promise<void> {
