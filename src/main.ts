@@ -55,7 +55,7 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
       },
     }),
   });
-  const { discovery, externalMetrics } = setupPolicyController({
+  const { discovery, externalMetrics, serverVersion } = setupPolicyController({
     manager,
     rest,
     applier: new Applier(rest, { fieldManager: FIELD_MANAGER }),
@@ -89,13 +89,15 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
   try {
     const port = await server.start();
     logger.info({ port }, "serving /metrics, /healthz and /readyz");
-    // KEDA is looked up before the controllers start, so the first reconciles already know the engine.
-    await Promise.all([discovery.start(), externalMetrics.start()]);
+    // KEDA and the server's version are looked up before the controllers start, so the first reconciles
+    // already know the engine and what the children may hold.
+    await Promise.all([discovery.start(), externalMetrics.start(), serverVersion.start()]);
     await manager.start();
     await manager.done();
   } finally {
     discovery.stop();
     externalMetrics.stop();
+    serverVersion.stop();
     removeSignalHandlers();
     await server.stop();
   }

@@ -8,6 +8,7 @@ import {
   childObjects,
   KEDA_ABSENT,
   KEDA_RUNNING,
+  type KubernetesFeatures,
 } from "../controllers/mlautoscalepolicy/desired/index.js";
 import type { ScaledObject } from "../keda/types.js";
 
@@ -78,6 +79,8 @@ export async function loadPolicyFile(path: string): Promise<MLAutoscalePolicy[]>
 
 export interface RenderOptions {
   kedaInstalled: boolean;
+  /** What the target cluster's Kubernetes version can take; default: the newest version's. */
+  kubernetes?: KubernetesFeatures;
 }
 
 export interface RenderResult {
@@ -89,6 +92,8 @@ export interface RenderResult {
   modelLoadSeconds: number;
   corrections: string[];
   notes: string[];
+  /** Parts of the policy the Kubernetes version cannot take, left out, and what applies instead. */
+  featuresNotApplied: string[];
 }
 
 /** The objects the operator would apply for one policy. A policy without a namespace renders into "default". */
@@ -99,6 +104,7 @@ export function renderPolicy(policy: MLAutoscalePolicy, options: RenderOptions):
   };
   const desired = buildDesiredChildren(withNamespace, {
     keda: options.kedaInstalled ? KEDA_RUNNING : KEDA_ABSENT,
+    ...(options.kubernetes !== undefined && { kubernetes: options.kubernetes }),
   });
   if (!desired.ok) {
     throw new PolicyInputError([`${policy.metadata.name}: ${desired.reason}: ${desired.message}`]);
@@ -110,6 +116,7 @@ export function renderPolicy(policy: MLAutoscalePolicy, options: RenderOptions):
     modelLoadSeconds: c.modelLoadSeconds,
     corrections: c.corrections,
     notes: c.notes,
+    featuresNotApplied: c.featuresNotApplied,
   };
   if (c.deployment !== undefined) result.deployment = c.deployment;
   if (c.hpa !== undefined) result.hpa = c.hpa;

@@ -33,7 +33,7 @@ export async function startOperator(
   const rest = new KubeRestClient(kubeConfig);
   const metrics = new OperatorMetrics({ processMetrics: false });
   const manager = new Manager({ logger, shutdownTimeoutMs: 5_000 });
-  const { discovery, externalMetrics } = setupPolicyController({
+  const { discovery, externalMetrics, serverVersion } = setupPolicyController({
     manager,
     rest,
     applier: new Applier(rest, { fieldManager: FIELD_MANAGER }),
@@ -48,7 +48,7 @@ export async function startOperator(
       allowedTriggerEndpoints: options.allowedTriggerEndpoints,
     }),
   });
-  await Promise.all([discovery.start(), externalMetrics.start()]);
+  await Promise.all([discovery.start(), externalMetrics.start(), serverVersion.start()]);
   await manager.start();
   return {
     manager,
@@ -56,6 +56,7 @@ export async function startOperator(
     stop: async () => {
       discovery.stop();
       externalMetrics.stop();
+      serverVersion.stop();
       await manager.stop("test finished");
     },
   };

@@ -83,6 +83,11 @@ export const Reason = {
    * workload's spec.replicas too: it and the autoscaler will fight over the count.
    */
   ReplicasWrittenElsewhere: "ReplicasWrittenElsewhere",
+  /**
+   * The cluster's Kubernetes version cannot take part of the policy (an HPA tolerance before 1.35): that part
+   * is left out, and the message says what applies instead.
+   */
+  FeatureUnavailable: "FeatureUnavailable",
   ScaledToZero: "ScaledToZero",
   // ScalingActive
   MetricsUnavailable: "MetricsUnavailable",

@@ -26,6 +26,7 @@ import {
   type ApiServiceState,
 } from "../../runtime/discovery.js";
 import type { Poller } from "../../runtime/poller.js";
+import type { ServerVersion } from "../../runtime/server-version.js";
 import type { EventRecorder } from "../../runtime/events.js";
 import { createInformer, type SharedInformer } from "../../runtime/informer.js";
 import type { ReadonlyStore } from "../../runtime/store.js";
@@ -34,8 +35,16 @@ import { keyString, type DeepReadonly, type KubeObject, type ObjectKey } from ".
 import type { OperatorMetrics } from "../../observability/metrics.js";
 import { controllerOf, groupOf } from "../../runtime/ownerref.js";
 import { objectPath, type JsonObject, type KubeRestClient, type ResourceType } from "../../runtime/rest.js";
+import { watchServerVersion } from "../../runtime/server-version.js";
 import { CACHE_TRANSFORMS } from "./cache-transforms.js";
-import type { ExternalMetricsApi, KedaAvailability } from "./desired/index.js";
+import {
+  isSupportedKubernetes,
+  kubernetesFeatures,
+  OLDEST_SUPPORTED_KUBERNETES,
+  type ExternalMetricsApi,
+  type KedaAvailability,
+  type KubernetesFeatures,
+} from "./desired/index.js";
 import { policyScaleTargetIndex, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
 import {
   ChildNameTakenError,
@@ -340,6 +349,8 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   discovery: DiscoveryWatcher;
   /** Who holds the external metrics API (KEDA, when it runs). */
   externalMetrics: Poller<ApiServiceState>;
+  /** The API server's version, which decides what the children may hold; policies wait for it. */
+  serverVersion: Poller<ServerVersion>;
 } {
   const { manager, rest, logger, namespaces } = options;
   // Each cache keeps what the reconciler reads of its kind (cache-transforms.ts).
@@ -376,6 +387,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   /** KEDA's caches between their start and their first sync, and what policies are told meanwhile. */
   let kedaSyncing: { caches: KedaCaches & { stop: () => Promise<void> }; message: string } | undefined;
   let externalMetricsState: ApiServiceState | undefined;
+  let kubernetes: KubernetesFeatures | undefined;
 
   registerPolicyGauge(options.metrics.registry, policies.store);
   const reconciler = new PolicyReconciler({
@@ -389,6 +401,7 @@ export function setupPolicyController(options: PolicyControllerOptions): {
       kedaCachesSyncing: () => kedaSyncing?.message,
       kedaAvailability: () => kedaAvailability(keda !== undefined, externalMetricsState),
       externalMetricsApi: () => externalMetricsApi(externalMetricsState),
+      kubernetesFeatures: () => kubernetes,
     },
     writer: restPolicyWriter(options.applier, rest),
     events: options.events,
@@ -560,7 +573,25 @@ export function setupPolicyController(options: PolicyControllerOptions): {
       enqueueAll();
     },
   });
-  return { controller, discovery, externalMetrics };
+  // Read before the controllers start, and again after an upgrade: every policy is then built again for it.
+  const serverVersion = watchServerVersion({
+    rest,
+    logger,
+    onChange: (version) => {
+      kubernetes = kubernetesFeatures(version, version.gitVersion);
+      if (isSupportedKubernetes(version)) {
+        logger.info({ kubernetes }, "the API server's version decides what the children may hold");
+      } else {
+        const oldest = `${OLDEST_SUPPORTED_KUBERNETES.major}.${OLDEST_SUPPORTED_KUBERNETES.minor}`;
+        logger.error(
+          { kubernetes },
+          `Kubernetes ${version.gitVersion} is older than ${oldest}, the oldest supported`,
+        );
+      }
+      enqueueAll();
+    },
+  });
+  return { controller, discovery, externalMetrics, serverVersion };
 }
 
 /**

@@ -40,6 +40,8 @@ import {
   type DesiredChildren,
   type ExternalMetricsApi,
   type KedaAvailability,
+  type KubernetesFeatures,
+  NEWEST_KUBERNETES_FEATURES,
 } from "./desired/index.js";
 import { POLICY_LABEL, scaleTarget } from "./desired/metadata.js";
 import { claimsBefore, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
@@ -78,6 +80,12 @@ export interface PolicyCaches {
   kedaAvailability?(): KedaAvailability;
   /** Whether an HPA's External metrics have a server. Default: they do. */
   externalMetricsApi?(): ExternalMetricsApi;
+  /**
+   * What the API server's Kubernetes version can take; undefined until its version is known (policies
+   * wait meanwhile: a child built for another version could carry a field the server drops). Default: the
+   * newest version's.
+   */
+  kubernetesFeatures?(): KubernetesFeatures | undefined;
 }
 
 export interface ChildRef {
@@ -134,6 +142,9 @@ const KEDA_CACHES_RETRY_MS = 30_000;
  * a watch round trip; past this, someone else's later write (a `kubectl edit` of the status) wins.
  */
 const WRITTEN_STATUS_TRUST_MS = 30_000;
+
+/** How soon to look again while the API server's version is not known. */
+const SERVER_VERSION_RETRY_MS = 5_000;
 
 /** How soon to look again while a hand-over between engines is under way. */
 const HANDOVER_REQUEUE_MS = 2_000;
@@ -298,6 +309,10 @@ export class PolicyReconciler {
       context.logger?.info({ reason: syncing }, "waiting for KEDA's caches");
       return { requeueAfterMs: KEDA_CACHES_RETRY_MS };
     }
+    if (this.kubernetesFeatures() === undefined) {
+      context.logger?.info("waiting for the API server's version");
+      return { requeueAfterMs: SERVER_VERSION_RETRY_MS };
+    }
 
     // One reconcile: read, build, apply, prune, then the status, once, from the caches and the answers to
     // the writes just made (the caches have not seen those yet).
@@ -382,7 +397,9 @@ export class PolicyReconciler {
     const keda = this.caches.keda();
     const currentEngine = raw.status?.engine;
     const externalMetrics = this.caches.externalMetricsApi?.();
+    const kubernetes = this.kubernetesFeatures();
     const desired = buildDesiredChildren(policy, {
+      ...(kubernetes !== undefined && { kubernetes }),
       keda: this.kedaAvailability(),
       ...(externalMetrics !== undefined && { externalMetrics }),
       ...(currentEngine !== undefined && { currentEngine }),
@@ -469,6 +486,7 @@ export class PolicyReconciler {
         corrections: children.corrections,
         ...(pdbOverlap !== undefined && { pdbOverlap }),
         ...(replicasWrittenElsewhere !== undefined && { replicasWrittenElsewhere }),
+        ...(children.featuresNotApplied.length > 0 && { featuresNotApplied: children.featuresNotApplied }),
         children: applied,
         ...(children.problem !== undefined && { problem: children.problem }),
       },
@@ -693,6 +711,11 @@ export class PolicyReconciler {
       errors.every((e) => e.refused),
       errors.some((e) => e.nameTaken),
     );
+  }
+
+  private kubernetesFeatures(): KubernetesFeatures | undefined {
+    if (this.caches.kubernetesFeatures === undefined) return NEWEST_KUBERNETES_FEATURES;
+    return this.caches.kubernetesFeatures();
   }
 
   private kedaAvailability(): KedaAvailability {
@@ -924,7 +947,8 @@ export class PolicyReconciler {
         condition.type === ConditionType.Reconciled &&
         (condition.reason === Reason.DisruptionBudgetCorrected ||
           condition.reason === Reason.DisruptionBudgetOverlap ||
-          condition.reason === Reason.ReplicasWrittenElsewhere)
+          condition.reason === Reason.ReplicasWrittenElsewhere ||
+          condition.reason === Reason.FeatureUnavailable)
       ) {
         this.events.event(raw, "Warning", condition.reason, condition.message);
       }

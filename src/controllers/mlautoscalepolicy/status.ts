@@ -49,6 +49,8 @@ export type ReconcileVerdict =
       pdbOverlap?: string;
       /** Set when another field manager writes the targetRef workload's replicas: who, and what to do. */
       replicasWrittenElsewhere?: string;
+      /** Parts of the policy the cluster's Kubernetes version cannot take, and what applies instead. */
+      featuresNotApplied?: string[];
       children: ObservedChildren["children"];
       /**
        * What was applied is in place, but the autoscaler cannot work as asked: ScalingActive says so,
@@ -223,8 +225,8 @@ function scalingActive(verdict: ReconcileVerdict, observed: ObservedChildren): C
 
 /**
  * Reconciled: False with the failure's reason, or True with the reason of the first thing worth knowing
- * (another PDB covers the pods, another manager writes the replicas, the PDB was corrected), every such
- * thing in the message.
+ * (another PDB covers the pods, another manager writes the replicas, the PDB was corrected, the cluster's
+ * Kubernetes version cannot take part of the policy), every such thing in the message.
  */
 function reconciledCondition(verdict: ReconcileVerdict): ConditionInput {
   const type = ConditionType.Reconciled;
@@ -242,6 +244,7 @@ function reconciledCondition(verdict: ReconcileVerdict): ConditionInput {
       ? []
       : [{ reason: Reason.ReplicasWrittenElsewhere, message: verdict.replicasWrittenElsewhere }]),
     ...verdict.corrections.map((message) => ({ reason: Reason.DisruptionBudgetCorrected, message })),
+    ...(verdict.featuresNotApplied ?? []).map((message) => ({ reason: Reason.FeatureUnavailable, message })),
   ];
   const first = notes[0];
   if (first === undefined) {

@@ -6,6 +6,7 @@ import type {
   V2HPAScalingRules,
 } from "@kubernetes/client-node";
 import type { BEHAVIOR_PRESETS, PolicySpec, ScalingRules } from "../../../api/v1alpha1/index.js";
+import { NEWEST_KUBERNETES_FEATURES, type KubernetesFeatures } from "./kubernetes-features.js";
 import { compareStrings } from "./metadata.js";
 
 type Preset = (typeof BEHAVIOR_PRESETS)[number];
@@ -65,15 +66,15 @@ function comparePolicies(a: V2HPAScalingPolicy, b: V2HPAScalingPolicy): number {
   return compareStrings(a.type, b.type) || a.periodSeconds - b.periodSeconds || a.value - b.value;
 }
 
-function rulesFrom(rules: ScalingRules): V2HPAScalingRules {
+function rulesFrom(rules: ScalingRules, features: KubernetesFeatures): V2HPAScalingRules {
   const out: V2HPAScalingRules = {};
   if (rules.stabilizationWindowSeconds !== undefined)
     out.stabilizationWindowSeconds = rules.stabilizationWindowSeconds;
   if (rules.selectPolicy !== undefined) out.selectPolicy = rules.selectPolicy;
   if (rules.policies !== undefined)
     out.policies = rules.policies.map((p) => ({ ...p })).sort(comparePolicies);
-  // tolerance is a resource.Quantity in autoscaling/v2.
-  if (rules.tolerance !== undefined) out.tolerance = String(rules.tolerance);
+  // tolerance is a resource.Quantity in autoscaling/v2. A server without the field would drop it.
+  if (rules.tolerance !== undefined && features.hpaTolerance) out.tolerance = String(rules.tolerance);
   return out;
 }
 
@@ -81,11 +82,14 @@ function copyBehavior(behavior: V2HorizontalPodAutoscalerBehavior): V2Horizontal
   return structuredClone(behavior);
 }
 
-export function buildBehavior(spec: PolicySpec): V2HorizontalPodAutoscalerBehavior {
+export function buildBehavior(
+  spec: PolicySpec,
+  features: KubernetesFeatures = NEWEST_KUBERNETES_FEATURES,
+): V2HorizontalPodAutoscalerBehavior {
   const behavior = spec.scaling.behavior;
   if (behavior.preset !== undefined) return copyBehavior(PRESETS[behavior.preset]);
   const out: V2HorizontalPodAutoscalerBehavior = {};
-  if (behavior.scaleUp !== undefined) out.scaleUp = rulesFrom(behavior.scaleUp);
-  if (behavior.scaleDown !== undefined) out.scaleDown = rulesFrom(behavior.scaleDown);
+  if (behavior.scaleUp !== undefined) out.scaleUp = rulesFrom(behavior.scaleUp, features);
+  if (behavior.scaleDown !== undefined) out.scaleDown = rulesFrom(behavior.scaleDown, features);
   return out;
 }

@@ -1,6 +1,7 @@
 // The GPU-aware Deployment a policy's template becomes.
 import type { V1Container, V1Deployment, V1EnvVar, V1Probe } from "@kubernetes/client-node";
 import type { MLAutoscalePolicy, WorkloadTemplate } from "../../../api/v1alpha1/index.js";
+import { NEWEST_KUBERNETES_FEATURES, type KubernetesFeatures } from "./kubernetes-features.js";
 import { childMetadata, selectorLabels, sortKeys } from "./metadata.js";
 import { buildPlacement } from "./placement.js";
 
@@ -83,8 +84,22 @@ function resourcesFor(template: WorkloadTemplate): V1Container["resources"] {
   return resources;
 }
 
+/**
+ * The drain before SIGTERM. The sleep action needs no shell in the image (distroless model servers have
+ * none). Without it (before 1.30) there is no hook, and the policy says the drain is not applied; without
+ * zero-second sleeps (before 1.33) a drain of 0 is no hook, which does the same.
+ */
+function preStopFor(template: WorkloadTemplate, features: KubernetesFeatures): V1Container["lifecycle"] {
+  const seconds = template.shutdown.drainSeconds;
+  if (!features.sleepAction || (seconds === 0 && !features.zeroSecondSleep)) return undefined;
+  return { preStop: { sleep: { seconds } } };
+}
+
 /** The Deployment for a template policy; undefined in targetRef mode. */
-export function buildDeployment(policy: MLAutoscalePolicy): V1Deployment | undefined {
+export function buildDeployment(
+  policy: MLAutoscalePolicy,
+  features: KubernetesFeatures = NEWEST_KUBERNETES_FEATURES,
+): V1Deployment | undefined {
   const template = policy.spec.workload.template;
   if (template === undefined) return undefined;
   const podSelector = selectorLabels(policy);
@@ -100,9 +115,9 @@ export function buildDeployment(policy: MLAutoscalePolicy): V1Deployment | undef
     ],
     resources: resourcesFor(template),
     ...probesFor(template),
-    // The sleep action needs no shell in the image (distroless model servers have none).
-    lifecycle: { preStop: { sleep: { seconds: template.shutdown.drainSeconds } } },
   };
+  const lifecycle = preStopFor(template, features);
+  if (lifecycle !== undefined) container.lifecycle = lifecycle;
   const env = envFor(template);
   if (env !== undefined) container.env = env;
 

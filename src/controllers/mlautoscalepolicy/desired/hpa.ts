@@ -2,6 +2,7 @@
 import type { V2HorizontalPodAutoscaler, V2MetricSpec } from "@kubernetes/client-node";
 import type { MLAutoscalePolicy, PolicySpec } from "../../../api/v1alpha1/index.js";
 import { buildBehavior } from "./behavior.js";
+import { NEWEST_KUBERNETES_FEATURES, type KubernetesFeatures } from "./kubernetes-features.js";
 import { childMetadata, compareStrings, scaleTarget, sortKeys } from "./metadata.js";
 
 const quantity = (value: number | string): string => String(value);
@@ -66,7 +67,10 @@ export function buildHpaMetrics(spec: PolicySpec): V2MetricSpec[] {
   return [...metrics, ...external];
 }
 
-export function buildHorizontalPodAutoscaler(policy: MLAutoscalePolicy): V2HorizontalPodAutoscaler {
+export function buildHorizontalPodAutoscaler(
+  policy: MLAutoscalePolicy,
+  features: KubernetesFeatures = NEWEST_KUBERNETES_FEATURES,
+): V2HorizontalPodAutoscaler {
   const spec = policy.spec;
   return {
     apiVersion: "autoscaling/v2",
@@ -77,7 +81,7 @@ export function buildHorizontalPodAutoscaler(policy: MLAutoscalePolicy): V2Horiz
       minReplicas: spec.replicas.min,
       maxReplicas: spec.replicas.max,
       metrics: buildHpaMetrics(spec),
-      behavior: buildBehavior(spec),
+      behavior: buildBehavior(spec, features),
     },
   };
 }

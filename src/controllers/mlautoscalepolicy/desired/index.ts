@@ -11,11 +11,25 @@ import type { ScaledObject, TriggerAuthentication } from "../../../keda/types.js
 import { buildDeployment } from "./deployment.js";
 import { chooseEngine, type KedaAvailability } from "./engine.js";
 import { buildHorizontalPodAutoscaler } from "./hpa.js";
+import {
+  featuresNotApplied,
+  NEWEST_KUBERNETES_FEATURES,
+  type KubernetesFeatures,
+} from "./kubernetes-features.js";
 import { modelLoadSeconds, propagatedLabels, selectorLabels } from "./metadata.js";
 import { buildPodDisruptionBudget } from "./pdb.js";
 import { buildScaledObject, buildTriggerAuthentication } from "./scaledobject.js";
 
 export { chooseEngine, KEDA_ABSENT, KEDA_RUNNING, type KedaAvailability } from "./engine.js";
+export {
+  isSupportedKubernetes,
+  kubernetesFeatures,
+  NEWEST_KUBERNETES_FEATURES,
+  OLDEST_SUPPORTED_KUBERNETES,
+  parseKubernetesVersion,
+  type KubernetesFeatures,
+  type KubernetesVersion,
+} from "./kubernetes-features.js";
 
 /**
  * Whether an HPA's External metrics can be read: only one server can hold external.metrics.k8s.io, and
@@ -42,6 +56,8 @@ export interface ClusterFacts {
   targetSelector?: V1LabelSelector;
   /** Which of the policy's labels its children get (see propagatedLabels); undefined: all but tracking labels. */
   propagateLabels?: readonly string[];
+  /** What the API server's Kubernetes version can take; undefined: everything (the newest version). */
+  kubernetes?: KubernetesFeatures;
 }
 
 export interface DesiredChildren {
@@ -57,6 +73,11 @@ export interface DesiredChildren {
   corrections: string[];
   /** Things the result leaves out and why (e.g. the PDB of a target whose selector is unknown). */
   notes: string[];
+  /**
+   * Parts of the policy the server's Kubernetes version cannot take, left out of the children: each says
+   * what applies instead (reported in status and events).
+   */
+  featuresNotApplied: string[];
   /**
    * Set when the autoscaler cannot work as asked (an HPA External metric no server answers): what is
    * applied is still applied, and the policy reports this reason and message.
@@ -91,18 +112,20 @@ export function buildDesiredChildren(policyAsWritten: MLAutoscalePolicy, facts: 
   const choice = chooseEngine(policy.spec, facts.keda, facts.currentEngine);
   if (choice.engine === undefined) return { ok: false, reason: choice.reason, message: choice.message };
 
+  const kubernetes = facts.kubernetes ?? NEWEST_KUBERNETES_FEATURES;
   const children: DesiredChildren = {
     engine: choice.engine,
     engineReason: choice.reason,
     modelLoadSeconds: modelLoadSeconds(policy),
     corrections: [],
     notes: [],
+    featuresNotApplied: featuresNotApplied(policy, kubernetes),
   };
-  const deployment = buildDeployment(policy);
+  const deployment = buildDeployment(policy, kubernetes);
   if (deployment !== undefined) children.deployment = deployment;
 
   if (choice.engine === "HPA") {
-    children.hpa = buildHorizontalPodAutoscaler(policy);
+    children.hpa = buildHorizontalPodAutoscaler(policy, kubernetes);
     const external = facts.externalMetrics ?? EXTERNAL_METRICS_SERVABLE;
     const hpaMetrics = children.hpa.spec?.metrics ?? [];
     const externalNames = hpaMetrics.flatMap((m) =>
@@ -133,7 +156,7 @@ export function buildDesiredChildren(policyAsWritten: MLAutoscalePolicy, facts: 
       }
     }
   } else {
-    children.scaledObject = buildScaledObject(policy);
+    children.scaledObject = buildScaledObject(policy, kubernetes);
     const auth = buildTriggerAuthentication(policy);
     if (auth !== undefined) children.triggerAuthentication = auth;
   }

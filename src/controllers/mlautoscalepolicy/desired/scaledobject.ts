@@ -10,6 +10,7 @@ import {
 } from "../../../keda/types.js";
 import { WELL_KNOWN_TRIGGER_KEYS } from "../../../api/v1alpha1/index.js";
 import { buildBehavior } from "./behavior.js";
+import { NEWEST_KUBERNETES_FEATURES, type KubernetesFeatures } from "./kubernetes-features.js";
 import { childMetadata, compareStrings, modelLoadSeconds, scaleTarget, sortKeys } from "./metadata.js";
 
 export const KEDA_DEFAULT_POLLING_SECONDS = 30;
@@ -113,7 +114,11 @@ export function buildTriggers(policy: MLAutoscalePolicy): ScaledObjectTrigger[] 
   return triggers;
 }
 
-export function buildScaledObject(policy: MLAutoscalePolicy): ScaledObject {
+/** The ScaledObject; its behavior goes to the HPA KEDA makes, so it follows the server's features too. */
+export function buildScaledObject(
+  policy: MLAutoscalePolicy,
+  features: KubernetesFeatures = NEWEST_KUBERNETES_FEATURES,
+): ScaledObject {
   const spec = policy.spec;
   const scaleToZero = spec.replicas.min === 0;
   const soSpec: ScaledObjectSpec = {
@@ -125,7 +130,7 @@ export function buildScaledObject(policy: MLAutoscalePolicy): ScaledObject {
     advanced: {
       // The HPA KEDA manages keeps the policy's name, so a hand-over from the HPA engine adopts the
       // existing HPA (and its scale history) instead of creating a second one.
-      horizontalPodAutoscalerConfig: { name: policy.metadata.name, behavior: buildBehavior(spec) },
+      horizontalPodAutoscalerConfig: { name: policy.metadata.name, behavior: buildBehavior(spec, features) },
     },
     triggers: buildTriggers(policy),
   };
