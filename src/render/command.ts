@@ -1,20 +1,42 @@
-// `mlautoscale render -f POLICY.yaml [--keda installed|absent] [-o yaml|json]`
+// `mlautoscale render -f POLICY.yaml [--keda installed|absent] [--kubernetes-version X.Y] [-o yaml|json]`
 import { parseArgs } from "node:util";
-import { formatObjects, loadPolicyFile, PolicyInputError, renderPolicy } from "./index.js";
 import type { KubernetesObject } from "@kubernetes/client-node";
+import {
+  isSupportedKubernetes,
+  kubernetesFeatures,
+  OLDEST_SUPPORTED_KUBERNETES,
+  parseKubernetesVersion,
+  type KubernetesFeatures,
+} from "../controllers/mlautoscalepolicy/desired/index.js";
+import { formatObjects, loadPolicyFile, PolicyInputError, renderPolicy } from "./index.js";
 
 export interface CommandIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
 }
 
-export const RENDER_USAGE = `Usage: mlautoscale render -f POLICY.yaml [-f MORE.yaml] [--keda installed|absent] [-o yaml|json]
+const OLDEST = `${OLDEST_SUPPORTED_KUBERNETES.major}.${OLDEST_SUPPORTED_KUBERNETES.minor}`;
+
+export const RENDER_USAGE = `Usage: mlautoscale render -f POLICY.yaml [-f MORE.yaml] [--keda installed|absent]
+                          [--kubernetes-version X.Y] [-o yaml|json]
 
 Prints the objects the operator would apply for every policy in the files.
-  -f, --filename   policy file (YAML or JSON, one or many documents); repeatable
-      --keda       whether KEDA's CRDs are installed in the target cluster (default: installed)
-  -o, --output     yaml (default) or json
+  -f, --filename             policy file (YAML or JSON, one or many documents); repeatable
+      --keda                 whether KEDA's CRDs are installed in the target cluster (default: installed)
+      --kubernetes-version   the target cluster's Kubernetes version, ${OLDEST} or newer (default: the newest);
+                             what that version cannot take is left out and said on stderr
+  -o, --output               yaml (default) or json
 `;
+
+/** The features of a --kubernetes-version value, or the error to print. */
+function featuresOf(value: string): KubernetesFeatures | string {
+  const version = parseKubernetesVersion(value);
+  if (version === undefined) return `--kubernetes-version must be a version such as ${OLDEST}, not ${value}`;
+  if (!isSupportedKubernetes(version)) {
+    return `--kubernetes-version ${value}: Kubernetes ${version.major}.${version.minor} is older than ${OLDEST}, the oldest the operator supports`;
+  }
+  return kubernetesFeatures(version);
+}
 
 export async function runRenderCommand(argv: string[], io: CommandIO): Promise<number> {
   let values;
@@ -24,6 +46,7 @@ export async function runRenderCommand(argv: string[], io: CommandIO): Promise<n
       options: {
         filename: { type: "string", short: "f", multiple: true },
         keda: { type: "string", default: "installed" },
+        "kubernetes-version": { type: "string" },
         output: { type: "string", short: "o", default: "yaml" },
         help: { type: "boolean", short: "h" },
       },
@@ -51,6 +74,12 @@ export async function runRenderCommand(argv: string[], io: CommandIO): Promise<n
     io.stderr(`error: -o must be yaml or json, not ${values.output}\n`);
     return 2;
   }
+  const version = values["kubernetes-version"];
+  const kubernetes = version === undefined ? undefined : featuresOf(version);
+  if (typeof kubernetes === "string") {
+    io.stderr(`error: ${kubernetes}\n`);
+    return 2;
+  }
   const kedaInstalled = values.keda === "installed";
   // Everything is rendered before anything is printed: bad input prints no partial output.
   const objects: KubernetesObject[] = [];
@@ -60,11 +89,15 @@ export async function runRenderCommand(argv: string[], io: CommandIO): Promise<n
     try {
       for (const policy of await loadPolicyFile(file)) {
         try {
-          const result = renderPolicy(policy, { kedaInstalled });
+          const result = renderPolicy(policy, {
+            kedaInstalled,
+            ...(kubernetes !== undefined && { kubernetes }),
+          });
           objects.push(...result.objects);
-          for (const c of result.corrections)
-            notes.push(`${file} (${policy.metadata.name}): corrected: ${c}`);
-          for (const n of result.notes) notes.push(`${file} (${policy.metadata.name}): ${n}`);
+          const where = `${file} (${policy.metadata.name})`;
+          for (const c of result.corrections) notes.push(`${where}: corrected: ${c}`);
+          for (const n of result.notes) notes.push(`${where}: ${n}`);
+          for (const n of result.featuresNotApplied) notes.push(`${where}: ${n}`);
         } catch (error) {
           if (!(error instanceof PolicyInputError)) throw error;
           problems.push(...error.problems.map((p) => `${file}: ${p}`));

@@ -125,6 +125,38 @@ describe("render: success", () => {
   });
 });
 
+describe("render --kubernetes-version", () => {
+  const policy = withChanges(validBasePolicy(), {
+    "metadata.name": "tolerant",
+    "spec.workload.template.shutdown": { drainSeconds: 0 },
+    "spec.scaling.behavior": {
+      scaleUp: { tolerance: 0.05, policies: [{ type: "Pods", value: 2, periodSeconds: 60 }] },
+    },
+  });
+
+  it("renders what a cluster of that version takes, and says on stderr what it leaves out", async () => {
+    const file = writePolicyFile("tolerant.yaml", yamlOf(policy));
+    const newest = await run("render", "-f", file);
+    expect(newest.code).toBe(0);
+    expect(newest.stdout).toContain("tolerance:");
+    expect(newest.stdout).toContain("sleep:");
+
+    const oldest = await run("render", "-f", file, "--kubernetes-version", "v1.30.14");
+    expect(oldest.code).toBe(0);
+    expect(oldest.stdout).not.toContain("tolerance:");
+    // A zero-second sleep needs 1.33: no hook waits as long.
+    expect(oldest.stdout).not.toContain("lifecycle:");
+    expect(oldest.stderr).toBe(
+      `note: ${file} (tolerant): scaling.behavior.scaleUp.tolerance 0.05 is not applied: the HPA's tolerance ` +
+        "field needs Kubernetes 1.35 or newer (the HPAConfigurableTolerance feature gate, off by default in 1.33 " +
+        "and 1.34) and the cluster runs 1.30; the HPA controller's cluster-wide tolerance applies " +
+        "(--horizontal-pod-autoscaler-tolerance, 0.1 by default)\n",
+    );
+    const same = await run("render", "-f", file, "--kubernetes-version", "1.35");
+    expect(same.stdout).toBe(newest.stdout);
+  });
+});
+
 describe("render: failures print no partial output", () => {
   it("fails a KEDA policy with KedaNotInstalled when KEDA is absent, even after a good file", async () => {
     const kedaFile = example("2-batch-rabbitmq.yaml");
@@ -206,6 +238,8 @@ describe("flags and commands", () => {
     [["render"], "-f POLICY.yaml is required"],
     [["render", "-f", "x.yaml", "-o", "table"], "-o must be yaml or json"],
     [["render", "-f", "x.yaml", "--keda", "maybe"], "--keda must be installed or absent"],
+    [["render", "-f", "x.yaml", "--kubernetes-version", "latest"], "must be a version such as 1.30"],
+    [["render", "-f", "x.yaml", "--kubernetes-version", "1.29"], "1.29 is older than 1.30, the oldest"],
     [["render", "--frobnicate"], "error: "],
     [["deploy"], 'unknown command "deploy"'],
   ])("%j is a usage error", async (argv, message) => {
