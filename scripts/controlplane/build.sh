@@ -3,11 +3,12 @@
 # repository:
 #   ${MLAUTOSCALE_CACHE:-$HOME/.cache/mlautoscale}/<component>-<version>/
 # Components: the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl),
-# KWOK, Helm, KEDA (operator, metrics API server, admission webhooks, and its CRDs and manifests),
-# metrics-server, prometheus-adapter and a Kafka-protocol broker (kfake). Each is pinned by its wrapper
-# module under tools/. Only what is missing is built, so a second run (or CI on the same machine) takes
-# seconds. Builds run MLAUTOSCALE_BUILD_JOBS at a time (default 2): go build already compiles in parallel,
-# but a second build fills the time the first spends linking and downloading.
+# the oldest supported Kubernetes' kube-apiserver (kubernetes-<minor>, for the tests against it), KWOK, Helm,
+# KEDA (operator, metrics API server, admission webhooks, and its CRDs and manifests), metrics-server,
+# prometheus-adapter and a Kafka-protocol broker (kfake). Each is pinned by its wrapper module under tools/.
+# Only what is missing is built, so a second run (or CI on the same machine) takes seconds. Builds run
+# MLAUTOSCALE_BUILD_JOBS at a time (default 2): go build already compiles in parallel, but a second build
+# fills the time the first spends linking and downloading.
 # Usage: scripts/controlplane/build.sh [component]...   (default: all; see COMPONENTS below)
 set -euo pipefail
 
@@ -17,7 +18,7 @@ cache="${MLAUTOSCALE_CACHE:-$HOME/.cache/mlautoscale}"
 source "$repo_root/scripts/controlplane/versions.env"
 
 # Longest first, so the two build slots finish close together.
-COMPONENTS=(kubernetes keda metrics-server prometheus-adapter helm etcd kwok kfake)
+COMPONENTS=(kubernetes keda "kubernetes-${KUBERNETES_OLDEST}" metrics-server prometheus-adapter helm etcd kwok kfake)
 
 # Static binaries: they run anywhere on this architecture and do not depend on the C library.
 export CGO_ENABLED=0
@@ -126,7 +127,12 @@ go_build() {
 # The output folder of each component, known before anything is built (for the report).
 component_dir() {
   case "$1" in
-  kubernetes) echo "$cache/kubernetes-$(module_version tools/kubernetes k8s.io/kubernetes)" ;;
+  # kubernetes is the newest version, kubernetes-<minor> an older one (tools/kubernetes-<minor>): both go to
+  # kubernetes-<version>, where the harness looks for a version's binaries.
+  kubernetes | kubernetes-[0-9]*.[0-9]*)
+    [[ -f "$repo_root/tools/$1/go.mod" ]] || fail "no wrapper module tools/$1 for component '$1'"
+    echo "$cache/kubernetes-$(module_version "tools/$1" k8s.io/kubernetes)"
+    ;;
   etcd) echo "$cache/etcd-$(module_version tools/etcd go.etcd.io/etcd/server/v3)" ;;
   kwok) echo "$cache/kwok-$(module_version tools/kwok sigs.k8s.io/kwok)" ;;
   helm) echo "$cache/helm-$(module_version tools/helm helm.sh/helm/v3)" ;;
@@ -140,9 +146,11 @@ component_dir() {
   esac
 }
 
+# build_kubernetes <component>: the commands its wrapper module lists as tools (all four for the newest
+# version; kube-apiserver alone for the oldest, which is all its tests start).
 build_kubernetes() {
-  local version major minor ldflags="-s -w" pkg
-  version="$(module_version tools/kubernetes k8s.io/kubernetes)"
+  local module="tools/$1" version major minor ldflags="-s -w" pkg packages
+  version="$(module_version "$module" k8s.io/kubernetes)"
   major="${version#v}"
   major="${major%%.*}"
   minor="${version#v*.}"
@@ -153,9 +161,9 @@ build_kubernetes() {
     ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
   done
-  go_build tools/kubernetes "$(component_dir kubernetes)" "$ldflags" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  mapfile -t packages < <(cd "$repo_root/$module" && go list tool) || fail "cannot list the tools of $module"
+  ((${#packages[@]} > 0)) || fail "$module/go.mod lists no tool"
+  go_build "$module" "$(component_dir "$1")" "$ldflags" "${packages[@]}"
 }
 
 build_etcd() {
@@ -249,7 +257,7 @@ build_kfake() {
 
 build_component() {
   case "$1" in
-  kubernetes) build_kubernetes ;;
+  kubernetes | kubernetes-[0-9]*.[0-9]*) build_kubernetes "$1" ;;
   etcd) build_etcd ;;
   kwok) build_kwok ;;
   helm) build_helm ;;
@@ -313,12 +321,15 @@ report() {
 for component in "${components[@]}"; do
   dir="$(component_dir "$component")"
   case "$component" in
-  kubernetes)
-    report kube-apiserver "$dir/kube-apiserver" "$(printed_version "$dir/kube-apiserver" --version)"
-    report kube-controller-manager "$dir/kube-controller-manager" \
-      "$(printed_version "$dir/kube-controller-manager" --version)"
-    report kube-scheduler "$dir/kube-scheduler" "$(printed_version "$dir/kube-scheduler" --version)"
-    report kubectl "$dir/kubectl" "$(printed_version "$dir/kubectl" version --client=true)"
+  kubernetes | kubernetes-[0-9]*.[0-9]*)
+    # The programs its wrapper module builds (kube-apiserver alone for the oldest version).
+    for program in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+      if [[ -x "$dir/$program" ]]; then
+        version_args=(--version)
+        [[ "$program" == kubectl ]] && version_args=(version --client=true)
+        report "$program" "$dir/$program" "$(printed_version "$dir/$program" "${version_args[@]}")"
+      fi
+    done
     ;;
   etcd) report etcd "$dir/etcd" "$(printed_version "$dir/etcd" --version)" ;;
   kwok) report kwok "$dir/kwok" "$(printed_version "$dir/kwok" --version)" ;;
