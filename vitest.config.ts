@@ -4,8 +4,9 @@ import { defineConfig } from "vitest/config";
 // worker. Workers inherit this process's environment.
 process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
 
-// Three projects: unit tests are pure and fast; integration and e2e share one real control plane
-// per run (started in globalSetup) and isolate tests by namespace.
+// Four projects: unit tests are pure and fast; integration and e2e share one real control plane
+// per run (started in globalSetup) and isolate tests by namespace; oldest runs against kube-apiserver of
+// the oldest supported Kubernetes (what the objects need there, and nothing they need only on the newest).
 export default defineConfig({
   test: {
     projects: [
@@ -20,6 +21,22 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/support/global-setup-integration.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "oldest",
+          include: [
+            "test/oldest/**/*.test.ts",
+            // The CRD and its CEL rules, every rendered child, the chart and its admission policy.
+            "test/integration/crd-validation.test.ts",
+            "test/integration/chart.test.ts",
+            "test/integration/admission-policy.test.ts",
+          ],
+          globalSetup: ["test/support/global-setup-oldest.ts"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           fileParallelism: false,

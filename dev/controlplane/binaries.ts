@@ -33,7 +33,10 @@ export const SYSTEM_PROGRAMS = {
 export type SystemProgram = keyof typeof SYSTEM_PROGRAMS;
 
 export interface PinnedVersions {
+  /** kube-apiserver, kube-controller-manager and kube-scheduler: the newest version unless asked otherwise. */
   kubernetes: string;
+  /** The client, always the newest version's. */
+  kubectl: string;
   etcd: string;
   kwok: string;
   helm: string;
@@ -56,10 +59,45 @@ export function goModRequirement(goModPath: string, modulePath: string): string 
   return match[1];
 }
 
-export function pinnedVersions(): PinnedVersions {
+/** KEY=value lines of scripts/controlplane/versions.env, which build.sh sources. */
+export function versionsEnv(): Record<string, string> {
+  const text = readFileSync(join(repoRoot, "scripts", "controlplane", "versions.env"), "utf8");
+  return Object.fromEntries(
+    text
+      .split("\n")
+      .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()))
+      .flatMap((match) => (match?.[1] !== undefined ? [[match[1], match[2] ?? ""]] : [])),
+  );
+}
+
+/** The oldest Kubernetes minor version the operator supports ("1.30"): KUBERNETES_OLDEST in versions.env. */
+export function oldestKubernetes(): string {
+  const oldest = versionsEnv()["KUBERNETES_OLDEST"];
+  if (oldest === undefined) throw new Error("scripts/controlplane/versions.env sets no KUBERNETES_OLDEST");
+  return oldest;
+}
+
+/**
+ * The pins build.sh built. `kubernetes` ("1.30") picks the control plane's version: its wrapper module
+ * tools/kubernetes-<minor> pins it; without it, tools/kubernetes (the newest). kubectl is always the newest.
+ */
+export function pinnedVersions(kubernetes?: string): PinnedVersions {
   const toolModule = (name: string): string => join(repoRoot, "tools", name, "go.mod");
+  const newest = goModRequirement(toolModule("kubernetes"), "k8s.io/kubernetes");
+  let server = newest;
+  if (kubernetes !== undefined) {
+    const module = toolModule(`kubernetes-${kubernetes}`);
+    if (!existsSync(module)) {
+      throw new Error(
+        `Kubernetes ${kubernetes} has no wrapper module (${module}): the local cluster runs the newest version ` +
+          `(tools/kubernetes) or one with a tools/kubernetes-<minor> module`,
+      );
+    }
+    server = goModRequirement(module, "k8s.io/kubernetes");
+  }
   return {
-    kubernetes: goModRequirement(toolModule("kubernetes"), "k8s.io/kubernetes"),
+    kubernetes: server,
+    kubectl: newest,
     etcd: goModRequirement(toolModule("etcd"), "go.etcd.io/etcd/server/v3"),
     kwok: goModRequirement(toolModule("kwok"), "sigs.k8s.io/kwok"),
     helm: goModRequirement(toolModule("helm"), "helm.sh/helm/v3"),
@@ -73,12 +111,12 @@ export function pinnedVersions(): PinnedVersions {
   };
 }
 
-const cacheFolderOf: Record<BinaryName, keyof PinnedVersions> = {
+const versionOf: Record<BinaryName, keyof PinnedVersions> = {
   etcd: "etcd",
   "kube-apiserver": "kubernetes",
   "kube-controller-manager": "kubernetes",
   "kube-scheduler": "kubernetes",
-  kubectl: "kubernetes",
+  kubectl: "kubectl",
   kwok: "kwok",
   helm: "helm",
   "keda-operator": "keda",
@@ -88,6 +126,10 @@ const cacheFolderOf: Record<BinaryName, keyof PinnedVersions> = {
   "prometheus-adapter": "prometheus-adapter",
   kfake: "kfake",
 };
+
+/** The cache folder's component name (<component>-<version>): kubectl is built with the control plane. */
+const componentOf = (version: keyof PinnedVersions): string =>
+  version === "kubectl" ? "kubernetes" : version;
 
 export interface BinaryLocator {
   /** The path of a binary: KUBEBUILDER_ASSETS first when set, then the build cache. Throws if missing. */
@@ -108,8 +150,8 @@ export function binaryLocator(versions: PinnedVersions = pinnedVersions()): Bina
   const cache = cacheRoot();
   const assets = process.env.KUBEBUILDER_ASSETS;
   const candidates = (name: BinaryName): string[] => {
-    const component = cacheFolderOf[name];
-    const cached = join(cache, `${component}-${versions[component]}`, name);
+    const version = versionOf[name];
+    const cached = join(cache, `${componentOf(version)}-${versions[version]}`, name);
     return assets ? [join(assets, name), cached] : [cached];
   };
   const find = (name: BinaryName): string | undefined => candidates(name).find((path) => existsSync(path));

@@ -9,7 +9,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ApiregistrationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { ApiregistrationV1Api, CoreV1Api, KubeConfig, VersionApi } from "@kubernetes/client-node";
 import type { SqsServer } from "../brokers/sqs-server.js";
 import { startKafka, startRabbitMq, startSqs } from "./addons/brokers.js";
 import type { AddonContext } from "./addons/context.js";
@@ -18,6 +18,7 @@ import { KEDA_COMPONENTS, startKeda } from "./addons/keda.js";
 import { startMetricsServer, startPrometheus, startPrometheusAdapter } from "./addons/metrics.js";
 import {
   binaryLocator,
+  pinnedVersions,
   repoRoot,
   type BinaryLocator,
   type BinaryName,
@@ -36,6 +37,12 @@ export type Profile = "integration" | "e2e";
 
 export interface ControlPlaneOptions {
   profile: Profile;
+  /**
+   * The control plane's Kubernetes minor version, e.g. "1.30", built from tools/kubernetes-<minor> (which
+   * builds only what its tests start: kube-apiserver for the oldest version). Default: the newest
+   * (tools/kubernetes). kubectl and Helm stay the newest.
+   */
+  kubernetesVersion?: string;
   /** Files or folders of CRD YAML to install besides KEDA's; default: the repository's crds/. */
   crdPaths?: string[];
   /**
@@ -82,6 +89,8 @@ export interface ControlPlane {
   readonly dir: string;
   /** Folder holding kubectl and helm of the pinned versions. */
   readonly binDir: string;
+  /** kube-apiserver's version as it reports it (gitVersion, e.g. "v1.35.4"). */
+  readonly kubernetesVersion: string;
   /** Whether KEDA's programs were started. */
   readonly keda: boolean;
   readonly addresses: Readonly<ClusterAddresses>;
@@ -148,17 +157,28 @@ const REQUIRED_BINARIES: Record<Profile, BinaryName[]> = {
   integration: ["etcd", "kube-apiserver", "kubectl"],
   e2e: ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl", "helm"],
 };
+/** The programs of the Kubernetes version asked for; the others (kubectl, etcd, KWOK...) are the same for all. */
+const VERSIONED_BINARIES: BinaryName[] = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 const LOOP_BINARIES: BinaryName[] = ["metrics-server", "prometheus-adapter", "kfake"];
 const KEDA_BINARIES: BinaryName[] = ["keda-operator", "keda-adapter", "keda-webhooks"];
 const LOOP_PROGRAMS: SystemProgram[] = ["prometheus", "rabbitmq-server", "epmd"];
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   if (process.env.MLAUTOSCALE_USE_EXISTING_CLUSTER === "true") return useExistingCluster(options);
-  const locator = binaryLocator();
+  const locator = binaryLocator(pinnedVersions(options.kubernetesVersion));
   const e2e = options.profile === "e2e";
   const loop = e2e && options.loop !== false;
   const keda = e2e && options.keda !== false;
-  for (const name of REQUIRED_BINARIES[options.profile]) locator.path(name);
+  for (const name of REQUIRED_BINARIES[options.profile]) {
+    const version = options.kubernetesVersion;
+    if (version !== undefined && VERSIONED_BINARIES.includes(name) && locator.find(name) === undefined) {
+      throw new Error(
+        `${name} ${version} not found: scripts/controlplane/build.sh kubernetes-${version} builds the programs ` +
+          `tools/kubernetes-${version}/go.mod lists as tools; the ${options.profile} profile needs ${name} among them`,
+      );
+    }
+    locator.path(name);
+  }
   if (loop) for (const name of LOOP_BINARIES) locator.path(name);
   if (keda) for (const name of KEDA_BINARIES) locator.path(name);
   if (loop) for (const name of LOOP_PROGRAMS) locator.system(name);
@@ -180,6 +200,7 @@ class LocalControlPlane implements ControlPlane {
   readonly kubeconfigPath: string;
   readonly keda: boolean;
   server = "";
+  kubernetesVersion = "";
   addresses: ClusterAddresses;
 
   private readonly loop: boolean;
@@ -223,6 +244,7 @@ class LocalControlPlane implements ControlPlane {
     await this.startApiServer();
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(this.kubeconfigPath);
+    this.kubernetesVersion = await this.checkServerVersion(kubeConfig);
     await this.installCrds(kubeConfig);
     if (this.profile === "e2e") {
       await Promise.all([this.startControllerManager(), this.startScheduler(), this.startKwok()]);
@@ -412,6 +434,19 @@ class LocalControlPlane implements ControlPlane {
     writeFileSync(this.kubeconfigPath, adminKubeconfig(this.server, caPem, this.token), { mode: 0o600 });
   }
 
+  /** The version kube-apiserver reports; with a version asked for, it must be that one. */
+  private async checkServerVersion(kubeConfig: KubeConfig): Promise<string> {
+    const info = await kubeConfig.makeApiClient(VersionApi).getCode();
+    const asked = this.options.kubernetesVersion;
+    if (asked !== undefined && `${info.major}.${Number.parseInt(info.minor, 10)}` !== asked) {
+      throw new Error(
+        `asked for Kubernetes ${asked}, and ${this.locator.path("kube-apiserver")} is ${info.gitVersion}`,
+      );
+    }
+    this.log(`kube-apiserver ${info.gitVersion}`);
+    return info.gitVersion;
+  }
+
   async restartApiServer(): Promise<void> {
     // It stops listening at once on SIGTERM, then waits up to a minute for long-lived watches (the
     // controllers', KWOK's, the operator's) to end: those clients have already lost it, so do not wait.
@@ -542,6 +577,7 @@ async function useExistingCluster(options: ControlPlaneOptions): Promise<Control
   kubeConfig.loadFromFile(kubeconfigPath);
   const server = kubeConfig.getCurrentCluster()?.server;
   if (!server) throw new Error(`${kubeconfigPath} has no current cluster`);
+  const { gitVersion: kubernetesVersion } = await kubeConfig.makeApiClient(VersionApi).getCode();
   const dir = mkdtempSync(join(tmpdir(), `mlautoscale-${options.profile}-existing-`));
   removeOnExit(dir);
   const binDir = join(dir, "bin");
@@ -585,6 +621,7 @@ async function useExistingCluster(options: ControlPlaneOptions): Promise<Control
     server,
     dir,
     binDir,
+    kubernetesVersion,
     keda: options.keda !== false,
     addresses,
     restartApiServer: notHere("restartApiServer"),

@@ -1,3 +1,4 @@
+export { oldestKubernetes } from "./binaries.js";
 export { startControlPlane } from "./controlplane.js";
 export type {
   ClusterAddresses,

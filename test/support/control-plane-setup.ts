@@ -4,6 +4,7 @@ import {
   startControlPlane,
   type ClusterAddresses,
   type ControlPlane,
+  type ControlPlaneOptions,
   type Profile,
   type StoppableAddon,
 } from "../../dev/controlplane/index.js";
@@ -20,6 +21,8 @@ declare module "vitest" {
     keda: boolean;
     /** http://127.0.0.1:<port> of the harness's control endpoint (stop and start add-ons). */
     harnessUrl: string;
+    /** kube-apiserver's version as it reports it, e.g. "v1.35.4". */
+    kubernetesVersion: string;
   }
 }
 
@@ -66,9 +69,11 @@ function harnessServer(controlPlane: ControlPlane): Promise<{ server: Server; ur
 export async function setUpControlPlane(
   project: TestProject,
   profile: Profile,
+  options: Pick<ControlPlaneOptions, "kubernetesVersion"> = {},
 ): Promise<() => Promise<void>> {
   const controlPlane = await startControlPlane({
     profile,
+    ...options,
     log: (line) => process.stderr.write(`[control plane] ${line}\n`),
   });
   const harness = await harnessServer(controlPlane);
@@ -77,6 +82,7 @@ export async function setUpControlPlane(
   project.provide("addresses", { ...controlPlane.addresses });
   project.provide("keda", controlPlane.keda);
   project.provide("harnessUrl", harness.url);
+  project.provide("kubernetesVersion", controlPlane.kubernetesVersion);
   return async () => {
     await new Promise((resolve) => harness.server.close(resolve));
     await controlPlane.stop();
