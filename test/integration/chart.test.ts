@@ -424,18 +424,17 @@ describe("Helm chart", () => {
     expect(without.filter((object) => aggregatesInto(object).length > 0)).toEqual([]);
   });
 
-  it("refuses to render the admission policy for clusters older than 1.30", async () => {
-    const old = await helm(["template", "mlautoscale", CHART, "--kube-version=1.29.0"]);
-    expect(old.code).not.toBe(0);
-    expect(old.stderr).toContain("admissionPolicy.enabled needs Kubernetes 1.30 or newer");
-    const disabled = await helm([
-      "template",
-      "mlautoscale",
-      CHART,
-      "--kube-version=1.29.0",
-      "--set=admissionPolicy.enabled=false",
-    ]);
-    expect(disabled.code, disabled.stderr).toBe(0);
+  it("refuses clusters older than 1.30, the oldest the operator supports, with or without the admission policy", async () => {
+    for (const values of [[], ["--set=admissionPolicy.enabled=false"]]) {
+      const old = await helm(["template", "mlautoscale", CHART, "--kube-version=1.29.9", ...values]);
+      expect(old.code).not.toBe(0);
+      expect(old.stderr).toContain(
+        "chart requires kubeVersion: >=1.30.0-0 which is incompatible with Kubernetes v1.29.9",
+      );
+    }
+    // Managed clusters report versions such as v1.30.5-eks-ce1d5eb.
+    const managed = await helm(["template", "mlautoscale", CHART, "--kube-version=v1.30.5-eks-ce1d5eb"]);
+    expect(managed.code, managed.stderr).toBe(0);
   });
 
   it("rejects values that the schema forbids", async () => {

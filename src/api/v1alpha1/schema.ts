@@ -470,7 +470,10 @@ const ScalingRules = z
       .min(0)
       .max(1)
       .optional()
-      .describe("Ignore metric ratios within this fraction of 1 (HPA tolerance, Kubernetes 1.33+)."),
+      .describe(
+        "Ignore metric ratios within this fraction of 1 (HPA tolerance). Kubernetes 1.35+: on older clusters it " +
+          "is left out and the policy says so (Reconciled reason FeatureUnavailable).",
+      ),
   })
   .describe("Scaling rules in one direction (HPA autoscaling/v2 behavior).");
 
