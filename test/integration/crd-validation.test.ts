@@ -1,13 +1,11 @@
 // The MLAutoscalePolicy CRD and everything `render` produces, checked against a real kube-apiserver: the
 // invalid-policy table is rejected (or, for "reported" entries, stored) as it says, valid policies are
-// accepted with the same defaults zod fills in, and every rendered child passes the API server's validation.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { ApiException, CustomObjectsApi, type KubernetesObject } from "@kubernetes/client-node";
-import { parseAllDocuments } from "yaml";
+// accepted with the same defaults zod fills in, and every rendered child, built for the server's Kubernetes
+// version as the operator builds it, passes the API server's validation. The "oldest" project runs this file
+// against the oldest supported version too.
+import { CustomObjectsApi, type KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GROUP, parsePolicy, PLURAL, VERSION, type MLAutoscalePolicy } from "../../src/api/v1alpha1/index.js";
+import { GROUP, parsePolicy, PLURAL, VERSION } from "../../src/api/v1alpha1/index.js";
 import { PolicyInputError, renderPolicy } from "../../src/render/index.js";
 import {
   buildDesiredChildren,
@@ -15,7 +13,6 @@ import {
   KEDA_RUNNING,
 } from "../../src/controllers/mlautoscalepolicy/desired/index.js";
 import { FEATURE_POLICIES } from "../fixtures/feature-policies.js";
-import { quantitiesEqual } from "../../src/runtime/quantity.js";
 import {
   INVALID_POLICIES,
   validBasePolicy,
@@ -24,69 +21,16 @@ import {
   type Json,
   type JsonObject,
 } from "../fixtures/invalid-policies.js";
+import {
+  createPolicy,
+  dryRunCreate as dryRunCreateIn,
+  examplePolicies,
+  namedFor,
+  serverFeatures,
+  storedPolicy as storedPolicyIn,
+  withNamespace,
+} from "../support/admission.js";
 import { createTestNamespace, deleteTestNamespace, kubectl, testKubeConfig } from "../support/cluster.js";
-
-const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
-
-function examplePolicies(): { file: string; value: JsonObject }[] {
-  return readdirSync(examplesDir)
-    .filter((f) => f.endsWith(".yaml"))
-    .sort()
-    .flatMap((file) => {
-      const documents = parseAllDocuments(readFileSync(join(examplesDir, file), "utf8"));
-      if (!Array.isArray(documents)) throw new Error(`${file}: not a YAML stream`);
-      return documents.map((d) => ({ file, value: d.toJS() as JsonObject }));
-    });
-}
-
-function withNamespace(policy: JsonObject, namespace: string): JsonObject {
-  const metadata = policy["metadata"];
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new Error("policy without metadata");
-  }
-  return { ...policy, metadata: { ...metadata, namespace } };
-}
-
-/** The message of the API server's Status, or the error's own text. */
-function serverMessage(error: unknown): string {
-  if (!(error instanceof ApiException)) return error instanceof Error ? error.message : String(error);
-  let body: unknown = error.body;
-  if (typeof error.body === "string") {
-    const text = error.body;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return text;
-    }
-  }
-  if (typeof body === "object" && body !== null && "message" in body && typeof body.message === "string") {
-    return body.message;
-  }
-  return `HTTP ${error.code}`;
-}
-
-type CreateOutcome =
-  { accepted: true; object: JsonObject } | { accepted: false; code: number; message: string };
-
-async function createPolicy(namespace: string, policy: JsonObject, dryRun: boolean): Promise<CreateOutcome> {
-  const api = testKubeConfig().makeApiClient(CustomObjectsApi);
-  try {
-    const created: unknown = await api.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: PLURAL,
-      body: withNamespace(policy, namespace),
-      fieldValidation: "Strict",
-      ...(dryRun && { dryRun: "All" }),
-    });
-    return { accepted: true, object: created as JsonObject };
-  } catch (error) {
-    if (error instanceof ApiException)
-      return { accepted: false, code: error.code, message: serverMessage(error) };
-    throw error;
-  }
-}
 
 describe("MLAutoscalePolicy admission", () => {
   let namespace = "";
@@ -377,33 +321,8 @@ describe("rendered children", () => {
     await deleteTestNamespace(namespace);
   });
 
-  /** The policy as the controller sees it: stored, defaulted, with a UID, so children carry owner refs. */
-  async function storedPolicy(value: JsonObject): Promise<MLAutoscalePolicy> {
-    const outcome = await createPolicy(namespace, value, false);
-    if (!outcome.accepted) throw new Error(outcome.message);
-    const parsed = parsePolicy(outcome.object);
-    if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
-    expect(parsed.policy.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
-    return parsed.policy;
-  }
-
-  /**
-   * Creates the object with a server-side dry run. Returns the API server's error, or the fields the server
-   * dropped or changed (a disabled feature gate drops fields silently, even with strict validation).
-   */
-  async function dryRunCreate(object: KubernetesObject): Promise<string> {
-    // --validate=strict: an unknown or misspelt field in a child is an error, not a dropped field.
-    const result = await kubectl(
-      ["create", "--dry-run=server", "--validate=strict", "-o", "json", "-f", "-"],
-      {
-        input: JSON.stringify(object),
-        namespace,
-      },
-    );
-    if (result.code !== 0) return result.stderr.trim();
-    const stored = JSON.parse(result.stdout) as unknown;
-    return notKept(object, stored, "").join("; ");
-  }
+  const storedPolicy = (value: JsonObject) => storedPolicyIn(namespace, value);
+  const dryRunCreate = (object: KubernetesObject) => dryRunCreateIn(namespace, object);
 
   const cases = examplePolicies().flatMap(({ file, value }) =>
     [true, false].map((kedaInstalled) => [file, kedaInstalled ? "installed" : "absent", value] as const),
@@ -413,7 +332,10 @@ describe("rendered children", () => {
     const policy = await storedPolicy(namedFor(value, namespace, keda));
     let objects: KubernetesObject[];
     try {
-      objects = renderPolicy(policy, { kedaInstalled: keda === "installed" }).objects;
+      objects = renderPolicy(policy, {
+        kedaInstalled: keda === "installed",
+        kubernetes: await serverFeatures(),
+      }).objects;
     } catch (error) {
       // Only a policy that needs KEDA fails to render without it.
       expect(error).toBeInstanceOf(PolicyInputError);
@@ -434,7 +356,11 @@ describe("rendered children", () => {
   it.each(featureCases)("%s: every child passes server-side validation", async (_name, value) => {
     const policy = await storedPolicy(withNamespace(value, namespace));
     const targetSelector = { matchLabels: { app: "existing" } };
-    const result = buildDesiredChildren(policy, { keda: KEDA_RUNNING, targetSelector });
+    const result = buildDesiredChildren(policy, {
+      keda: KEDA_RUNNING,
+      targetSelector,
+      kubernetes: await serverFeatures(),
+    });
     if (!result.ok) throw new Error(result.message);
     const objects = childObjects(result.children);
     expect(objects.map((o) => o.kind)).toContain("PodDisruptionBudget");
@@ -459,29 +385,3 @@ describe("rendered children", () => {
     ]);
   });
 });
-
-/** Paths of `written` whose values `stored` does not hold (extra fields in `stored` are defaults). */
-function notKept(written: unknown, stored: unknown, path: string): string[] {
-  if (Array.isArray(written)) {
-    if (!Array.isArray(stored) || stored.length !== written.length)
-      return [`${path}: ${JSON.stringify(stored)}`];
-    return written.flatMap((w, i) => notKept(w, stored[i], `${path}[${i}]`));
-  }
-  if (typeof written === "object" && written !== null) {
-    if (typeof stored !== "object" || stored === null) return [`${path}: missing`];
-    return Object.entries(written).flatMap(([key, value]) =>
-      notKept(value, (stored as Record<string, unknown>)[key], `${path}.${key}`),
-    );
-  }
-  if (written === stored) return [];
-  // The API server stores quantities in canonical form ("1.5Gi" becomes "1536Mi"); the value is the same.
-  if (typeof written === "string" && typeof stored === "string" && quantitiesEqual(written, stored))
-    return [];
-  return [`${path}: wrote ${JSON.stringify(written)}, stored ${JSON.stringify(stored)}`];
-}
-
-/** A copy of an example named per KEDA case, so both cases of one example can exist in one namespace. */
-function namedFor(value: JsonObject, namespace: string, keda: string): JsonObject {
-  const metadata = value["metadata"] as { name: string };
-  return withNamespace({ ...value, metadata: { ...metadata, name: `${metadata.name}-${keda}` } }, namespace);
-}
