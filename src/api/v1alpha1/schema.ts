@@ -2,6 +2,8 @@
 // inferred from it, `npm run generate` turns it into the CRD's OpenAPI schema (descriptions, defaults, enums,
 // bounds, CEL rules), and the CLI and the controller validate with it.
 import { z } from "zod";
+import { ENGINES_WITHOUT_MODEL_LABEL, SERVER_ENGINES } from "../../model-servers/engines.js";
+import { SERVER_TRIGGER_NAMES } from "../../model-servers/promql.js";
 import { QUANTITY_PATTERN } from "../../runtime/quantity.js";
 import { celValidations, refineRules, rule } from "./rules.js";
 
@@ -330,6 +332,108 @@ const ExternalMetric = z
 const utilization = (description: string) =>
   z.number().int().min(1, "must be at least 1: a target of 0 is invalid").max(1000).describe(description);
 
+const SERVER_ADDRESS = Prometheus.shape.serverAddress;
+
+type ServerForRules = {
+  engine: string;
+  modelName?: string;
+  activation?: { serverAddress?: string };
+  prometheus?: object;
+};
+
+const SERVER_RULES = [
+  rule<ServerForRules>(
+    "!has(self.activation) || has(self.activation.serverAddress) || has(self.prometheus)",
+    "activation needs a Prometheus address: set activation.serverAddress, or prometheus.serverAddress",
+    (s) =>
+      s.activation === undefined || s.activation.serverAddress !== undefined || s.prometheus !== undefined,
+    ".activation",
+  ),
+  rule<ServerForRules>(
+    `!has(self.modelName) || !(self.engine in [${ENGINES_WITHOUT_MODEL_LABEL.map((e) => `'${e}'`).join(", ")}])`,
+    `the metrics of ${ENGINES_WITHOUT_MODEL_LABEL.join(", ")} carry no model label (one model per server): remove modelName`,
+    (s) =>
+      s.modelName === undefined || !(ENGINES_WITHOUT_MODEL_LABEL as readonly string[]).includes(s.engine),
+    ".modelName",
+  ),
+];
+
+const ServerMetrics = z
+  .strictObject({
+    engine: z
+      .enum(SERVER_ENGINES)
+      .describe(
+        "The LLM server: vLLM, TGI, SGLang or Triton (TensorRT-LLM backend). The operator knows its metric " +
+          "names, every one each engine has used, and reads whichever the server exports.",
+      ),
+    waitingRequestsPerReplica: z
+      .number()
+      .positive("must be greater than 0")
+      .optional()
+      .describe("Target requests waiting in each replica's queue (vLLM num_requests_waiting and the like)."),
+    kvCacheUtilization: z
+      .number()
+      .int()
+      .min(1, "must be at least 1: a target of 0 is invalid")
+      .max(100)
+      .optional()
+      .describe("Target KV-cache use per replica, percent."),
+    runningRequestsPerReplica: z
+      .number()
+      .positive("must be greater than 0")
+      .optional()
+      .describe("Target requests in each replica's running batch: for latency below what queueing allows."),
+    modelName: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .describe("Read only the series of this served model (the engine's model label)."),
+    prometheus: z
+      .strictObject({ serverAddress: SERVER_ADDRESS })
+      .optional()
+      .describe(
+        "Read the metrics from this Prometheus (KEDA prometheus triggers). Without it the HPA reads them " +
+          "from the custom metrics API, served by a metrics adapter with the rules in docs/engines.",
+      ),
+    activation: z
+      .strictObject({
+        query: z
+          .string()
+          .min(1)
+          .describe(
+            "PromQL returning one value that exists while the workload is at zero: requests waiting upstream " +
+              "of the server, e.g. a gateway's or router's queue.",
+          ),
+        serverAddress: SERVER_ADDRESS.optional().describe(
+          "Prometheus to query; defaults to prometheus.serverAddress.",
+        ),
+        activationValue: z
+          .number()
+          .min(0)
+          .optional()
+          .describe("Wake from zero when the query's value is above this (default 0)."),
+        targetAverageValue: z
+          .number()
+          .positive("must be greater than 0")
+          .optional()
+          .describe(
+            "Requests waiting upstream per replica while scaled up; defaults to the waiting-requests target.",
+          ),
+      })
+      .optional()
+      .describe(
+        "The signal that wakes the workload from zero (replicas.min 0): the server's own metrics vanish with " +
+          "its last replica.",
+      ),
+  })
+  .describe(
+    "Scale an LLM server on its own signals: requests waiting, KV-cache use, requests running. Without " +
+      "targets, the engine's defaults apply (docs/engines); with any, exactly those set.",
+  )
+  .meta({ "x-kubernetes-validations": celValidations(SERVER_RULES) })
+  .superRefine(refineRules(SERVER_RULES));
+
 const Metrics = z
   .strictObject({
     cpu: z
@@ -363,6 +467,7 @@ const Metrics = z
       })
       .optional()
       .describe("Scale on GPU utilization: a KEDA prometheus trigger, or an HPA External metric."),
+    server: ServerMetrics.optional(),
     external: z
       .array(ExternalMetric)
       // Before 1.34 the API server prices a CEL rule on an int-or-string as if the value could fill a whole
@@ -537,7 +642,13 @@ const ScaleToZero = z
   .describe("Scale-to-zero settings; they apply when replicas.min is 0.");
 
 /** Names the operator gives the triggers it generates from scaling.metrics. */
-export const GENERATED_TRIGGER_NAMES = ["cpu", "memory", "queue-depth", "gpu-utilization"] as const;
+export const GENERATED_TRIGGER_NAMES: readonly string[] = [
+  "cpu",
+  "memory",
+  "queue-depth",
+  "gpu-utilization",
+  ...SERVER_TRIGGER_NAMES,
+];
 
 type NamedTriggers = readonly { name?: string }[];
 
@@ -553,10 +664,7 @@ const TRIGGER_LIST_RULES = [
   rule<NamedTriggers>(
     `self.all(t, !has(t.name) || !(t.name in [${GENERATED_TRIGGER_NAMES.map((n) => `'${n}'`).join(", ")}]))`,
     `trigger names ${GENERATED_TRIGGER_NAMES.join(", ")} are taken by the triggers generated from scaling.metrics`,
-    (triggers) =>
-      triggers.every(
-        (t) => t.name === undefined || !(GENERATED_TRIGGER_NAMES as readonly string[]).includes(t.name),
-      ),
+    (triggers) => triggers.every((t) => t.name === undefined || !GENERATED_TRIGGER_NAMES.includes(t.name)),
   ),
 ];
 
@@ -697,7 +805,8 @@ export function hpaOnlyMetrics(metrics: ScalingInput["metrics"]): boolean {
   return (
     (metrics.external?.length ?? 0) > 0 ||
     (metrics.queueDepth !== undefined && metrics.queueDepth.prometheus === undefined) ||
-    (metrics.gpuUtilization !== undefined && metrics.gpuUtilization.prometheus === undefined)
+    (metrics.gpuUtilization !== undefined && metrics.gpuUtilization.prometheus === undefined) ||
+    (metrics.server !== undefined && metrics.server.prometheus === undefined)
   );
 }
 
@@ -719,10 +828,12 @@ const CEL_HAS_TRIGGERS = "(has(self.scaling.triggers) && size(self.scaling.trigg
 const CEL_PROMETHEUS =
   "(has(self.scaling.metrics) && ((has(self.scaling.metrics.queueDepth) && has(self.scaling.metrics.queueDepth.prometheus)) || (has(self.scaling.metrics.gpuUtilization) && has(self.scaling.metrics.gpuUtilization.prometheus))))";
 const CEL_HPA_ONLY =
-  "(has(self.scaling.metrics) && ((has(self.scaling.metrics.external) && size(self.scaling.metrics.external) > 0) || (has(self.scaling.metrics.queueDepth) && !has(self.scaling.metrics.queueDepth.prometheus)) || (has(self.scaling.metrics.gpuUtilization) && !has(self.scaling.metrics.gpuUtilization.prometheus))))";
+  "(has(self.scaling.metrics) && ((has(self.scaling.metrics.external) && size(self.scaling.metrics.external) > 0) || (has(self.scaling.metrics.queueDepth) && !has(self.scaling.metrics.queueDepth.prometheus)) || (has(self.scaling.metrics.gpuUtilization) && !has(self.scaling.metrics.gpuUtilization.prometheus)) || (has(self.scaling.metrics.server) && !has(self.scaling.metrics.server.prometheus))))";
+const CEL_HAS_SERVER = "(has(self.scaling.metrics) && has(self.scaling.metrics.server))";
+const CEL_HAS_ACTIVATION = `(${CEL_HAS_SERVER} && has(self.scaling.metrics.server.activation))`;
 const CEL_NEEDS_KEDA = `(${CEL_HAS_TRIGGERS} || self.replicas.min == 0 || has(self.scaling.fallback))`;
 const CEL_ANY_METRIC =
-  "(has(self.scaling.metrics) && (has(self.scaling.metrics.cpu) || has(self.scaling.metrics.memory) || has(self.scaling.metrics.queueDepth) || has(self.scaling.metrics.gpuUtilization) || (has(self.scaling.metrics.external) && size(self.scaling.metrics.external) > 0)))";
+  "(has(self.scaling.metrics) && (has(self.scaling.metrics.cpu) || has(self.scaling.metrics.memory) || has(self.scaling.metrics.queueDepth) || has(self.scaling.metrics.gpuUtilization) || has(self.scaling.metrics.server) || (has(self.scaling.metrics.external) && size(self.scaling.metrics.external) > 0)))";
 
 export const SPEC_RULES = [
   rule<SpecForRules>(
@@ -733,12 +844,34 @@ export const SPEC_RULES = [
       Object.values(s.scaling.metrics).some((m) => (Array.isArray(m) ? m.length > 0 : m !== undefined)),
     ".scaling",
   ),
+  // A policy with scaling.metrics.server is told what wakes it by the next rule, on its activation field.
   rule<SpecForRules>(
-    `self.replicas.min != 0 || ${CEL_HAS_TRIGGERS} || ${CEL_PROMETHEUS}`,
+    `self.replicas.min != 0 || ${CEL_HAS_TRIGGERS} || ${CEL_PROMETHEUS} || ${CEL_HAS_SERVER}`,
     "replicas.min 0 (scale to zero) needs an event trigger: scaling.triggers or a metric with prometheus",
     (s) =>
-      s.replicas.min !== 0 || (s.scaling.triggers?.length ?? 0) > 0 || prometheusSourced(s.scaling.metrics),
+      s.replicas.min !== 0 ||
+      (s.scaling.triggers?.length ?? 0) > 0 ||
+      prometheusSourced(s.scaling.metrics) ||
+      s.scaling.metrics.server !== undefined,
     ".replicas.min",
+  ),
+  rule<SpecForRules>(
+    `self.replicas.min != 0 || !${CEL_HAS_SERVER} || ${CEL_HAS_ACTIVATION} || ${CEL_HAS_TRIGGERS}`,
+    "replicas.min 0 with scaling.metrics.server: the server's metrics vanish with its last replica, so " +
+      "nothing would wake it; set scaling.metrics.server.activation to a signal that exists at zero " +
+      "replicas (a gateway's or router's queue), or add a queue trigger to scaling.triggers",
+    (s) =>
+      s.replicas.min !== 0 ||
+      s.scaling.metrics.server === undefined ||
+      s.scaling.metrics.server.activation !== undefined ||
+      (s.scaling.triggers?.length ?? 0) > 0,
+    ".scaling.metrics.server.activation",
+  ),
+  rule<SpecForRules>(
+    `!${CEL_HAS_ACTIVATION} || self.replicas.min == 0`,
+    "scaling.metrics.server.activation wakes a workload from zero: it applies only with replicas.min 0",
+    (s) => s.scaling.metrics.server?.activation === undefined || s.replicas.min === 0,
+    ".scaling.metrics.server.activation",
   ),
   rule<SpecForRules>(
     "!has(self.scaling.engine) || self.scaling.engine != 'HPA' || !" + CEL_NEEDS_KEDA,
@@ -748,7 +881,7 @@ export const SPEC_RULES = [
   ),
   rule<SpecForRules>(
     `!((${CEL_NEEDS_KEDA} || (has(self.scaling.engine) && self.scaling.engine == 'KEDA')) && ${CEL_HPA_ONLY})`,
-    "scaling.metrics.external, and queueDepth or gpuUtilization without prometheus, are read by the HPA only: they cannot be combined with KEDA (engine KEDA, triggers, fallback or replicas.min 0)",
+    "scaling.metrics.external, and queueDepth, gpuUtilization or server without prometheus, are read by the HPA only: they cannot be combined with KEDA (engine KEDA, triggers, fallback or replicas.min 0)",
     (s) => !((needsKeda(s) || s.scaling.engine === "KEDA") && hpaOnlyMetrics(s.scaling.metrics)),
     ".scaling.metrics",
   ),

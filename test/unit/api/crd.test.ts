@@ -146,6 +146,8 @@ describe("structural schema", () => {
       ".scaling.engine",
       ".scaling.fallback.replicas",
       ".scaling.metrics",
+      ".scaling.metrics.server.activation",
+      ".scaling.metrics.server.activation",
       ".scaling.scaleToZero",
     ]);
   });
