@@ -46,8 +46,8 @@ export interface EngineMetrics {
   readonly running: readonly SeriesRef[];
   /** KV-cache use, every form the engine has offered, newest first. */
   readonly kvCache: readonly UsageForm[];
-  /** The targets a policy that sets none gets. */
-  readonly defaults: ServerTargets;
+  /** The targets a policy that sets none gets: waiting requests always, every engine counts them. */
+  readonly defaults: ServerTargets & { readonly waitingRequestsPerReplica: number };
 }
 
 /**

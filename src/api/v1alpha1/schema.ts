@@ -11,6 +11,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const PERCENT = /^[0-9]+%$/;
 const URL_PATH = /^\/[^\s]*$/;
+/** A Kubernetes label value (IsValidLabelValue), less its length. */
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 /**
  * The API server keeps one item per key in a list-map, and one of each value in a set, and refuses
@@ -354,6 +356,16 @@ const SERVER_RULES = [
     `the metrics of ${ENGINES_WITHOUT_MODEL_LABEL.join(", ")} carry no model label (one model per server): remove modelName`,
     (s) =>
       s.modelName === undefined || !(ENGINES_WITHOUT_MODEL_LABEL as readonly string[]).includes(s.engine),
+    ".modelName",
+  ),
+  rule<ServerForRules>(
+    `!has(self.modelName) || has(self.prometheus) || (size(self.modelName) <= 63 && self.modelName.matches('${LABEL_VALUE.source}'))`,
+    "without prometheus, the HPA selects the model's series by label: modelName must then be a label value " +
+      "(at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit)",
+    (s) =>
+      s.modelName === undefined ||
+      s.prometheus !== undefined ||
+      (s.modelName.length <= 63 && LABEL_VALUE.test(s.modelName)),
     ".modelName",
   ),
 ];

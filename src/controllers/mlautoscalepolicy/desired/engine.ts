@@ -25,7 +25,11 @@ export type EngineChoice =
 /** True when a metric names a Prometheus server that a KEDA trigger can poll directly. */
 function prefersKeda(spec: PolicySpec): boolean {
   const m = spec.scaling.metrics;
-  return m.queueDepth?.prometheus !== undefined || m.gpuUtilization?.prometheus !== undefined;
+  return (
+    m.queueDepth?.prometheus !== undefined ||
+    m.gpuUtilization?.prometheus !== undefined ||
+    m.server?.prometheus !== undefined
+  );
 }
 
 function withoutKeda(keda: KedaAvailability, needs: string): EngineChoice {

@@ -4,6 +4,7 @@ import type { MLAutoscalePolicy, PolicySpec } from "../../../api/v1alpha1/index.
 import { buildBehavior } from "./behavior.js";
 import { NEWEST_KUBERNETES_FEATURES, type KubernetesFeatures } from "./kubernetes-features.js";
 import { childMetadata, compareStrings, scaleTarget, sortKeys } from "./metadata.js";
+import { serverHpaMetrics } from "./server-metrics.js";
 
 const quantity = (value: number | string): string => String(value);
 
@@ -35,6 +36,7 @@ export function buildHpaMetrics(spec: PolicySpec): V2MetricSpec[] {
       },
     });
   }
+  metrics.push(...serverHpaMetrics(m.server));
   const external: V2MetricSpec[] = [];
   if (m.gpuUtilization !== undefined) {
     // Read through an external metrics adapter; the metric is the sum over the pods, so AverageValue

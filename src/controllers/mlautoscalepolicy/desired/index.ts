@@ -19,6 +19,7 @@ import {
 import { modelLoadSeconds, propagatedLabels, selectorLabels } from "./metadata.js";
 import { buildPodDisruptionBudget } from "./pdb.js";
 import { buildScaledObject, buildTriggerAuthentication } from "./scaledobject.js";
+import { serverHpaNotes } from "./server-metrics.js";
 
 export { chooseEngine, KEDA_ABSENT, KEDA_RUNNING, type KedaAvailability } from "./engine.js";
 export {
@@ -155,6 +156,7 @@ export function buildDesiredChildren(policyAsWritten: MLAutoscalePolicy, facts: 
         );
       }
     }
+    children.notes.push(...serverHpaNotes(policy));
   } else {
     children.scaledObject = buildScaledObject(policy, kubernetes);
     const auth = buildTriggerAuthentication(policy);

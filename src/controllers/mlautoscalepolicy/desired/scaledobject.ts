@@ -12,6 +12,7 @@ import { WELL_KNOWN_TRIGGER_KEYS } from "../../../api/v1alpha1/index.js";
 import { buildBehavior } from "./behavior.js";
 import { NEWEST_KUBERNETES_FEATURES, type KubernetesFeatures } from "./kubernetes-features.js";
 import { childMetadata, compareStrings, modelLoadSeconds, scaleTarget, sortKeys } from "./metadata.js";
+import { serverTriggerSpecs } from "./server-metrics.js";
 
 export const KEDA_DEFAULT_POLLING_SECONDS = 30;
 export const KEDA_DEFAULT_COOLDOWN_SECONDS = 300;
@@ -98,6 +99,11 @@ export function buildTriggers(policy: MLAutoscalePolicy): ScaledObjectTrigger[] 
         m.gpuUtilization.targetUtilization,
         defaultActivation,
       ),
+    );
+  }
+  for (const t of serverTriggerSpecs(policy)) {
+    triggers.push(
+      prometheusTrigger(t.name, t.serverAddress, t.query, t.threshold, t.activation ?? defaultActivation),
     );
   }
   for (const resource of ["cpu", "memory"] as const) {
