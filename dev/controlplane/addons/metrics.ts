@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { adapterRules } from "../../../src/model-servers/promql.js";
 import { externalNameService, type ManifestObject } from "../objects.js";
 import type { AddonContext } from "./context.js";
 
@@ -124,7 +125,8 @@ export async function startPrometheus(context: AddonContext, emulatorPort: numbe
 /**
  * prometheus-adapter's rules: every per-pod series of the emulator is a Pods metric of the same name
  * (summed per pod), and with `external` also an External metric (summed over the series the HPA's
- * selector matches in the namespace).
+ * selector matches in the namespace). The LLM servers' signals are Pods metrics under the names the
+ * operator's HPAs ask for (vllm_requests_waiting, ...), by the rules a user's cluster needs too.
  */
 export function prometheusAdapterRules(external: boolean): Record<string, unknown> {
   const series = `{job="${EMULATOR_JOB}",namespace!="",pod!=""}`;
@@ -136,6 +138,7 @@ export function prometheusAdapterRules(external: boolean): Record<string, unknow
         name: { matches: "^(.*)$", as: "${1}" },
         metricsQuery: "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
       },
+      ...adapterRules(),
     ],
     ...(external && {
       externalRules: [
