@@ -1,4 +1,4 @@
-// The four workloads of the API design, rendered from examples/ and checked against what each must become.
+// The five workloads of the examples, rendered from examples/ and checked against what each must become.
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadPolicyFile, renderPolicy, type RenderResult } from "../../../src/render/index.js";
@@ -268,5 +268,104 @@ describe("4: hybrid service on an External metric", () => {
     expect(pod?.topologySpreadConstraints?.map((c) => c.topologyKey)).toEqual([
       "topology.kubernetes.io/zone",
     ]);
+  });
+});
+
+describe("5: LLM chat on vLLM, from zero on the gateway's queue", () => {
+  const file = "5-llm-vllm.yaml";
+  const pods = 'namespace="default",pod=~"llama-chat-.*",model_name="llama-3.1-8b-instruct"';
+
+  it("is a ScaledObject, 0-4 replicas, polling every 15 s, cooling down 600 s, never idle before 2 x 120 s", async () => {
+    const result = await render(file);
+    expect(result.engine).toBe("KEDA");
+    expect(kinds(result)).toEqual(["Deployment", "ScaledObject", "PodDisruptionBudget"]);
+    const spec = ofKind<ScaledObject>(result, "ScaledObject").spec;
+    expect(spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "llama-chat" });
+    expect(spec.minReplicaCount).toBe(0);
+    expect(spec.maxReplicaCount).toBe(4);
+    expect(spec.pollingInterval).toBe(15);
+    expect(spec.cooldownPeriod).toBe(600);
+    expect(spec.initialCooldownPeriod).toBe(240);
+  });
+
+  it("reads vLLM's waiting requests, 4 a replica, and its KV cache under both names, 75 %, for its model", async () => {
+    const [waiting, kvCache] = ofKind<ScaledObject>(await render(file), "ScaledObject").spec.triggers;
+    expect(waiting).toEqual({
+      type: "prometheus",
+      name: "waiting-requests",
+      metadata: {
+        query: `sum(vllm:num_requests_waiting{${pods}})`,
+        serverAddress: "http://prometheus.monitoring.svc:9090",
+        threshold: "4",
+      },
+    });
+    expect(kvCache).toEqual({
+      type: "prometheus",
+      name: "kv-cache-utilization",
+      metadata: {
+        query: `sum(100 * avg by (namespace, pod) (vllm:kv_cache_usage_perc{${pods}} or vllm:gpu_cache_usage_perc{${pods}}))`,
+        serverAddress: "http://prometheus.monitoring.svc:9090",
+        threshold: "75",
+      },
+    });
+  });
+
+  it("wakes on llm-d's flow-control queue, under its current and former names, 4 waiting a replica", async () => {
+    const triggers = ofKind<ScaledObject>(await render(file), "ScaledObject").spec.triggers;
+    expect(triggers).toHaveLength(3);
+    expect(triggers[2]).toEqual({
+      type: "prometheus",
+      name: "activation",
+      metadata: {
+        query:
+          'sum(llm_d_epp_flow_control_queue_size{inference_pool="llama-chat"} ' +
+          'or inference_extension_flow_control_queue_size{inference_pool="llama-chat"})',
+        serverAddress: "http://prometheus.monitoring.svc:9090",
+        threshold: "4",
+      },
+    });
+  });
+
+  it("runs vLLM on one GPU of a g6.xlarge, its API (and /metrics) on 8080, health on /health", async () => {
+    const deployment = (await render(file)).deployment;
+    const pod = deployment?.spec?.template.spec;
+    const container = pod?.containers[0];
+    expect(container?.image).toBe("registry.example.com/llm/vllm-openai:0.12.0");
+    expect(container?.args).toEqual([
+      "--model=/models/llama-3.1-8b-instruct",
+      "--served-model-name=llama-3.1-8b-instruct",
+      "--port=8080",
+    ]);
+    expect(container?.ports?.find((p) => p.name === "http")?.containerPort).toBe(8080);
+    expect(container?.resources).toEqual({
+      requests: { cpu: "3", memory: "12Gi", "nvidia.com/gpu": "1" },
+      limits: { memory: "12Gi", "nvidia.com/gpu": "1" },
+    });
+    expect(container?.startupProbe?.httpGet?.path).toBe("/health");
+    expect(container?.readinessProbe?.httpGet?.path).toBe("/health");
+    // A 120 s model load: the startup probe allows 2 x 120 s; a two-minute generation finishes on scale-down.
+    expect(container?.startupProbe?.failureThreshold).toBe(49);
+    expect(pod?.terminationGracePeriodSeconds).toBe(130);
+    expect(
+      pod?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
+    ).toEqual([
+      {
+        matchExpressions: [
+          { key: "node.kubernetes.io/instance-type", operator: "In", values: ["g6.xlarge"] },
+        ],
+      },
+    ]);
+    expect(deployment?.metadata?.labels?.["team"]).toBe("assistants");
+  });
+
+  it("keeps maxUnavailable 1 and corrects nothing", async () => {
+    const result = await render(file);
+    expect(ofKind<V1PodDisruptionBudget>(result, "PodDisruptionBudget").spec?.maxUnavailable).toBe(1);
+    expect(result.corrections).toEqual([]);
+    expect(result.notes).toEqual([]);
+  });
+
+  it("cannot render without KEDA", async () => {
+    await expect(render(file, false)).rejects.toThrow(/KedaNotInstalled/);
   });
 });
