@@ -28,6 +28,7 @@ import {
   usagePatch,
   USAGE_CPU_ANNOTATION,
   USAGE_MEMORY_ANNOTATION,
+  workloadSamples,
   type BrokerSource,
   type EmulatorParameters,
   type Overrides,
@@ -339,7 +340,7 @@ export class Emulator {
       {
         workload: key,
         source: this.options.describeSource(workload.source),
-        series: workload.plan.series.map((series) => series.name),
+        series: seriesNames(workload.plan),
         ...(workload.plan.skipped.length > 0 && { skippedMetrics: workload.plan.skipped }),
       },
       "workload discovered",
@@ -467,6 +468,7 @@ export class Emulator {
     for (const workload of this.workloads.values()) {
       const signals = podSignals(workload.source, workload.activity, workload.parameters);
       samples.push(...podSamples(workload.plan.series, this.podsOf(workload, now), signals));
+      samples.push(...workloadSamples(workload.plan.upstream, workload.namespace, signals));
     }
     return renderPrometheus(samples);
   }
@@ -496,7 +498,7 @@ export class Emulator {
       busy: workload.activity.busy,
       served: workload.served,
       dropped: workload.dropped,
-      series: workload.plan.series.map((series) => series.name),
+      series: seriesNames(workload.plan),
       skippedMetrics: workload.plan.skipped,
     };
   }
@@ -546,6 +548,11 @@ export class Emulator {
     this.options.logger.info({ workload: policyKey(namespace, name), rps }, "steady load set");
     return { status: 200, body: this.stateOf(workload) };
   }
+}
+
+/** The names a workload publishes, its pods' and its own, each once. */
+function seriesNames(plan: SeriesPlan): string[] {
+  return [...new Set([...plan.series, ...plan.upstream].map((series) => series.name))];
 }
 
 function notFound(namespace: string, name: string): ApiResult {

@@ -6,9 +6,12 @@ import type { MLAutoscalePolicy } from "../../src/api/v1alpha1/index.js";
 import { POLICY_LABEL } from "../../src/controllers/mlautoscalepolicy/desired/metadata.js";
 import type { DeepReadonly, KubeObject, ObjectMeta } from "../../src/runtime/object.js";
 import { quantityValue } from "../../src/runtime/quantity.js";
+import { ENGINES, type SeriesRef } from "../../src/model-servers/engines.js";
+import { DEFAULT_SERVER_CONCURRENCY, serverSignalValue } from "../../src/simulate/llm.js";
 import { signalFromText, type Signal } from "../../src/simulate/signals.js";
 import { DEFAULT_OPTIONS } from "../../src/simulate/simulate.js";
 import { Workload, type WorkloadParameters } from "../../src/simulate/workload.js";
+import type { ServerEngine } from "../../src/model-servers/engines.js";
 
 // ---------------------------------------------------------------------------------------------------
 // parameters
@@ -26,6 +29,8 @@ export interface EmulatorParameters {
   gpuUtilizationAtFullLoad: number;
   /** CPU of an idle pod (health checks, the server's own loop), as a fraction of its CPU request. */
   idleCpuFraction: number;
+  /** Requests one LLM server replica runs at once when busy (its full batch). */
+  serverConcurrency: number;
 }
 
 /** The simulator's defaults, so that `simulate` and the live cluster describe the same workload. */
@@ -36,6 +41,7 @@ export const DEFAULT_PARAMETERS: Readonly<EmulatorParameters> = {
   memoryUtilizationPercent: DEFAULT_OPTIONS.memoryUtilizationPercent,
   gpuUtilizationAtFullLoad: 100,
   idleCpuFraction: 0.02,
+  serverConcurrency: DEFAULT_SERVER_CONCURRENCY,
 };
 
 /** A pod with neither a CPU request nor a limit is taken to have one core, as the simulator does. */
@@ -105,14 +111,29 @@ export const GPU_METRIC = "DCGM_FI_DEV_GPU_UTIL";
 export interface SeriesSpec {
   name: string;
   signal: Signal;
-  /** Labels besides namespace and pod: the selectors of the policy's external metrics of this name. */
+  /**
+   * Labels besides namespace and pod: the selectors of the policy's external metrics of this name, or the
+   * labels that pick an LLM server's series out of its family.
+   */
   labels: Readonly<Record<string, string>>;
   /** One series per GPU (label gpu), as the DCGM exporter publishes; otherwise one per pod. */
   perGpu: boolean;
+  /** The value is the signal's times this (KV-cache percent as the engine's fraction, or in tokens). */
+  scale?: number;
+  /** The value is this, whatever the load (a capacity). */
+  constant?: number;
+}
+
+/** A series of the whole workload, not of a pod: the queue upstream of an LLM server (a gateway's). */
+export interface WorkloadSeriesSpec {
+  name: string;
+  labels: Readonly<Record<string, string>>;
 }
 
 export interface SeriesPlan {
   series: SeriesSpec[];
+  /** The series the policy's activation query reads, when it has one the emulator can publish. */
+  upstream: WorkloadSeriesSpec[];
   /** Metrics of the policy the emulator cannot publish, with why: for one log line at discovery. */
   skipped: string[];
 }
@@ -158,7 +179,87 @@ export function seriesFromPolicy(policy: MLAutoscalePolicy): SeriesPlan {
     }
     add(external.metricName, signal, external.selector ?? {});
   }
-  return { series: [...byName.values()], skipped };
+  const upstream: WorkloadSeriesSpec[] = [];
+  const activation = metrics.server?.activation;
+  if (activation !== undefined) {
+    const selector = firstSelector(activation.query);
+    if (selector === undefined) skipped.push(`activation query names no metric: ${activation.query}`);
+    else upstream.push(selector);
+  }
+  const server =
+    metrics.server === undefined ? [] : serverSeries(metrics.server.engine, metrics.server.modelName);
+  return { series: [...byName.values(), ...server], upstream, skipped };
+}
+
+/** Tokens an emulated TGI replica's KV cache holds (the capacity its KV-cache ratio divides by). */
+export const EMULATED_KV_CACHE_TOKENS = 100_000;
+
+/**
+ * The series an LLM server of `engine` exports, under its current names (the first of each in the engine
+ * table), with the labels that pick them out and the served model's label.
+ */
+export function serverSeries(engine: ServerEngine, modelName = "model"): SeriesSpec[] {
+  const table = ENGINES[engine];
+  const model = table.modelLabel === undefined ? {} : { [table.modelLabel]: modelName };
+  const spec = (ref: SeriesRef, signal: Signal, value: Pick<SeriesSpec, "scale" | "constant"> = {}) => ({
+    name: ref.name,
+    signal,
+    labels: { ...ref.labels, ...model },
+    perGpu: false,
+    ...value,
+  });
+  const out: SeriesSpec[] = [];
+  const [waiting] = table.waiting;
+  const [running] = table.running;
+  const [kvCache] = table.kvCache;
+  if (waiting !== undefined) out.push(spec(waiting, "waiting"));
+  if (running !== undefined) out.push(spec(running, "running"));
+  if (kvCache !== undefined && "gauge" in kvCache) out.push(spec(kvCache.gauge, "kvCache", { scale: 0.01 }));
+  else if (kvCache !== undefined) {
+    out.push(spec(kvCache.used, "kvCache", { scale: EMULATED_KV_CACHE_TOKENS / 100 }));
+    out.push(spec(kvCache.capacity, "kvCache", { constant: EMULATED_KV_CACHE_TOKENS }));
+  }
+  return out;
+}
+
+/** Words of PromQL that are not metric names where they stand (before `by (...)` and the like). */
+const PROMQL_WORDS = new Set([
+  ...[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "offset",
+    "and",
+    "or",
+    "unless",
+  ],
+  ...["sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk"],
+  ...["quantile", "limitk", "limit_ratio"],
+]);
+
+/**
+ * The first series a PromQL query reads: the metric name and the labels its equality matchers give
+ * (the emulator publishes that series for the query to find). Undefined when it names none.
+ */
+export function firstSelector(query: string): WorkloadSeriesSpec | undefined {
+  // Label lists (by (...), on (...)) and strings are skipped whole; a name is a metric unless a call follows.
+  const tokens =
+    /\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)|"(?:[^"\\]|\\.)*"|(?<![a-zA-Z0-9_:])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\(|\{[^}]*\})?/g;
+  for (const match of query.matchAll(tokens)) {
+    const [, name, next] = match;
+    if (name === undefined || next === "(" || PROMQL_WORDS.has(name)) continue;
+    const labels: Record<string, string> = {};
+    for (const matcher of (next ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/g)) {
+      const [, label = "", value = ""] = matcher;
+      labels[label] = value.replace(/\\(.)/g, "$1");
+    }
+    return { name, labels };
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -408,12 +509,26 @@ export function podSignals(
   params: EmulatorParameters,
 ): Record<Signal, number> {
   const ready = Math.max(1, activity.readyPods);
+  // An LLM server's signals, by the simulator's model of them (src/simulate/llm.ts).
+  const server = (signal: "waiting" | "running" | "kvCache" | "upstream"): number =>
+    serverSignalValue(
+      signal,
+      activity.queue,
+      activity.busy,
+      activity.readyPods,
+      params.serverConcurrency,
+      true,
+    );
   return {
     // A model server's queue gauge counts the requests waiting for it; a worker holds the message it
     // is working on (one at a time, the simulator's assumption) while the rest wait in the broker.
     queue: isBrokerSource(source) ? activity.busy : activity.queue / ready,
     rps: activity.arrivalRate / ready,
     gpu: activity.busy * params.gpuUtilizationAtFullLoad,
+    waiting: server("waiting"),
+    running: server("running"),
+    kvCache: server("kvCache"),
+    upstream: server("upstream"),
   };
 }
 
@@ -427,7 +542,7 @@ export function podSamples(
   for (const pod of pods) {
     if (!isReady(pod)) continue;
     for (const spec of series) {
-      const value = signals[spec.signal];
+      const value = spec.constant ?? signals[spec.signal] * (spec.scale ?? 1);
       const labels = { namespace: pod.namespace, pod: pod.name, ...spec.labels };
       if (spec.signal === "gpu" && pod.gpus === 0) continue;
       if (spec.perGpu) {
@@ -438,6 +553,22 @@ export function podSamples(
     }
   }
   return samples;
+}
+
+/**
+ * The workload's own series (the queue upstream of an LLM server), in its namespace: one sample per
+ * series, whatever its pods.
+ */
+export function workloadSamples(
+  series: readonly WorkloadSeriesSpec[],
+  namespace: string,
+  signals: Readonly<Record<Signal, number>>,
+): Sample[] {
+  return series.map((spec) => ({
+    name: spec.name,
+    labels: { namespace, ...spec.labels },
+    value: signals.upstream,
+  }));
 }
 
 function escapeLabelValue(value: string): string {
@@ -571,6 +702,7 @@ export const OverrideSchema = z.strictObject({
   memoryUtilizationPercent: z.number().min(0).max(1000).nullable().optional(),
   gpuUtilizationAtFullLoad: z.number().min(0).max(100).nullable().optional(),
   idleCpuFraction: z.number().min(0).max(1).nullable().optional(),
+  serverConcurrency: positive.nullable().optional(),
   source: SourceSchema.nullable().optional(),
 });
 

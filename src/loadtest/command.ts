@@ -366,8 +366,9 @@ export async function runLoadtestCommand(
     let simulation: { result: SimulationResult; parameters: RunParameters } | undefined;
     if (flags.compare) {
       let serviceRate = flags.serviceRate;
-      if (serviceRate === undefined && emulator) {
-        const rate = (await emulator.workload().catch(() => undefined))?.parameters?.serviceRatePerReplica;
+      const emulated = emulator ? (await emulator.workload().catch(() => undefined))?.parameters : undefined;
+      if (serviceRate === undefined) {
+        const rate = emulated?.serviceRatePerReplica;
         if (rate !== undefined && rate > 0) serviceRate = rate;
       }
       const options: SimulationOptions = {
@@ -379,6 +380,8 @@ export async function runLoadtestCommand(
         schedulingDelaySeconds: flags.schedulingDelay ?? DEFAULT_OPTIONS.schedulingDelaySeconds,
       };
       if (initial.replicas !== null) options.initialReplicas = initial.replicas;
+      // An LLM server's batch, as the emulator plays it.
+      if (emulated?.serverConcurrency !== undefined) options.serverConcurrency = emulated.serverConcurrency;
       try {
         const rendered = renderPolicy(
           { ...policy, metadata: { ...policy.metadata, namespace } },

@@ -104,7 +104,7 @@ export interface EmulatorWorkload {
   served: number;
   readyPods: number;
   source: { type: string; description?: string };
-  parameters?: { serviceRatePerReplica?: number };
+  parameters?: { serviceRatePerReplica?: number; serverConcurrency?: number };
 }
 
 type Fetch = (url: string, init?: RequestInit) => Promise<Response>;

@@ -130,6 +130,17 @@ export function seriesNames(engine: ServerEngine, signal: ServerSignal): string[
   return [...new Set(refs.map((ref) => ref.name))];
 }
 
+const SERVER_SERIES = new Set(
+  (Object.keys(ENGINES) as ServerEngine[]).flatMap((engine) =>
+    SERVER_SIGNALS.flatMap((signal) => seriesNames(engine, signal)),
+  ),
+);
+
+/** Whether a metric name is one of the engine table's series. */
+export function isServerSeries(name: string): boolean {
+  return SERVER_SERIES.has(name);
+}
+
 /** A prometheus-adapter rule (custom.metrics.k8s.io) as its configuration file writes it. */
 export interface AdapterRule {
   seriesQuery: string;

@@ -8,6 +8,7 @@ import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import type { ScaledObject } from "../keda/types.js";
 import { loadPolicyFile, PolicyInputError, renderPolicy } from "../render/index.js";
 import { formatCsv, formatJson, formatTable, type RunParameters } from "./format.js";
+import { DEFAULT_SERVER_CONCURRENCY } from "./llm.js";
 import { parseSignalOverrides } from "./signals.js";
 import {
   DEFAULT_OPTIONS,
@@ -44,7 +45,9 @@ queue, waits, SLO violations, GPU-hours and cost.
       --gpu-price         price of one GPU-hour (default ${DEFAULT_OPTIONS.gpuPricePerHour})
       --memory-utilization  memory use of a running pod, percent of its request (default ${DEFAULT_OPTIONS.memoryUtilizationPercent})
       --initial-replicas  Ready replicas at the start (default: the autoscaler's minimum)
-      --signal NAME=KIND  what a metric or trigger measures: queue, rps or gpu; repeatable
+      --server-concurrency  requests one LLM server replica runs at once when busy (default ${DEFAULT_SERVER_CONCURRENCY})
+      --signal NAME=KIND  what a metric or trigger measures: queue, rps, gpu, or an LLM server's
+                          waiting, running, kvCache, upstream (the queue in front of it); repeatable
 
 The cluster (defaults: each component's own; see docs/simulate.md):
       --hpa-sync-period        kube-controller-manager's HPA sync period, seconds (default ${MODEL_DEFAULTS.hpaSyncPeriodSeconds})
@@ -255,6 +258,7 @@ export async function runSimulateCommand(argv: string[], io: CommandIO): Promise
         "gpu-price": { type: "string" },
         "memory-utilization": { type: "string" },
         "initial-replicas": { type: "string" },
+        "server-concurrency": { type: "string" },
         signal: { type: "string", multiple: true },
         ...MODEL_FLAG_OPTIONS,
         help: { type: "boolean", short: "h" },
@@ -302,6 +306,8 @@ export async function runSimulateCommand(argv: string[], io: CommandIO): Promise
     const modelLoad = numberFlag(values["model-load"], "model-load", isNonNegative);
     if (modelLoad !== undefined) options.modelLoadSeconds = modelLoad;
     if (initialReplicas !== undefined) options.initialReplicas = initialReplicas;
+    const concurrency = numberFlag(values["server-concurrency"], "server-concurrency", isPositive);
+    if (concurrency !== undefined) options.serverConcurrency = concurrency;
     try {
       options.signalOverrides = parseSignalOverrides(values.signal ?? []);
     } catch (error) {

@@ -1,12 +1,17 @@
 // Which simulated quantity a metric or trigger measures. Metric names and trigger types are free
 // text, so the mapping is by convention; `--signal name=kind` overrides it.
+import { isServerSeries, serverSignalOf } from "../model-servers/promql.js";
+import { SERVER_SIGNAL_KINDS, type ServerSignalKind } from "./llm.js";
 
-export type Signal = "queue" | "rps" | "gpu";
+export type Signal = "queue" | "rps" | "gpu" | ServerSignalKind;
 
-export const SIGNALS: readonly Signal[] = ["queue", "rps", "gpu"];
+export const SIGNALS: readonly Signal[] = ["queue", "rps", "gpu", ...SERVER_SIGNAL_KINDS];
 
 /** Guess from a metric name or a Prometheus query. */
 export function signalFromText(text: string): Signal | undefined {
+  // An LLM server's metrics, by the engine table's names ("waiting" alone would read as a queue).
+  const server = serverSignalOf(text);
+  if (server !== undefined) return server;
   const lower = text.toLowerCase();
   if (/gpu|dcgm/.test(lower)) return "gpu";
   if (/queue|backlog|pending|waiting|lag|messages|inflight|in_flight/.test(lower)) return "queue";
@@ -96,9 +101,16 @@ export function queryRangeSeconds(query: string): number | undefined {
 export function signalFromQuery(query: string): { signal?: Signal; ambiguous?: string[] } {
   // A quantile of a histogram is a latency: none of the simulated signals.
   if (/\bhistogram_quantile\s*\(/.test(query)) return {};
+  const metrics = queryMetrics(query);
+  // A query of an LLM server's series alone: the engine table says which signal, by the labels that pick
+  // a series out of its family too (Triton's waiting and running requests share one name).
+  if (metrics.length > 0 && metrics.every((metric) => isServerSeries(metric.name))) {
+    const server = serverSignalOf(query);
+    if (server !== undefined) return { signal: server };
+  }
   const signals = new Map<Signal, string>();
   const unknown: string[] = [];
-  for (const metric of queryMetrics(query)) {
+  for (const metric of metrics) {
     let signal = signalFromText(metric.name);
     if (metric.rate && signal !== "gpu") signal = "rps";
     if (signal === undefined) unknown.push(metric.name);

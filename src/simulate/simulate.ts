@@ -16,6 +16,12 @@ import {
 import { kafkaReportedLag, ScaledObjectController, type TriggerModel } from "./keda.js";
 import { lastScrape, ObservationHistory, type Observation } from "./pipeline.js";
 import { quantityValue, toMilli } from "../runtime/quantity.js";
+import {
+  DEFAULT_SERVER_CONCURRENCY,
+  serverSignalValue,
+  withServerSignals,
+  type ServerSignalKind,
+} from "./llm.js";
 import { signalFromText, type Signal } from "./signals.js";
 import { StepTable, type SimulationStep } from "./steps.js";
 import type { Trace } from "./trace.js";
@@ -109,6 +115,8 @@ export interface SimulationOptions extends Partial<ModelParameters> {
    * was already arriving: the metrics read at the start show it.
    */
   idleBeforeStart?: boolean;
+  /** Requests one LLM server replica runs at once when busy (llm.ts); default 32. */
+  serverConcurrency?: number;
   signalOverrides?: ReadonlyMap<string, Signal>;
 }
 
@@ -318,6 +326,8 @@ class MetricSources {
     /** Pods report a broker-fed worker's own queue: the message it holds while busy. */
     private readonly brokerFed: boolean,
     private readonly tick: number,
+    /** Requests one LLM server replica runs at once when busy. */
+    private readonly serverConcurrency: number,
   ) {}
 
   scrapeOf(now: number): number {
@@ -362,7 +372,19 @@ class MetricSources {
         return this.rateAt(scrape, rangeSeconds) / ready;
       case "gpu":
         return observation.busy * observation.gpuAtFullLoad;
+      default:
+        return this.serverSignal(signal, observation, true);
     }
+  }
+
+  /** An LLM server's signal (llm.ts): one Ready pod's, or the workload's total. */
+  private serverSignal(
+    signal: ServerSignalKind,
+    observation: Readonly<Observation>,
+    perPod: boolean,
+  ): number {
+    const { queue, busy, ready } = observation;
+    return serverSignalValue(signal, queue, busy, ready, this.serverConcurrency, perPod);
   }
 
   /**
@@ -385,6 +407,9 @@ class MetricSources {
         return this.rateAt(scrape, rangeSeconds);
       case "gpu":
         return observation.busy * observation.gpuAtFullLoad;
+      default:
+        // The queue upstream of a server (a gateway's) holds the requests while no replica is Ready.
+        return this.serverSignal(signal, observation, false);
     }
   }
 
@@ -486,7 +511,7 @@ class Simulation {
     private readonly trace: Trace,
     options: SimulationOptions,
   ) {
-    const overrides = options.signalOverrides ?? new Map<string, Signal>();
+    const overrides = withServerSignals(options.signalOverrides ?? new Map<string, Signal>());
     const model = modelParameters(options);
     this.model = model;
     const t0 = trace.points[0]?.t ?? 0;
@@ -593,7 +618,15 @@ class Simulation {
     );
     const brokerFed =
       keda?.triggers.some((trigger) => trigger.source === "live" && trigger.signal === "queue") ?? false;
-    this.sources = new MetricSources(this.history, model, t0, resources.gpus, brokerFed, tick);
+    this.sources = new MetricSources(
+      this.history,
+      model,
+      t0,
+      resources.gpus,
+      brokerFed,
+      tick,
+      options.serverConcurrency ?? DEFAULT_SERVER_CONCURRENCY,
+    );
 
     this.cursor = new TraceCursor(trace);
     const first = this.cursor.arrivals(t0, t0 + tick);
@@ -761,6 +794,8 @@ class Simulation {
           : { value: current.rate };
       case "gpu":
         return { value: current.busy * current.gpuAtFullLoad };
+      default:
+        return { value: sources.loadAt(signal, now, 0) };
     }
   }
 

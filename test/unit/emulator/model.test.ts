@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MLAutoscalePolicySchema, type MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
 import { DEFAULT_OPTIONS } from "../../../src/simulate/simulate.js";
+import { SIGNALS, type Signal } from "../../../src/simulate/signals.js";
 import {
   BrokerConsumption,
   DEFAULT_PARAMETERS,
@@ -10,8 +11,11 @@ import {
   mergeOverrides,
   parseArrivals,
   parseLoad,
+  firstSelector,
   podSamples,
   podSignals,
+  serverSeries,
+  workloadSamples,
   podStateOf,
   podUsage,
   renderPrometheus,
@@ -95,6 +99,14 @@ const pod = (options: PodOptions = {}): PodState => podStateOf(podObject(options
 
 function activity(changes: Partial<WorkloadActivity>): WorkloadActivity {
   return { ...IDLE_ACTIVITY, ...changes };
+}
+
+/** Every signal a pod reports, 0 unless given. */
+function signals(values: Partial<Record<Signal, number>>): Record<Signal, number> {
+  return {
+    ...(Object.fromEntries(SIGNALS.map((signal) => [signal, 0])) as Record<Signal, number>),
+    ...values,
+  };
 }
 
 describe("pods as the emulator sees them", () => {
@@ -252,7 +264,7 @@ describe("per-pod series", () => {
     const rps = plan.series.filter((series) => series.name === "requests_per_second");
     expect(rps).toHaveLength(1);
     expect(rps[0]?.labels).toEqual({ service: "hybrid-ml" });
-    const samples = podSamples(plan.series, [pod({ gpus: 1 })], { queue: 0, rps: 40, gpu: 50 });
+    const samples = podSamples(plan.series, [pod({ gpus: 1 })], signals({ rps: 40, gpu: 50 }));
     expect(samples).toContainEqual({
       name: "requests_per_second",
       labels: { namespace: "ml", pod: "ranker-abc", service: "hybrid-ml" },
@@ -292,7 +304,7 @@ describe("per-pod series", () => {
   it("publishes one GPU series per GPU the pod requests, none for a pod without GPUs", () => {
     const plan = seriesFromPolicy(hybrid);
     const gpuSamples = (gpus: number) =>
-      podSamples(plan.series, [pod({ gpus })], { queue: 0, rps: 0, gpu: 80 }).filter(
+      podSamples(plan.series, [pod({ gpus })], signals({ gpu: 80 })).filter(
         (sample) => sample.name === "DCGM_FI_DEV_GPU_UTIL",
       );
     expect(gpuSamples(2).map((sample) => sample.labels.gpu)).toEqual(["0", "1"]);
@@ -302,11 +314,11 @@ describe("per-pod series", () => {
 
   it("publishes nothing for pods that are not Ready", () => {
     const plan = seriesFromPolicy(hybrid);
-    const samples = podSamples(plan.series, [pod({ ready: false }), pod({ deleting: true })], {
-      queue: 5,
-      rps: 5,
-      gpu: 5,
-    });
+    const samples = podSamples(
+      plan.series,
+      [pod({ ready: false }), pod({ deleting: true })],
+      signals({ queue: 5, rps: 5, gpu: 5, waiting: 5, running: 5, kvCache: 5 }),
+    );
     expect(samples).toEqual([]);
   });
 
@@ -316,7 +328,16 @@ describe("per-pod series", () => {
       activity({ readyPods: 4, queue: 40, arrivalRate: 100, busy: 0.5 }),
       DEFAULT_PARAMETERS,
     );
-    expect(signals).toEqual({ queue: 10, rps: 25, gpu: 50 });
+    // An LLM server's: 40 waiting over 4, half of a 32-request batch running, half its KV cache.
+    expect(signals).toEqual({
+      queue: 10,
+      rps: 25,
+      gpu: 50,
+      waiting: 10,
+      running: 16,
+      kvCache: 50,
+      upstream: 0,
+    });
   });
 
   it("reports a broker worker's queue as the message it holds while busy", () => {
@@ -433,5 +454,111 @@ describe("the API's input", () => {
     expect(parseArrivals({ count: 12 })).toEqual({ ok: true, value: 12 });
     expect(parseLoad({ rps: "fast" }).ok).toBe(false);
     expect(parseLoad({ rps: 0 })).toEqual({ ok: true, value: 0 });
+  });
+});
+
+describe("an LLM server's metrics", () => {
+  const chat = policy({
+    replicas: { min: 0, max: 4 },
+    scaling: {
+      metrics: {
+        server: {
+          engine: "vLLM",
+          modelName: "llama",
+          prometheus: { serverAddress: "http://prometheus:9090" },
+          activation: {
+            query:
+              'sum(llm_d_epp_flow_control_queue_size{inference_pool="chat"} or inference_extension_flow_control_queue_size{inference_pool="chat"})',
+          },
+        },
+      },
+    },
+  });
+
+  it("are published under the engine's current names, with its model label", () => {
+    const plan = seriesFromPolicy(chat);
+    const samples = podSamples(plan.series, [pod()], signals({ waiting: 3, running: 16, kvCache: 50 }));
+    const labels = { namespace: "ml", pod: "ranker-abc", model_name: "llama" };
+    expect(samples).toEqual(
+      expect.arrayContaining([
+        { name: "vllm:num_requests_waiting", labels, value: 3 },
+        { name: "vllm:num_requests_running", labels, value: 16 },
+        { name: "vllm:kv_cache_usage_perc", labels, value: 0.5 },
+      ]),
+    );
+    expect(samples.map((sample) => sample.name)).not.toContain("vllm:gpu_cache_usage_perc");
+  });
+
+  it("pick Triton's series out of their families, and give TGI's KV cache as tokens over a capacity", () => {
+    const triton = podSamples(
+      serverSeries("Triton", "ensemble"),
+      [pod()],
+      signals({ waiting: 2, kvCache: 40 }),
+    );
+    expect(triton).toEqual([
+      {
+        name: "nv_trt_llm_request_metrics",
+        labels: { namespace: "ml", pod: "ranker-abc", request_type: "waiting", model: "ensemble" },
+        value: 2,
+      },
+      {
+        name: "nv_trt_llm_request_metrics",
+        labels: { namespace: "ml", pod: "ranker-abc", request_type: "scheduled", model: "ensemble" },
+        value: 0,
+      },
+      {
+        name: "nv_trt_llm_kv_cache_block_metrics",
+        labels: { namespace: "ml", pod: "ranker-abc", kv_cache_block_type: "fraction", model: "ensemble" },
+        value: 0.4,
+      },
+    ]);
+    const tgi = podSamples(serverSeries("TGI"), [pod()], signals({ kvCache: 25 }));
+    const value = (name: string) => tgi.find((sample) => sample.name === name)?.value;
+    expect((value("tgi_batch_current_max_tokens") ?? 0) / (value("tgi_batch_max_total_tokens") ?? 1)).toBe(
+      0.25,
+    );
+  });
+
+  it("publish the activation query's series for the workload, with the query's labels, not per pod", () => {
+    const plan = seriesFromPolicy(chat);
+    expect(plan.upstream).toEqual([
+      { name: "llm_d_epp_flow_control_queue_size", labels: { inference_pool: "chat" } },
+    ]);
+    expect(workloadSamples(plan.upstream, "ml", signals({ upstream: 12 }))).toEqual([
+      {
+        name: "llm_d_epp_flow_control_queue_size",
+        labels: { namespace: "ml", inference_pool: "chat" },
+        value: 12,
+      },
+    ]);
+  });
+
+  it("hold the requests upstream while no replica is Ready, and in the servers once one is", () => {
+    const atZero = podSignals({ type: "http" }, activity({ readyPods: 0, queue: 30 }), DEFAULT_PARAMETERS);
+    expect(atZero.upstream).toBe(30);
+    expect(atZero.waiting).toBe(0);
+    const serving = podSignals(
+      { type: "http" },
+      activity({ readyPods: 2, queue: 30, busy: 1 }),
+      DEFAULT_PARAMETERS,
+    );
+    expect(serving).toMatchObject({ upstream: 0, waiting: 15, running: 32, kvCache: 100 });
+  });
+});
+
+describe("the first series a query reads", () => {
+  it.each([
+    [
+      'sum(rate(http_requests_total{job="gw", code=~"5.."}[1m]))',
+      { name: "http_requests_total", labels: { job: "gw" } },
+    ],
+    ["max by (pool) (gateway_queue)", { name: "gateway_queue", labels: {} }],
+    ['sum(q{a="x\\"y"}) or vector(0)', { name: "q", labels: { a: 'x"y' } }],
+  ])("%s", (query, expected) => {
+    expect(firstSelector(query)).toEqual(expected);
+  });
+
+  it("is none for a query of constants", () => {
+    expect(firstSelector("vector(1) + 2")).toBeUndefined();
   });
 });

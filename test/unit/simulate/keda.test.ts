@@ -298,7 +298,7 @@ describe("what each scaler reads (pkg/scalers)", () => {
     expect(() =>
       prometheus("sum(rate(vllm:request_success_total[1m])) + sum(vllm:num_requests_waiting)"),
     ).toThrow(
-      /spec\.triggers\[1\]\.type: cannot tell what the prometheus trigger measures \(its query reads vllm:request_success_total \(rps\) and vllm:num_requests_waiting \(queue\)\); pass --signal s1-prometheus=/,
+      /spec\.triggers\[1\]\.type: cannot tell what the prometheus trigger measures \(its query reads vllm:request_success_total \(rps\) and vllm:num_requests_waiting \(waiting\)\); pass --signal s1-prometheus=/,
     );
     expect(
       describeTrigger(
