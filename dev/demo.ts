@@ -1,4 +1,4 @@
-// What the demo (`npm start`) and the end-to-end tests do to run the four examples together on the local
+// What the demo (`npm start`) and the end-to-end tests do to run the examples together on the local
 // control plane: room for them on the fake nodes, and an order of applying them that packs them.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -23,7 +23,7 @@ export const EXAMPLES_DIR = join(repoRoot, "examples");
  * The harness's four nodes hold 16 GPU-node CPUs; the examples' minimum replicas ask for 19 (the training
  * worker alone takes a whole p3.2xlarge), and their maximums far more. These nodes, in both zones, give
  * every example room to reach its peak during the demo's replay, so that what limits a workload is its
- * policy, not the cluster's size.
+ * policy, not the cluster's size: the LLM server (example 5) one single-GPU g6.xlarge per replica.
  */
 export const DEMO_NODES = [
   ...["b", "c", "d", "e"].map((suffix, i) => ({
@@ -41,6 +41,14 @@ export const DEMO_NODES = [
     cpu: "4",
     memory: "16Gi",
     gpus: 4,
+  })),
+  ...["a", "b", "c", "d"].map((suffix, i) => ({
+    name: `gpu-g6-${suffix}`,
+    instanceType: "g6.xlarge",
+    zone: i % 2 === 0 ? "zone-a" : "zone-b",
+    cpu: "4",
+    memory: "16Gi",
+    gpus: 1,
   })),
 ] as const;
 
@@ -215,9 +223,16 @@ export function localizePolicy<T>(policy: T, addresses: Readonly<ClusterAddresse
   if (copy.kind !== "MLAutoscalePolicy") return copy as T;
   const scaling = copy.spec?.scaling;
   for (const metric of Object.values(scaling?.metrics ?? {})) {
-    const prometheus = (metric as { prometheus?: { serverAddress?: string } }).prometheus;
+    const { prometheus, activation } = metric as {
+      prometheus?: { serverAddress?: string };
+      activation?: { serverAddress?: string };
+    };
     if (prometheus !== undefined && addresses.PROMETHEUS_URL !== undefined) {
       prometheus.serverAddress = addresses.PROMETHEUS_URL;
+    }
+    // An LLM server's activation query may name a Prometheus of its own (a gateway's).
+    if (activation?.serverAddress !== undefined && addresses.PROMETHEUS_URL !== undefined) {
+      activation.serverAddress = addresses.PROMETHEUS_URL;
     }
   }
   for (const trigger of scaling?.triggers ?? []) {

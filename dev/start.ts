@@ -49,6 +49,8 @@ const REPLAYS: Record<string, { trace: string; serviceRate: number; short: strin
   "batch-embeddings": { trace: "demo-batch.csv", serviceRate: 1, short: "batch" },
   "finetune-workers": { trace: "demo-training.csv", serviceRate: 0.2, short: "finetune" },
   "hybrid-ranker": { trace: "demo-ranker.csv", serviceRate: 100, short: "ranker" },
+  // Two chats a second per replica at a full batch of 32 (16 s each), as the simulator is told.
+  "llama-chat": { trace: "demo-llm.csv", serviceRate: 2, short: "llama" },
 };
 
 const args = process.argv.slice(2);
@@ -251,8 +253,8 @@ function tableLine(seconds: number, names: readonly string[], states: Map<string
 }
 
 /**
- * Replays each example's demo trace through `mlautoscale loadtest --compare-simulation` (four processes,
- * at once), printing the replicas as they change, then each policy's observation beside the simulation.
+ * Replays each example's demo trace through `mlautoscale loadtest --compare-simulation` (one process per
+ * example, at once), printing the replicas as they change, then each policy's observation beside the simulation.
  */
 async function replay(
   controlPlane: ControlPlane,

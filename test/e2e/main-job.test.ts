@@ -7,7 +7,13 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const REPO = resolve(import.meta.dirname, "../..");
-const POLICIES = ["batch-embeddings", "finetune-workers", "hybrid-ranker", "resnet50-inference"];
+const POLICIES = [
+  "batch-embeddings",
+  "finetune-workers",
+  "hybrid-ranker",
+  "llama-chat",
+  "resnet50-inference",
+];
 
 function isRunning(pid: number): boolean {
   try {
@@ -44,7 +50,7 @@ function lastPolicyTable(output: string): Map<string, Record<string, string>> {
 function replayTable(output: string): { seconds: number; desired: Record<string, number> }[] {
   const lines = output.split("\n");
   const headerIndex = lines.findIndex((line) =>
-    /^\s+t\s+batch\s+finetune\s+ranker\s+resnet50\s*$/.test(line),
+    /^\s+t\s+batch\s+finetune\s+ranker\s+llama\s+resnet50\s*$/.test(line),
   );
   expect(headerIndex, output).toBeGreaterThanOrEqual(0);
   const names = (lines[headerIndex] ?? "").trim().split(/\s+/).slice(1);
@@ -65,7 +71,7 @@ const peak = (samples: ReturnType<typeof replayTable>, name: string): number =>
   Math.max(...samples.map((sample) => sample.desired[name] ?? 0));
 
 describe("npm start", () => {
-  it("starts a control plane and the operator, scales the four examples up and down on a replayed load, and tears down", async () => {
+  it("starts a control plane and the operator, scales the five examples up and down on a replayed load, and tears down", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     // With KUBECONFIG the job would run against that cluster instead of starting its own.
     delete env["KUBECONFIG"];
@@ -80,7 +86,7 @@ describe("npm start", () => {
     const [code] = (await once(child, "exit")) as [number | null];
 
     expect(code, output).toBe(0);
-    expect(output).toContain("All 4 policies are Ready:");
+    expect(output).toContain("All 5 policies are Ready:");
     // The children were shown: a Deployment per policy.
     for (const name of POLICIES) expect(output).toContain(`deployment.apps/${name}`);
 
@@ -90,11 +96,15 @@ describe("npm start", () => {
     expect(peak(samples, "resnet50"), output).toBeGreaterThan(2);
     expect(peak(samples, "batch"), output).toBeGreaterThan(0);
     expect(peak(samples, "finetune"), output).toBeGreaterThan(0);
+    // The LLM server sat at zero, and the gateway's queue woke it when the chats began.
+    const llama = samples.map((sample) => sample.desired["llama"] ?? 0);
+    expect(llama.slice(0, llama.indexOf(peak(samples, "llama"))), output).toContain(0);
+    expect(peak(samples, "llama"), output).toBeGreaterThan(0);
     // Each policy's observation is printed beside the simulator's prediction.
     for (const name of POLICIES)
       expect(output).toMatch(new RegExp(`^${name}: peak \\S+ / \\S+, first scale-up`, "m"));
-    expect(output.match(/^ {2}observed /gm)).toHaveLength(4);
-    expect(output.match(/^ {2}simulated /gm)).toHaveLength(4);
+    expect(output.match(/^ {2}observed /gm)).toHaveLength(5);
+    expect(output.match(/^ {2}simulated /gm)).toHaveLength(5);
     // Where the demo's cluster cannot serve the ranker's External metric (KEDA holds that API), it says so.
     expect(output).toMatch(
       /^ {2}the operator says: ExternalMetricsUnavailable \(Reconciled, ScalingActive\): \S/m,
@@ -105,6 +115,7 @@ describe("npm start", () => {
     for (const [name, row] of rows) expect(row["READY"], name).toBe("True");
     expect(rows.get("batch-embeddings")?.["REPLICAS"]).toBe("0");
     expect(rows.get("finetune-workers")?.["REPLICAS"]).toBe("0");
+    expect(rows.get("llama-chat")?.["REPLICAS"]).toBe("0");
 
     // Torn down: the operator is gone, and so is the control plane's folder.
     const operatorPid = /Operator started \(pid (\d+)\), logging to (\S+)/.exec(output);

@@ -190,7 +190,7 @@ describe("operator installed with Helm, running with the chart's ServiceAccount"
       namespace: appNamespace,
     });
     expect(waited.code, `${waited.stderr}\n${operator.output()}`).toBe(0);
-    expect(waited.stdout.trim().split("\n")).toHaveLength(4);
+    expect(waited.stdout.trim().split("\n")).toHaveLength(5);
     placedPods = await podPlacements(appNamespace);
 
     // It led through the Lease in its own namespace, and the API server refused it nothing.
@@ -268,6 +268,7 @@ describe("operator installed with Helm, running with the chart's ServiceAccount"
       "mlautoscalepolicy.mlautoscale.io/batch-embeddings",
       "mlautoscalepolicy.mlautoscale.io/finetune-workers",
       "mlautoscalepolicy.mlautoscale.io/hybrid-ranker",
+      "mlautoscalepolicy.mlautoscale.io/llama-chat",
     ]);
     const deployments = await must(["get", "deployments", "-o", "name"], releaseNamespace);
     expect(deployments.trim()).toBe("");

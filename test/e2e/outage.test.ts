@@ -156,17 +156,24 @@ describe("a metrics outage", () => {
 describe("a node drain", () => {
   it("succeeds while every example sits at its minimum: no PDB of theirs blocks it", async () => {
     const ns = await namespaceWithOperator("drain");
-    // The four examples at once need more than the suite's four nodes: the demo's two more.
+    // The examples at once need more than the suite's four nodes: the demo's as well.
     await addDemoNodes(testKubeConfig());
     const documents = localExamples(clusterAddresses()).map((d) => compressTimes(d, 10));
     await prepareLocalBrokers(kubectlIn(ns), ns, documents, clusterAddresses());
     await applyExamples(kubectlIn(ns), ns, documents);
-    for (const name of ["resnet50-inference", "batch-embeddings", "finetune-workers", "hybrid-ranker"]) {
+    for (const name of [
+      "resnet50-inference",
+      "batch-embeddings",
+      "finetune-workers",
+      "hybrid-ranker",
+      "llama-chat",
+    ]) {
       await waitForCondition(ns, name, "Ready", "True", undefined, 180_000);
     }
-    // At their minimum: 2, 0, 0 and 3 replicas (the KEDA ones scaled to zero with nothing queued).
+    // At their minimum: 2, 0, 0, 3 and 0 replicas (the KEDA ones scaled to zero with nothing queued).
     await waitForReplicas(ns, "batch-embeddings", (r) => r === 0, "batch-embeddings at zero", 180_000);
     await waitForReplicas(ns, "finetune-workers", (r) => r === 0, "finetune-workers at zero", 180_000);
+    await waitForReplicas(ns, "llama-chat", (r) => r === 0, "llama-chat at zero", 180_000);
     const onNode = async (node: string): Promise<number> => {
       const pods = await kubectl(["get", "pods", "--field-selector", `spec.nodeName=${node}`, "-o", "name"], {
         namespace: ns,

@@ -120,4 +120,27 @@ describe("localizePolicy", () => {
     ]);
     expect(policy.spec.scaling.triggers[1]?.metadata["bootstrapServers"]).toBe("kafka:9092");
   });
+
+  it("points an LLM server's Prometheus, and its activation query's own, at the local one", () => {
+    const policy = {
+      kind: "MLAutoscalePolicy",
+      spec: {
+        scaling: {
+          metrics: {
+            server: {
+              engine: "vLLM",
+              prometheus: { serverAddress: "http://prometheus.monitoring.svc:9090" },
+              activation: { query: "sum(q)", serverAddress: "http://gateway-prometheus:9090" },
+            },
+          },
+        },
+      },
+    };
+    const local = localizePolicy(policy, { KUBECONFIG: "k", PROMETHEUS_URL: "http://127.0.0.1:9" });
+    expect(local.spec.scaling.metrics.server).toEqual({
+      engine: "vLLM",
+      prometheus: { serverAddress: "http://127.0.0.1:9" },
+      activation: { query: "sum(q)", serverAddress: "http://127.0.0.1:9" },
+    });
+  });
 });
