@@ -25,6 +25,7 @@ export type BinaryName =
 /** Programs from Debian's packages (scripts/install-packages.sh), at the paths the packages install. */
 export const SYSTEM_PROGRAMS = {
   prometheus: { path: "/usr/bin/prometheus", package: "prometheus" },
+  promtool: { path: "/usr/bin/promtool", package: "prometheus" },
   "rabbitmq-server": { path: "/usr/lib/rabbitmq/bin/rabbitmq-server", package: "rabbitmq-server" },
   rabbitmqctl: { path: "/usr/lib/rabbitmq/bin/rabbitmqctl", package: "rabbitmq-server" },
   epmd: { path: "/usr/bin/epmd", package: "erlang-base (with rabbitmq-server)" },
