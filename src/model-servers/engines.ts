@@ -81,7 +81,7 @@ export const ENGINES: Readonly<Record<ServerEngine, EngineMetrics>> = {
     replicaLabels: [],
     waiting: [{ name: "tgi_queue_size" }],
     running: [{ name: "tgi_batch_current_size" }],
-    // The tokens the running batch may grow to over the tokens the KV cache holds (TGI 2.4 and later):
+    // The tokens the running batch may grow to over the tokens the KV cache holds (TGI 2.3.1 and later):
     // TGI reserves the whole budget of a request when it admits it.
     kvCache: [
       { used: { name: "tgi_batch_current_max_tokens" }, capacity: { name: "tgi_batch_max_total_tokens" } },
