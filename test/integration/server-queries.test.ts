@@ -70,6 +70,7 @@ async function promtool(series: readonly Series[], expectations: readonly Expect
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
   if (code !== 0) throw new Error(`promtool test rules failed (${String(code)}):\n${output}`);
+  expect(output).toContain("SUCCESS");
   return output;
 }
 
@@ -111,13 +112,11 @@ describe("vLLM", () => {
       }),
     );
     if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
-    const queries = Object.fromEntries(
-      buildTriggers(parsed.policy).map((t) => [t.name, t.metadata["query"] ?? ""]),
-    );
+    const queries = new Map(buildTriggers(parsed.policy).map((t) => [t.name, t.metadata["query"] ?? ""]));
     await promtool(series, [
       // (0.5 + 0.7) / 2 on chat-a, 0.9 on chat-b, in percent.
-      { expr: queries["kv-cache-utilization"] ?? "", samples: total(150) },
-      { expr: queries["waiting-requests"] ?? "", samples: total(9) },
+      { expr: queries.get("kv-cache-utilization") ?? "", samples: total(150) },
+      { expr: queries.get("waiting-requests") ?? "", samples: total(9) },
     ]);
   });
 
