@@ -20,7 +20,7 @@ import {
   type ServerSignal,
 } from "../../src/model-servers/promql.js";
 import { parsePolicy } from "../../src/render/index.js";
-import { validBasePolicy, withChanges } from "../fixtures/invalid-policies.js";
+import { validBasePolicy, withChanges, type Json } from "../fixtures/invalid-policies.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mlautoscale-promql-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,24 +95,25 @@ describe("vLLM", () => {
     ["vllm:num_requests_waiting", { pod: "other-a", engine: "0", model_name: "llama" }, 50],
   ];
 
-  it("reads the KV cache under either name, once per server, per pod mean summed; waiting requests summed", async () => {
+  /** The queries of policy `chat` in namespace ml on vLLM with these settings, by trigger name. */
+  function triggerQueries(server: Record<string, Json>): Map<string, string> {
     const parsed = parsePolicy(
       withChanges(validBasePolicy(), {
         "metadata.name": "chat",
         "metadata.namespace": "ml",
         "spec.scaling": {
           metrics: {
-            server: {
-              engine: "vLLM",
-              modelName: "llama",
-              prometheus: { serverAddress: "http://prometheus:9090" },
-            },
+            server: { engine: "vLLM", prometheus: { serverAddress: "http://prometheus:9090" }, ...server },
           },
         },
       }),
     );
     if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
-    const queries = new Map(buildTriggers(parsed.policy).map((t) => [t.name, t.metadata["query"] ?? ""]));
+    return new Map(buildTriggers(parsed.policy).map((t) => [t.name ?? "", t.metadata["query"] ?? ""]));
+  }
+
+  it("reads the KV cache under either name, once per server, per pod mean summed; waiting requests summed", async () => {
+    const queries = triggerQueries({ modelName: "llama" });
     await promtool(series, [
       // (0.5 + 0.7) / 2 on chat-a, 0.9 on chat-b, in percent.
       { expr: queries.get("kv-cache-utilization") ?? "", samples: total(150) },
@@ -121,25 +122,8 @@ describe("vLLM", () => {
   });
 
   it("selects an oddly named model exactly", async () => {
-    const parsed = parsePolicy(
-      withChanges(validBasePolicy(), {
-        "metadata.name": "chat",
-        "metadata.namespace": "ml",
-        "spec.scaling": {
-          metrics: {
-            server: {
-              engine: "vLLM",
-              kvCacheUtilization: 80,
-              modelName: 'org/"odd"\\name',
-              prometheus: { serverAddress: "http://prometheus:9090" },
-            },
-          },
-        },
-      }),
-    );
-    if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
-    const [trigger] = buildTriggers(parsed.policy);
-    await promtool(series, [{ expr: trigger?.metadata["query"] ?? "", samples: total(30) }]);
+    const queries = triggerQueries({ kvCacheUtilization: 80, modelName: 'org/"odd"\\name' });
+    await promtool(series, [{ expr: queries.get("kv-cache-utilization") ?? "", samples: total(30) }]);
   });
 
   it("serves the metrics adapter one value per pod the HPA asks about", async () => {
