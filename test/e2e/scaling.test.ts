@@ -13,15 +13,9 @@ import {
   type QueueClient,
 } from "../../src/brokers/index.js";
 import { localExamples, prepareLocalBrokers, type Kubectl } from "../../dev/demo.js";
-import {
-  clusterAddresses,
-  createTestNamespace,
-  deleteTestNamespace,
-  kubectl,
-  testKubeConfig,
-} from "../support/cluster.js";
-import { configureWorkload, emulatedWorkload, setLoad } from "../support/emulator.js";
-import { eventually, startOperator, type InProcessOperator } from "../support/operator.js";
+import { clusterAddresses, kubectl, testKubeConfig } from "../support/cluster.js";
+import { configureWorkload, explainedByEmulator, setLoad } from "../support/emulator.js";
+import { eventually, OperatorNamespaces } from "../support/operator.js";
 import { applyObjects, getDeployment, rest, waitForCondition, waitForReplicas } from "../support/policies.js";
 
 type Document = {
@@ -32,8 +26,7 @@ type Document = {
 };
 
 const HPA_SYNC_SECONDS = 15;
-const namespaces: string[] = [];
-const operators: InProcessOperator[] = [];
+const namespaces = new OperatorNamespaces();
 
 /**
  * Room for the workloads of these tests to scale side by side: each of them at its maximum, on the
@@ -64,18 +57,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(operators.map((operator) => operator.stop()));
-  for (const ns of namespaces) await deleteTestNamespace(ns);
+  await namespaces.stop();
   const core = testKubeConfig().makeApiClient(CoreV1Api);
   for (const { name } of EXTRA_NODES) await core.deleteNode({ name }).catch(() => undefined);
 });
-
-async function namespaceWithOperator(prefix: string): Promise<string> {
-  const ns = await createTestNamespace(prefix);
-  namespaces.push(ns);
-  operators.push(await startOperator(testKubeConfig(), { namespaces: [ns] }));
-  return ns;
-}
 
 const kubectlIn =
   (namespace: string): Kubectl =>
@@ -157,18 +142,6 @@ async function pods(ns: string, policy: string): Promise<V1Pod[]> {
   ).items;
 }
 
-/** Runs `step`; if it fails, adds what the emulator and the pods looked like to the error. */
-async function explained<T>(ns: string, policy: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    const workload = await emulatedWorkload(ns, policy).catch(() => undefined);
-    const listed = await kubectl(["get", "pods,hpa,scaledobjects", "-o", "wide"], { namespace: ns });
-    const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`${message}\nemulator: ${JSON.stringify(workload)}\n${listed.stdout}`, { cause: error });
-  }
-}
-
 async function withQueue<T>(
   client: Promise<QueueClient>,
   use: (queue: QueueClient) => Promise<T>,
@@ -185,7 +158,7 @@ describe("every example workload scales the way its policy says", () => {
   it.concurrent(
     "1 (HTTP, HPA on CPU, memory and queue depth): up in the steps its behavior allows, Ready after the model loads, down after its window",
     async () => {
-      const ns = await namespaceWithOperator("scale-realtime");
+      const ns = await namespaces.create("scale-realtime");
       // Example 1 with a 10 s model and its windows shortened: up after 15 s in steps of 100 % or 2 pods
       // per 30 s (the larger), down after 45 s by at most 50 % per 30 s.
       const policy = example("resnet50-inference");
@@ -282,7 +255,7 @@ describe("every example workload scales the way its policy says", () => {
   it.concurrent(
     "2 (RabbitMQ, KEDA): from 0, scales to ceil(queue / 5) bounded by 20, drains, and returns to 0 after the cooldown",
     async () => {
-      const ns = await namespaceWithOperator("scale-rabbitmq");
+      const ns = await namespaces.create("scale-rabbitmq");
       const queueName = `${ns}-inference`;
       // Example 2 with polling every 5 s, a 20 s cooldown and a 5 s model; its own queue.
       const policy = example("batch-embeddings");
@@ -307,7 +280,7 @@ describe("every example workload scales the way its policy says", () => {
       try {
         await withQueue(rabbit, (queue) => queue.publish(150));
         // ceil(150 / 5) = 30, bounded by max 20.
-        await explained(ns, "batch-embeddings", () =>
+        await explainedByEmulator(ns, "batch-embeddings", () =>
           waitForReplicas(
             ns,
             "batch-embeddings",
@@ -317,7 +290,7 @@ describe("every example workload scales the way its policy says", () => {
           ),
         );
         await configureWorkload(ns, "batch-embeddings", { serviceRatePerReplica: 2 });
-        await explained(ns, "batch-embeddings", () =>
+        await explainedByEmulator(ns, "batch-embeddings", () =>
           withQueue(
             createRabbitMqClient({ url: clusterAddresses().RABBITMQ_URL ?? "", queueName }),
             (queue) =>
@@ -346,7 +319,7 @@ describe("every example workload scales the way its policy says", () => {
   it.concurrent(
     "3 (SQS, KEDA): from 0 to at most 5 on the SQS endpoint, and back",
     async () => {
-      const ns = await namespaceWithOperator("scale-sqs");
+      const ns = await namespaces.create("scale-sqs");
       // Example 3 with polling every 5 s, a 20 s cooldown, a 5 s model, 30 s requests, and scale-up of 2
       // pods per 15 s (its Conservative preset needs minutes); its own queue.
       const queueUrl = `https://sqs.us-east-1.amazonaws.com/123456789012/${ns}-jobs`;
@@ -385,7 +358,7 @@ describe("every example workload scales the way its policy says", () => {
       try {
         await withQueue(sqs(), (queue) => queue.publish(20));
         // ceil(20 / 2) = 10, bounded by max 5.
-        await explained(ns, "finetune-workers", () =>
+        await explainedByEmulator(ns, "finetune-workers", () =>
           waitForReplicas(
             ns,
             "finetune-workers",
@@ -395,7 +368,7 @@ describe("every example workload scales the way its policy says", () => {
           ),
         );
         await configureWorkload(ns, "finetune-workers", { serviceRatePerReplica: 0.5 });
-        await explained(ns, "finetune-workers", () =>
+        await explainedByEmulator(ns, "finetune-workers", () =>
           withQueue(sqs(), (queue) =>
             eventually(
               async () => ((await queue.depth()) === 0 ? true : undefined),
@@ -418,7 +391,7 @@ describe("every example workload scales the way its policy says", () => {
   it.concurrent(
     "3 on Kafka: lag scales it, capped by KEDA at one replica per partition unless idle consumers are allowed",
     async () => {
-      const ns = await namespaceWithOperator("scale-kafka");
+      const ns = await namespaces.create("scale-kafka");
       const brokers = clusterAddresses().KAFKA_BROKERS ?? "";
       const topic = `${ns}-jobs`;
       const group = `${ns}-workers`;

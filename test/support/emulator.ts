@@ -1,5 +1,5 @@
 // The workload emulator of the run's cluster (dev/emulator), as tests drive it over its HTTP API.
-import { clusterAddresses } from "./cluster.js";
+import { clusterAddresses, kubectl } from "./cluster.js";
 
 export interface EmulatedWorkload {
   namespace: string;
@@ -60,4 +60,16 @@ export async function addArrivals(namespace: string, name: string, count: number
 /** A steady HTTP arrival rate until changed (0 stops it). */
 export async function setLoad(namespace: string, name: string, rps: number): Promise<void> {
   await call("PUT", `${workloadPath(namespace, name)}/load`, { rps });
+}
+
+/** Runs `step`; if it fails, adds what the emulator and the namespace's pods and autoscalers looked like. */
+export async function explainedByEmulator<T>(ns: string, policy: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const workload = await emulatedWorkload(ns, policy).catch(() => undefined);
+    const listed = await kubectl(["get", "pods,hpa,scaledobjects", "-o", "wide"], { namespace: ns });
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}\nemulator: ${JSON.stringify(workload)}\n${listed.stdout}`, { cause: error });
+  }
 }

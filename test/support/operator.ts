@@ -11,6 +11,7 @@ import { RestEventRecorder } from "../../src/runtime/events.js";
 import { Manager } from "../../src/runtime/manager.js";
 import { KubeRestClient } from "../../src/runtime/rest.js";
 import { isNotFound } from "../../src/runtime/errors.js";
+import { createTestNamespace, deleteTestNamespace, testKubeConfig } from "./cluster.js";
 
 export interface InProcessOperator {
   manager: Manager;
@@ -97,5 +98,26 @@ export async function getIfExists<T>(
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
+  }
+}
+
+/**
+ * Test namespaces, each with an operator of its own in this process watching it alone (so tests run side by
+ * side); stop() stops the operators and deletes the namespaces.
+ */
+export class OperatorNamespaces {
+  private readonly namespaces: string[] = [];
+  private readonly operators: InProcessOperator[] = [];
+
+  async create(prefix: string): Promise<string> {
+    const ns = await createTestNamespace(prefix);
+    this.namespaces.push(ns);
+    this.operators.push(await startOperator(testKubeConfig(), { namespaces: [ns] }));
+    return ns;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.operators.map((operator) => operator.stop()));
+    for (const ns of this.namespaces) await deleteTestNamespace(ns);
   }
 }
