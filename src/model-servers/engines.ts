@@ -120,6 +120,6 @@ export const ENGINES: Readonly<Record<ServerEngine, EngineMetrics>> = {
 };
 
 /** Engines whose metrics carry no model label: a policy cannot filter them by model. */
-export const ENGINES_WITHOUT_MODEL_LABEL: readonly ServerEngine[] = SERVER_ENGINES.filter(
+export const ENGINES_WITHOUT_MODEL_LABEL: readonly string[] = SERVER_ENGINES.filter(
   (engine) => ENGINES[engine].modelLabel === undefined,
 );

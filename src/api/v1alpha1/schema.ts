@@ -354,8 +354,7 @@ const SERVER_RULES = [
   rule<ServerForRules>(
     `!has(self.modelName) || !(self.engine in [${ENGINES_WITHOUT_MODEL_LABEL.map((e) => `'${e}'`).join(", ")}])`,
     `the metrics of ${ENGINES_WITHOUT_MODEL_LABEL.join(", ")} carry no model label (one model per server): remove modelName`,
-    (s) =>
-      s.modelName === undefined || !(ENGINES_WITHOUT_MODEL_LABEL as readonly string[]).includes(s.engine),
+    (s) => s.modelName === undefined || !ENGINES_WITHOUT_MODEL_LABEL.includes(s.engine),
     ".modelName",
   ),
   rule<ServerForRules>(

@@ -26,8 +26,8 @@ export interface ServerTarget {
 
 /** The targets in force: the ones the policy sets, or the engine's defaults when it sets none. */
 export function serverTargets(server: ServerMetricsSpec): ServerTarget[] {
-  const set = SERVER_SIGNALS.filter((signal) => server[SIGNAL_NAMES[signal].target] !== undefined);
-  const source = set.length > 0 ? server : ENGINES[server.engine].defaults;
+  const setsAny = SERVER_SIGNALS.some((signal) => server[SIGNAL_NAMES[signal].target] !== undefined);
+  const source = setsAny ? server : ENGINES[server.engine].defaults;
   return SERVER_SIGNALS.flatMap((signal) => {
     const target = source[SIGNAL_NAMES[signal].target];
     return target === undefined ? [] : [{ signal, target }];
@@ -35,13 +35,9 @@ export function serverTargets(server: ServerMetricsSpec): ServerTarget[] {
 }
 
 /** Label matchers over the workload's pods, and over the served model when the policy names one. */
-export function serverMatchers(
-  policy: MLAutoscalePolicy,
-  server: ServerMetricsSpec,
-  podPattern?: string,
-): string {
+export function serverMatchers(policy: MLAutoscalePolicy, server: ServerMetricsSpec): string {
   const namespace = policy.metadata.namespace ?? "default";
-  const pods = podPattern ?? `${scaleTarget(policy).name}-.*`;
+  const pods = `${scaleTarget(policy).name}-.*`;
   const modelLabel = ENGINES[server.engine].modelLabel;
   return [
     `namespace=${promqlString(namespace)}`,
