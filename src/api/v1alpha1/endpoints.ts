@@ -183,6 +183,19 @@ export function policyEndpoints(spec: PolicySpec): {
       address: gpuUtilization.serverAddress,
     });
   }
+  const server = spec.scaling.metrics.server;
+  if (server?.prometheus !== undefined) {
+    endpoints.push({
+      field: "spec.scaling.metrics.server.prometheus.serverAddress",
+      address: server.prometheus.serverAddress,
+    });
+  }
+  if (server?.activation?.serverAddress !== undefined) {
+    endpoints.push({
+      field: "spec.scaling.metrics.server.activation.serverAddress",
+      address: server.activation.serverAddress,
+    });
+  }
   return { endpoints, uncheckable };
 }
 
