@@ -19,7 +19,7 @@ import {
   workloadQuery,
   type ServerSignal,
 } from "../../src/model-servers/promql.js";
-import { parsePolicy } from "../../src/render/index.js";
+import { parsePolicy } from "../../src/api/v1alpha1/index.js";
 import { validBasePolicy, withChanges, type Json } from "../fixtures/invalid-policies.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mlautoscale-promql-"));

@@ -3,8 +3,8 @@
 // the policies that name them, with no --signal.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
-import { loadPolicyFile, parsePolicy, renderPolicy } from "../../../src/render/index.js";
+import { parsePolicy, type MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
+import { loadPolicyFile, renderPolicy } from "../../../src/render/index.js";
 import { SERVER_ENGINES } from "../../../src/model-servers/engines.js";
 import { workloadQuery } from "../../../src/model-servers/promql.js";
 import { serverSignalValue } from "../../../src/simulate/llm.js";
@@ -119,9 +119,15 @@ describe("simulating a server the HPA scales through the metrics adapter", () =>
     if (!parsed.ok) throw new Error(parsed.problems.join("\n"));
     const result = run(parsed.policy, false);
     expect(result.summary.engine).toBe("HPA");
-    // The first HPA sync after the load starts sees a queue far above 5 per replica: up by the Realtime
-    // preset's 4 pods, then to the maximum of 6 (8 requests a second at 2 per replica need more).
-    expect(result.events[0]).toMatchObject({ t: 75, from: 1, to: 5, reason: "pods vllm_requests_waiting" });
+    // The first HPA sync after Prometheus scrapes the loaded server (at 90 s: every 60 s from 30 s) sees a
+    // queue far above 5 per replica: up by the Realtime preset's 4 pods, then to the maximum of 6 (8
+    // requests a second at 2 per replica need more).
+    expect(result.events[0]).toMatchObject({
+      t: 90,
+      from: 1,
+      to: 5,
+      reason: "pods metric vllm_requests_waiting above target",
+    });
     expect(result.summary.peakReplicas).toBe(6);
   });
 });
