@@ -14,7 +14,7 @@ import {
 import { PRESETS } from "../src/controllers/mlautoscalepolicy/desired/behavior.js";
 import { repoRoot } from "./controlplane/binaries.js";
 import type { ClusterAddresses } from "./controlplane/index.js";
-import { fakeNode } from "./controlplane/nodes.js";
+import { fakeNode, nodePool, type FakeNodeSpec } from "./controlplane/nodes.js";
 import { waitFor } from "./controlplane/net.js";
 
 export const EXAMPLES_DIR = join(repoRoot, "examples");
@@ -25,32 +25,26 @@ export const EXAMPLES_DIR = join(repoRoot, "examples");
  * every example room to reach its peak during the demo's replay, so that what limits a workload is its
  * policy, not the cluster's size: the LLM server (example 5) one single-GPU g6.xlarge per replica.
  */
-export const DEMO_NODES = [
-  ...["b", "c", "d", "e"].map((suffix, i) => ({
-    name: `gpu-p3-${suffix}`,
-    instanceType: "p3.2xlarge",
-    zone: i % 2 === 0 ? "zone-b" : "zone-a",
-    cpu: "8",
-    memory: "61Gi",
-    gpus: 4,
-  })),
-  ...["c", "d", "e", "f"].map((suffix, i) => ({
-    name: `gpu-g4dn-${suffix}`,
+export const DEMO_NODES: readonly FakeNodeSpec[] = [
+  ...nodePool(
+    "gpu-p3",
+    ["b", "c", "d", "e"],
+    { instanceType: "p3.2xlarge", cpu: "8", memory: "61Gi", gpus: 4 },
+    ["zone-b", "zone-a"],
+  ),
+  ...nodePool("gpu-g4dn", ["c", "d", "e", "f"], {
     instanceType: "g4dn.xlarge",
-    zone: i % 2 === 0 ? "zone-a" : "zone-b",
     cpu: "4",
     memory: "16Gi",
     gpus: 4,
-  })),
-  ...["a", "b", "c", "d"].map((suffix, i) => ({
-    name: `gpu-g6-${suffix}`,
+  }),
+  ...nodePool("gpu-g6", ["a", "b", "c", "d"], {
     instanceType: "g6.xlarge",
-    zone: i % 2 === 0 ? "zone-a" : "zone-b",
     cpu: "4",
     memory: "16Gi",
     gpus: 1,
-  })),
-] as const;
+  }),
+];
 
 /** Creates the demo nodes (KWOK manages every node) and waits for them to be Ready. */
 export async function addDemoNodes(kubeConfig: KubeConfig, timeoutMs = 60_000): Promise<void> {

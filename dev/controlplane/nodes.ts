@@ -8,7 +8,7 @@ export const KWOK_STAGES_DIR = fileURLToPath(new URL("./kwok/", import.meta.url)
 export const GPU_RESOURCE = "nvidia.com/gpu";
 export const GPU_TAINT = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" } as const;
 
-interface FakeNodeSpec {
+export interface FakeNodeSpec {
   name: string;
   instanceType: string;
   zone: string;
@@ -27,6 +27,24 @@ export const FAKE_NODES: readonly FakeNodeSpec[] = [
   { name: "gpu-p3-a", instanceType: "p3.2xlarge", zone: "zone-a", cpu: "8", memory: "61Gi", gpus: 4 },
   { name: "cpu-m5-a", instanceType: "m5.xlarge", zone: "zone-a", cpu: "4", memory: "16Gi", gpus: 0 },
 ];
+
+/**
+ * Nodes `<prefix>-<suffix>` of one shape, spread over two zones in turn (the first in `zones[0]`), as a
+ * node pool is.
+ */
+export function nodePool(
+  prefix: string,
+  suffixes: readonly string[],
+  shape: Omit<FakeNodeSpec, "name" | "zone">,
+  zones: readonly [string, string] = ["zone-a", "zone-b"],
+): FakeNodeSpec[] {
+  const [even, odd] = zones;
+  return suffixes.map((suffix, i) => ({
+    name: `${prefix}-${suffix}`,
+    zone: i % 2 === 0 ? even : odd,
+    ...shape,
+  }));
+}
 
 export function fakeNode(spec: FakeNodeSpec): V1Node {
   const isGpu = spec.gpus > 0;

@@ -5,7 +5,7 @@
 // shortened (stated at each test); the HPA controller keeps its 15 s sync.
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeNode } from "../../dev/controlplane/nodes.js";
+import { fakeNode, nodePool } from "../../dev/controlplane/nodes.js";
 import { localExamples } from "../../dev/demo.js";
 import { clusterAddresses, testKubeConfig } from "../support/cluster.js";
 import { configureWorkload, explainedByEmulator, setLoad } from "../support/emulator.js";
@@ -22,14 +22,12 @@ type Document = { kind?: string; metadata: { name: string }; spec: Record<string
 
 const namespaces = new OperatorNamespaces();
 /** Room for example 5 at its maximum: one replica per single-GPU g6.xlarge. */
-const NODES = [1, 2, 3, 4].map((i) => ({
-  name: `llm-g6-${i}`,
+const NODES = nodePool("llm-g6", ["1", "2", "3", "4"], {
   instanceType: "g6.xlarge",
-  zone: i % 2 === 0 ? "zone-a" : "zone-b",
   cpu: "4",
   memory: "16Gi",
   gpus: 1,
-}));
+});
 
 beforeAll(async () => {
   const core = testKubeConfig().makeApiClient(CoreV1Api);
