@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import type { MLAutoscalePolicy } from "../api/v1alpha1/index.js";
 import type { CommandIO } from "../render/command.js";
 import { parsePolicies, PolicyInputError } from "../render/index.js";
+import { DEFAULT_SERVER_CONCURRENCY } from "../simulate/llm.js";
 import { parseSignalOverrides } from "../simulate/signals.js";
 import { DEFAULT_OPTIONS, type SimulationOptions } from "../simulate/simulate.js";
 import { parseTrace, TraceError, type Trace } from "../simulate/trace.js";
@@ -42,7 +43,9 @@ SLO violations against GPU-hours and the cheapest policy that keeps violations w
       --gpu-price         price of one GPU-hour (default ${DEFAULT_OPTIONS.gpuPricePerHour})
       --memory-utilization  memory use of a running pod, percent of its request (default ${DEFAULT_OPTIONS.memoryUtilizationPercent})
       --initial-replicas  Ready replicas at the start (default: as many as the first load keeps busy)
-      --signal NAME=KIND  what a metric or trigger measures: queue, rps or gpu; repeatable
+      --server-concurrency  requests one LLM server replica runs at once when busy (default ${DEFAULT_SERVER_CONCURRENCY})
+      --signal NAME=KIND  what a metric or trigger measures: queue, rps, gpu, or an LLM server's
+                          waiting, running, kvCache, upstream (the queue in front of it); repeatable
 `;
 
 const OUTPUTS = ["table", "yaml", "json", "svg"] as const;
@@ -63,6 +66,7 @@ const SIMULATION_FLAGS: readonly { flag: string; option: NumericOption; rule: ">
   { flag: "gpu-price", option: "gpuPricePerHour", rule: ">= 0" },
   { flag: "memory-utilization", option: "memoryUtilizationPercent", rule: ">= 0" },
   { flag: "initial-replicas", option: "initialReplicas", rule: "whole" },
+  { flag: "server-concurrency", option: "serverConcurrency", rule: "> 0" },
 ];
 
 function checkedNumber(value: string, flag: string, rule: "> 0" | ">= 0" | "whole"): number {

@@ -19,6 +19,7 @@ import {
 } from "../controllers/mlautoscalepolicy/desired/scaledobject.js";
 import { quantityValue } from "../runtime/quantity.js";
 import { describeTrigger } from "../simulate/keda.js";
+import { DEFAULT_SERVER_CONCURRENCY } from "../simulate/llm.js";
 import { signalFromText, type Signal } from "../simulate/signals.js";
 
 export type KnobValue = number | string;
@@ -58,6 +59,8 @@ export interface KnobContext {
   needs: TraceNeeds;
   /** Requests per second one ready replica serves: what a per-replica request-rate target should be near. */
   serviceRatePerReplica: number;
+  /** Requests one LLM server replica runs at once (the simulator's, by default): a running-requests target's. */
+  serverConcurrency?: number;
   /** `--signal` overrides: what a metric or trigger measures, by name. */
   signalOverrides?: ReadonlyMap<string, Signal>;
 }
@@ -163,12 +166,12 @@ function aroundLadder(original: number, bounds: Bounds): number[] {
 }
 
 /**
- * A target per replica of a request-rate metric also gets the round values from 40 % to 100 % of what a
- * replica serves: a target far above it never scales out, however near the policy's own value it is.
+ * A target per replica of what a replica holds at most (the requests per second it serves, the requests its
+ * batch runs) also gets the round values from 40 % to 100 % of that capacity: a target far above it never
+ * scales out, however near the policy's own value it is.
  */
-function targetLadder(original: number, bounds: Bounds, perReplicaRate: number | undefined): number[] {
-  const near =
-    perReplicaRate === undefined ? [] : NICE.filter((n) => n >= 0.4 * perReplicaRate && n <= perReplicaRate);
+function targetLadder(original: number, bounds: Bounds, capacity: number | undefined): number[] {
+  const near = capacity === undefined ? [] : NICE.filter((n) => n >= 0.4 * capacity && n <= capacity);
   return clampLadder([...aroundLadder(original, bounds), ...near], bounds);
 }
 
@@ -347,11 +350,17 @@ function replicaKnobs(spec: PolicySpec, needs: TraceNeeds): Knob[] {
       kind: "min",
       original: min,
       ladder: () => replicaLadder(needs.peak, [min, needs.low, needs.median]),
-      // scaleToZero applies only with replicas.min 0 (a CEL rule): it goes when the minimum leaves 0.
-      extraEdits: (candidate, value) =>
-        value > 0 && candidate.scaling.scaleToZero !== undefined
-          ? [{ path: ["scaling", "scaleToZero"], remove: true }]
-          : [],
+      // scaleToZero and an LLM server's activation apply only with replicas.min 0 (CEL rules): they go
+      // when the minimum leaves 0.
+      extraEdits: (candidate, value) => {
+        if (value === 0) return [];
+        const edits: Edit[] = [];
+        if (candidate.scaling.scaleToZero !== undefined)
+          edits.push({ path: ["scaling", "scaleToZero"], remove: true });
+        if (candidate.scaling.metrics.server?.activation !== undefined)
+          edits.push({ path: ["scaling", "metrics", "server", "activation"], remove: true });
+        return edits;
+      },
     }),
     numberKnob({
       path: ["replicas", "max"],
@@ -414,6 +423,88 @@ function metricKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
       }),
     );
   });
+  knobs.push(...serverKnobs(spec, context));
+  return knobs;
+}
+
+/**
+ * An LLM server's targets, those the policy sets: with none, the engine's defaults apply, and setting one
+ * would drop the others (serverTargets). The activation query's threshold and target, while the policy has
+ * one (replicas.min 0: a minimum leaving 0 removes it).
+ */
+function serverKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
+  const server = spec.scaling.metrics.server;
+  if (server === undefined) return [];
+  const path = (...fields: string[]): FieldPath => ["scaling", "metrics", "server", ...fields];
+  const perReplica = (
+    fields: string[],
+    label: string,
+    original: number,
+    extra: { capacity?: number; active?: (candidate: PolicySpec) => boolean } = {},
+  ) =>
+    numberKnob({
+      path: path(...fields),
+      label,
+      kind: "target",
+      original,
+      ladder: (bounds) => targetLadder(original, { ...bounds, minimum: 0.25 }, extra.capacity),
+      ...(extra.active && { active: extra.active }),
+    });
+  const knobs: Knob[] = [];
+  if (server.waitingRequestsPerReplica !== undefined) {
+    knobs.push(
+      perReplica(["waitingRequestsPerReplica"], "waiting requests target", server.waitingRequestsPerReplica),
+    );
+  }
+  if (server.runningRequestsPerReplica !== undefined) {
+    // A replica's batch holds --server-concurrency requests: a target above it never scales out.
+    knobs.push(
+      perReplica(["runningRequestsPerReplica"], "running requests target", server.runningRequestsPerReplica, {
+        capacity: context.serverConcurrency ?? DEFAULT_SERVER_CONCURRENCY,
+      }),
+    );
+  }
+  if (server.kvCacheUtilization !== undefined) {
+    knobs.push(
+      numberKnob({
+        path: path("kvCacheUtilization"),
+        label: "KV-cache target",
+        kind: "target",
+        original: server.kvCacheUtilization,
+        unit: "%",
+        ladder: () => PERCENT_TARGETS,
+      }),
+    );
+  }
+  const activation = server.activation;
+  if (activation !== undefined) {
+    const hasActivation = (candidate: PolicySpec) =>
+      candidate.scaling.metrics.server?.activation !== undefined;
+    knobs.push(
+      numberKnob({
+        path: path("activation", "activationValue"),
+        label: "upstream queue activation",
+        kind: "activation",
+        // Without its own, the activation trigger takes scaleToZero's, as every generated trigger does.
+        original: activation.activationValue ?? spec.scaling.scaleToZero?.activationValue ?? 0,
+        ladder: () => ACTIVATIONS,
+        active: hasActivation,
+      }),
+    );
+    // Without its own target, the upstream queue follows the waiting-requests target.
+    if (activation.targetAverageValue !== undefined) {
+      knobs.push(
+        perReplica(
+          ["activation", "targetAverageValue"],
+          "upstream queue target",
+          activation.targetAverageValue,
+          {
+            active: hasActivation,
+          },
+        ),
+      );
+    }
+  }
   return knobs;
 }
 
@@ -470,7 +561,7 @@ function triggerKnobs(spec: PolicySpec, context: KnobContext): Knob[] {
   const m = spec.scaling.metrics;
   if (
     (spec.scaling.triggers ?? []).length === 0 &&
-    (m.queueDepth?.prometheus ?? m.gpuUtilization?.prometheus)
+    (m.queueDepth?.prometheus ?? m.gpuUtilization?.prometheus ?? m.server?.prometheus)
   ) {
     knobs.push(
       numberKnob({

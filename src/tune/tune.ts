@@ -103,6 +103,9 @@ export async function tunePolicy(
     kedaInstalled: setup.kedaInstalled,
     needs,
     serviceRatePerReplica: setup.options.serviceRatePerReplica,
+    ...(setup.options.serverConcurrency !== undefined && {
+      serverConcurrency: setup.options.serverConcurrency,
+    }),
     ...(setup.options.signalOverrides && { signalOverrides: setup.options.signalOverrides }),
   });
   const { knobs, unknown } = freeKnobs(all, options.fixed);

@@ -30,6 +30,7 @@ describe("tune's policies and the API server", () => {
     ["2-batch-rabbitmq.yaml", "demo-batch.csv"],
     ["3-training-sqs.yaml", "demo-training.csv"],
     ["4-hybrid-external.yaml", "demo-ranker.csv"],
+    ["5-llm-vllm.yaml", "demo-llm.csv"],
   ])("%s on %s: every candidate and the recommendation pass admission", async (file, traceFile) => {
     const policyText = readFileSync(`${examples}${file}`, "utf8");
     const [policy] = parsePolicies(policyText, file);

@@ -111,6 +111,35 @@ describe("mlautoscale tune", () => {
     expect(policy?.spec.scaling.pollingIntervalSeconds).toBe(15);
   });
 
+  it("tunes the LLM example from zero on its demo trace: a minimum leaving 0 takes the activation with it", async () => {
+    // The demo's workload: two chats a second per replica, a 12 s model load, the server at zero.
+    const llm = join(examplesDir, "5-llm-vllm.yaml");
+    const demo = join(examplesDir, "traces/demo-llm.csv");
+    const workload = ["--service-rate", "2", "--model-load", "12", "--initial-replicas", "0"];
+    const table = await tune("-f", llm, "--trace", demo, ...workload, ...quick);
+    expect(table.stderr).toBe("");
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/ candidates over 13 settings /);
+    // From zero, each chat waits a cold start far longer than the 2 s SLO: a warm minimum is the fix.
+    expect(table.stdout).toMatch(/\nRecommended: .*\n {2}min replicas 0 -> [1-9]\d*: /);
+
+    const yaml = await tune("-f", llm, "--trace", demo, ...workload, "-o", "yaml", ...quick);
+    expect(yaml.code).toBe(0);
+    expect(yaml.stdout).toContain(
+      "# An LLM chat service on vLLM, scaled by KEDA on the server's own signals",
+    );
+    const [policy] = parsePolicies(yaml.stdout, "tuned.yaml");
+    expect(policy?.spec.replicas.min).toBeGreaterThan(0);
+    // The CRD allows both only with replicas.min 0; the server's own targets stay.
+    expect(policy?.spec.scaling.scaleToZero).toBeUndefined();
+    expect(policy?.spec.scaling.metrics.server?.activation).toBeUndefined();
+    expect(policy?.spec.scaling.metrics.server).toMatchObject({
+      engine: "vLLM",
+      modelName: "llama-3.1-8b-instruct",
+      prometheus: { serverAddress: "http://prometheus.monitoring.svc:9090" },
+    });
+  });
+
   it("picks a policy with --name from a file of several", async () => {
     const both = file("both.yaml", `${readFileSync(realtime, "utf8")}---\n${readFileSync(batch, "utf8")}`);
     const many = await tune("-f", both, "--trace", spike, ...quick);
@@ -187,6 +216,9 @@ describe("bad input: the same errors as simulate, and nothing else printed", () 
     );
     expect((await tune("-f", realtime, "--trace", spike, "--service-rate", "0")).stderr).toMatch(
       /--service-rate must be a number > 0, not 0/,
+    );
+    expect((await tune("-f", realtime, "--trace", spike, "--server-concurrency", "0")).stderr).toMatch(
+      /--server-concurrency must be a number > 0, not 0/,
     );
     expect((await tune("-f", realtime, "--trace", spike, "--workers", "1.5")).code).toBe(2);
     const unknown = await tune("-f", realtime, "--trace", spike, "--fix", "replicas.maximum", ...quick);

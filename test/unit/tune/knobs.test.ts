@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MLAutoscalePolicySchema, type MLAutoscalePolicy } from "../../../src/api/v1alpha1/index.js";
 import { PRESETS } from "../../../src/controllers/mlautoscalepolicy/desired/behavior.js";
 import {
   buildCandidate,
@@ -196,5 +197,147 @@ describe("targets of a request rate per replica", () => {
     expect(target?.values).toEqual([
       4, 5, 6, 8, 10, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400,
     ]);
+  });
+});
+
+describe("an LLM server's knobs (scaling.metrics.server)", () => {
+  const llm = examplePolicy("5-llm-vllm.yaml");
+  const llmContext = { ...context, needs: { low: 0, median: 2, peak: 4 }, serviceRatePerReplica: 2 };
+  const knobs = policyKnobs(llm, llmContext);
+  const byField = new Map(knobs.map((knob) => [knob.field, knob]));
+
+  /** examples/5-llm-vllm.yaml with `server` in place of its scaling.metrics.server. */
+  function withServer(server: Record<string, unknown>, replicas = llm.spec.replicas): MLAutoscalePolicy {
+    return MLAutoscalePolicySchema.parse({
+      ...llm,
+      spec: {
+        ...llm.spec,
+        replicas,
+        scaling: {
+          ...llm.spec.scaling,
+          ...(replicas.min > 0 && { scaleToZero: undefined }),
+          metrics: {
+            server: { engine: "vLLM", prometheus: { serverAddress: "http://prometheus:9090" }, ...server },
+          },
+        },
+      },
+    });
+  }
+
+  it("tries the targets the policy sets, the upstream queue's activation, and scaleToZero's for the server's own triggers", () => {
+    expect(knobs.map((knob) => knob.field)).toEqual([
+      "replicas.min",
+      "replicas.max",
+      "scaling.metrics.server.waitingRequestsPerReplica",
+      "scaling.metrics.server.kvCacheUtilization",
+      "scaling.metrics.server.activation.activationValue",
+      "scaling.scaleToZero.activationValue",
+      "scaling.pollingIntervalSeconds",
+      "scaling.scaleToZero.cooldownSeconds",
+      "scaling.behavior.preset",
+      "scaling.behavior.scaleUp.stabilizationWindowSeconds",
+      "scaling.behavior.scaleUp.policies",
+      "scaling.behavior.scaleDown.stabilizationWindowSeconds",
+      "scaling.behavior.scaleDown.policies",
+    ]);
+    expect(byField.get("scaling.metrics.server.waitingRequestsPerReplica")).toMatchObject({
+      label: "waiting requests target",
+      kind: "target",
+      original: 4,
+      values: [1, 2, 3, 4, 5, 6, 8, 10, 12, 15],
+    });
+    expect(byField.get("scaling.metrics.server.kvCacheUtilization")).toMatchObject({
+      kind: "target",
+      original: 75,
+      values: [30, 40, 50, 60, 70, 75, 80, 90, 100],
+    });
+    expect(byField.get("scaling.metrics.server.kvCacheUtilization")?.format(75)).toBe("75%");
+    expect(byField.get("scaling.metrics.server.activation.activationValue")).toMatchObject({
+      label: "upstream queue activation",
+      kind: "activation",
+      original: 0,
+      values: [0, 1, 2, 5, 10, 20],
+    });
+    // A warm minimum is among the choices: it drops the activation with scaleToZero (next test).
+    expect(byField.get("replicas.min")?.values).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("drops scaleToZero and the activation when the minimum leaves 0, as the CEL rules require", () => {
+    const candidate = buildCandidate(llm, knobs, vector(knobs, { "replicas.min": 1 }));
+    expect(candidate.ok).toBe(true);
+    if (!candidate.ok) return;
+    expect(candidate.edits).toEqual([
+      { path: ["replicas", "min"], value: 1 },
+      { path: ["scaling", "scaleToZero"], remove: true },
+      { path: ["scaling", "metrics", "server", "activation"], remove: true },
+    ]);
+    expect(candidate.policy.spec.scaling.metrics.server).toEqual({
+      ...llm.spec.scaling.metrics.server,
+      activation: undefined,
+    });
+    // The activation's knobs do nothing then: they keep their values rather than write half an activation.
+    const both = buildCandidate(
+      llm,
+      knobs,
+      vector(knobs, { "replicas.min": 1, "scaling.metrics.server.activation.activationValue": 5 }),
+    );
+    expect(both.ok && both.key).toBe(candidate.key);
+    expect(both.ok && both.policy.spec.scaling.metrics.server?.activation).toBeUndefined();
+  });
+
+  it("writes each target and the activation where the operator reads them", () => {
+    const candidate = buildCandidate(
+      llm,
+      knobs,
+      vector(knobs, {
+        "scaling.metrics.server.waitingRequestsPerReplica": 8,
+        "scaling.metrics.server.kvCacheUtilization": 90,
+        "scaling.metrics.server.activation.activationValue": 2,
+      }),
+    );
+    expect(candidate.ok).toBe(true);
+    if (!candidate.ok) return;
+    const server = candidate.policy.spec.scaling.metrics.server;
+    expect(server).toMatchObject({ waitingRequestsPerReplica: 8, kvCacheUtilization: 90 });
+    expect(server?.activation).toEqual({
+      ...llm.spec.scaling.metrics.server?.activation,
+      activationValue: 2,
+    });
+  });
+
+  it("leaves the engine's default targets alone: setting one would drop the others", () => {
+    const fields = policyKnobs(withServer({}, { min: 1, max: 4 }), llmContext).map((knob) => knob.field);
+    expect(fields.filter((field) => field.startsWith("scaling.metrics.server"))).toEqual([]);
+  });
+
+  it("tries running-requests targets up to what a replica's batch holds, and the upstream queue's own target", () => {
+    const policy = withServer({
+      runningRequestsPerReplica: 100,
+      activation: { query: "sum(gateway_queue)", targetAverageValue: 6, activationValue: 1 },
+    });
+    const serverKnobs = policyKnobs(policy, { ...llmContext, serverConcurrency: 32 }).filter((knob) =>
+      knob.field.startsWith("scaling.metrics.server"),
+    );
+    expect(serverKnobs.map((knob) => [knob.field, knob.original])).toEqual([
+      ["scaling.metrics.server.runningRequestsPerReplica", 100],
+      ["scaling.metrics.server.activation.activationValue", 1],
+      ["scaling.metrics.server.activation.targetAverageValue", 6],
+    ]);
+    // 40 % to 100 % of a batch of 32 (15 to 30), and a quarter to four times the policy's 100.
+    expect(serverKnobs[0]?.values).toEqual([
+      15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400,
+    ]);
+    expect(serverKnobs[2]?.values).toEqual([2, 3, 4, 5, 6, 8, 10, 12, 15, 20]);
+  });
+
+  it("starts the activation from scaleToZero's when the policy's activation sets none", () => {
+    const policy = MLAutoscalePolicySchema.parse({
+      ...llm,
+      spec: { ...llm.spec, scaling: { ...llm.spec.scaling, scaleToZero: { activationValue: 2 } } },
+    });
+    const activation = policyKnobs(policy, llmContext).find(
+      (knob) => knob.field === "scaling.metrics.server.activation.activationValue",
+    );
+    expect(activation?.original).toBe(2);
   });
 });
