@@ -6,7 +6,8 @@
 // 3. From the best so far, every knob through the values near its current one (coordinate descent);
 //    when no single knob improves, every pair of knobs one step each way; until nothing improves. Then
 //    the same from each single change, the best first, while the budget lasts.
-// 4. Simplify: undo each change that the recommendation does not need (within 0.5 % of its GPU-hours).
+// 4. Simplify: undo each change that the recommendation does not need (within 0.5 % of its GPU-hours and,
+//    outside the allowed share of violations, of its violations).
 //
 // "Best": a candidate within the allowed share of SLO violations beats one outside it; among those within,
 // the fewer GPU-hours the better; among those outside, the fewer violations. Ties go to fewer changes.
@@ -267,13 +268,12 @@ export class Search {
 
   private asGood(simpler: Scored, current: Scored): boolean {
     const ratio = this.options.maxViolationRatio;
-    if (isFeasible(current.outcome, ratio)) {
-      return (
-        isFeasible(simpler.outcome, ratio) &&
-        simpler.outcome.gpuHours <= current.outcome.gpuHours * (1 + SIMPLIFY_TOLERANCE) + EPSILON
-      );
-    }
+    const noDearer =
+      simpler.outcome.gpuHours <= current.outcome.gpuHours * (1 + SIMPLIFY_TOLERANCE) + EPSILON;
+    if (isFeasible(current.outcome, ratio)) return isFeasible(simpler.outcome, ratio) && noDearer;
+    // Outside the limit too, a simpler policy that costs more is no simplification: `current` beats it.
     return (
+      noDearer &&
       simpler.outcome.violationRatio <= current.outcome.violationRatio * (1 + SIMPLIFY_TOLERANCE) + EPSILON
     );
   }

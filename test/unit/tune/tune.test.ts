@@ -2,8 +2,16 @@ import { describe, expect, it } from "vitest";
 import { MLAutoscalePolicySchema } from "../../../src/api/v1alpha1/index.js";
 import { outcomeOf } from "../../../src/tune/evaluate.js";
 import { simulatePolicy } from "../../../src/tune/prepare.js";
-import { isFeasible, paretoFront } from "../../../src/tune/search.js";
-import { recommendedValue, servingPolicy, setupFor, steps, tuneInline } from "./support.js";
+import { isFeasible, paretoFront, SIMPLIFY_TOLERANCE } from "../../../src/tune/search.js";
+import {
+  examplePolicy,
+  exampleTrace,
+  recommendedValue,
+  servingPolicy,
+  setupFor,
+  steps,
+  tuneInline,
+} from "./support.js";
 
 describe("tune finds the known best answer", () => {
   // A constant load of L req/s at 10 req/s per replica needs exactly ceil(L / 10) replicas: one fewer and
@@ -173,5 +181,26 @@ describe("tune keeps what it must", () => {
         front[index - 1]?.outcome.violationRatio ?? 1,
       );
     }
+  });
+});
+
+describe("when no candidate meets the SLO", () => {
+  it("recommends the fewest violations at no more GPU-hours than a candidate as good costs", async () => {
+    // The LLM example kept at zero (--fix replicas.min) on its demo load: every chat waits out a cold start.
+    const result = await tuneInline(
+      examplePolicy("5-llm-vllm.yaml"),
+      exampleTrace("demo-llm.csv"),
+      { fixed: ["replicas.min"], budget: 300 },
+      { serviceRatePerReplica: 2, initialReplicas: 0 },
+    );
+    const recommended = result.recommended.outcome;
+    expect(isFeasible(recommended, 0.01)).toBe(false);
+    // A simpler policy may give up a little (SIMPLIFY_TOLERANCE), never a cheaper one as good.
+    const asGoodAndCheaper = result.search.evaluated.filter(
+      (scored) =>
+        scored.outcome.violationRatio <= recommended.violationRatio &&
+        scored.outcome.gpuHours < recommended.gpuHours * (1 - SIMPLIFY_TOLERANCE),
+    );
+    expect(asGoodAndCheaper).toEqual([]);
   });
 });
