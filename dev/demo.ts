@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import {
   createKafkaClient,
@@ -14,7 +14,7 @@ import {
 import { PRESETS } from "../src/controllers/mlautoscalepolicy/desired/behavior.js";
 import { repoRoot } from "./controlplane/binaries.js";
 import type { ClusterAddresses } from "./controlplane/index.js";
-import { fakeNode, nodePool, type FakeNodeSpec } from "./controlplane/nodes.js";
+import { addNodes, nodePool, removeNodes, type FakeNodeSpec } from "./controlplane/nodes.js";
 import { waitFor } from "./controlplane/net.js";
 
 export const EXAMPLES_DIR = join(repoRoot, "examples");
@@ -48,24 +48,11 @@ export const DEMO_NODES: readonly FakeNodeSpec[] = [
 
 /** Creates the demo nodes (KWOK manages every node) and waits for them to be Ready. */
 export async function addDemoNodes(kubeConfig: KubeConfig, timeoutMs = 60_000): Promise<void> {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  for (const spec of DEMO_NODES) await core.createNode({ body: fakeNode(spec) });
-  for (const { name } of DEMO_NODES) {
-    await waitFor(
-      `node ${name} to be Ready`,
-      async () => {
-        const node = await core.readNode({ name });
-        const ready = node.status?.conditions?.find((condition) => condition.type === "Ready");
-        return ready?.status === "True" ? true : undefined;
-      },
-      { timeoutMs, intervalMs: 250 },
-    );
-  }
+  await addNodes(kubeConfig, DEMO_NODES, timeoutMs);
 }
 
 export async function removeDemoNodes(kubeConfig: KubeConfig): Promise<void> {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  for (const { name } of DEMO_NODES) await core.deleteNode({ name }).catch(() => undefined);
+  await removeNodes(kubeConfig, DEMO_NODES);
 }
 
 export interface ExamplePolicy {

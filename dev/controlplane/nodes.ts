@@ -98,11 +98,16 @@ export function fakeNode(spec: FakeNodeSpec): V1Node {
   };
 }
 
-export async function createFakeNodes(kubeConfig: KubeConfig, timeoutMs: number): Promise<void> {
+/** Creates the nodes (KWOK manages every node) and waits for them to be Ready. */
+export async function addNodes(
+  kubeConfig: KubeConfig,
+  specs: readonly FakeNodeSpec[],
+  timeoutMs = 60_000,
+): Promise<void> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  for (const spec of FAKE_NODES) await core.createNode({ body: fakeNode(spec) });
+  for (const spec of specs) await core.createNode({ body: fakeNode(spec) });
   await Promise.all(
-    FAKE_NODES.map(({ name }) =>
+    specs.map(({ name }) =>
       waitFor(
         `fake node ${name} to be Ready`,
         async () => {
@@ -114,4 +119,14 @@ export async function createFakeNodes(kubeConfig: KubeConfig, timeoutMs: number)
       ),
     ),
   );
+}
+
+/** Deletes the nodes; one already gone is no error. */
+export async function removeNodes(kubeConfig: KubeConfig, specs: readonly FakeNodeSpec[]): Promise<void> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  for (const { name } of specs) await core.deleteNode({ name }).catch(() => undefined);
+}
+
+export async function createFakeNodes(kubeConfig: KubeConfig, timeoutMs: number): Promise<void> {
+  await addNodes(kubeConfig, FAKE_NODES, timeoutMs);
 }

@@ -3,9 +3,8 @@
 // the activation query reads), Prometheus scrapes them, and KEDA, or the HPA through prometheus-adapter,
 // scales on the queries and metrics the operator compiled from `scaling.metrics.server`. Windows are
 // shortened (stated at each test); the HPA controller keeps its 15 s sync.
-import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeNode, nodePool } from "../../dev/controlplane/nodes.js";
+import { addNodes, nodePool, removeNodes } from "../../dev/controlplane/nodes.js";
 import { localExamples } from "../../dev/demo.js";
 import { clusterAddresses, testKubeConfig } from "../support/cluster.js";
 import { configureWorkload, explainedByEmulator, setLoad } from "../support/emulator.js";
@@ -30,22 +29,22 @@ const NODES = nodePool("llm-g6", ["1", "2", "3", "4"], {
 });
 
 beforeAll(async () => {
-  const core = testKubeConfig().makeApiClient(CoreV1Api);
-  for (const spec of NODES) await core.createNode({ body: fakeNode(spec) });
+  await addNodes(testKubeConfig(), NODES);
 });
 
 afterAll(async () => {
   await namespaces.stop();
-  const core = testKubeConfig().makeApiClient(CoreV1Api);
-  for (const { name } of NODES) await core.deleteNode({ name }).catch(() => undefined);
+  await removeNodes(testKubeConfig(), NODES);
 });
 
-/** Example 5 as the local cluster runs it (its Prometheus), with the changes given. */
+/** Example 5 as the local cluster runs it (its Prometheus), with a 5 s model and the changes given. */
 function llamaChat(changes: (spec: Record<string, unknown>) => void): Document {
   const found = (localExamples(clusterAddresses()) as Document[]).find(
     (d) => d.metadata.name === "llama-chat",
   );
   if (found === undefined) throw new Error("no llama-chat example");
+  const template = (found.spec["workload"] as { template: { model: { loadSeconds: number } } }).template;
+  template.model.loadSeconds = 5;
   changes(found.spec);
   return found;
 }
@@ -68,10 +67,8 @@ async function promql(query: string): Promise<number | undefined> {
 describe("example 5: vLLM on KEDA, from zero on the gateway's queue", () => {
   it("sits at zero, wakes when requests wait at the gateway, scales on vLLM's own metrics, and returns to zero", async () => {
     const ns = await namespaces.create("llm-keda");
-    // A 5 s model, KEDA polling every 5 s, 30 s of quiet before zero.
+    // KEDA polling every 5 s, 30 s of quiet before zero.
     const policy = llamaChat((spec) => {
-      const template = (spec["workload"] as { template: { model: { loadSeconds: number } } }).template;
-      template.model.loadSeconds = 5;
       const scaling = spec["scaling"] as Record<string, unknown>;
       scaling["pollingIntervalSeconds"] = 5;
       scaling["scaleToZero"] = { cooldownSeconds: 30, initialCooldownSeconds: 5 };
@@ -139,8 +136,6 @@ describe("a vLLM server on the HPA, through prometheus-adapter", () => {
     const ns = await namespaces.create("llm-hpa");
     // Example 5 without Prometheus or scale to zero: the HPA reads the server's metrics as Pods metrics.
     const policy = llamaChat((spec) => {
-      const template = (spec["workload"] as { template: { model: { loadSeconds: number } } }).template;
-      template.model.loadSeconds = 5;
       spec["replicas"] = { min: 1, max: 4 };
       spec["scaling"] = {
         metrics: {

@@ -4,8 +4,8 @@
 // Ready only after their model's load time. Windows are shortened (stated at each test) so the suite
 // stays fast; the HPA controller keeps its default 15 s sync period, as in a user's cluster.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
-import { fakeNode } from "../../dev/controlplane/nodes.js";
+import type { V1Pod } from "@kubernetes/client-node";
+import { addNodes, nodePool, removeNodes } from "../../dev/controlplane/nodes.js";
 import {
   createKafkaClient,
   createRabbitMqClient,
@@ -33,33 +33,25 @@ const namespaces = new OperatorNamespaces();
  * instance types its policy names.
  */
 const EXTRA_NODES = [
-  ...[1, 2, 3, 4, 5, 6].map((i) => ({
-    name: `scale-g4dn-${i}`,
-    instanceType: "g4dn.xlarge",
-    zone: i % 2 === 0 ? "zone-a" : "zone-b",
-    cpu: "4",
-    memory: "16Gi",
-    gpus: 4,
-  })),
-  ...[1, 2].map((i) => ({
-    name: `scale-p3-${i}`,
-    instanceType: "p3.2xlarge",
-    zone: "zone-a",
-    cpu: "8",
-    memory: "61Gi",
-    gpus: 4,
-  })),
+  ...nodePool(
+    "scale-g4dn",
+    ["1", "2", "3", "4", "5", "6"],
+    { instanceType: "g4dn.xlarge", cpu: "4", memory: "16Gi", gpus: 4 },
+    ["zone-b", "zone-a"],
+  ),
+  ...nodePool("scale-p3", ["1", "2"], { instanceType: "p3.2xlarge", cpu: "8", memory: "61Gi", gpus: 4 }, [
+    "zone-a",
+    "zone-a",
+  ]),
 ];
 
 beforeAll(async () => {
-  const core = testKubeConfig().makeApiClient(CoreV1Api);
-  for (const spec of EXTRA_NODES) await core.createNode({ body: fakeNode(spec) });
+  await addNodes(testKubeConfig(), EXTRA_NODES);
 });
 
 afterAll(async () => {
   await namespaces.stop();
-  const core = testKubeConfig().makeApiClient(CoreV1Api);
-  for (const { name } of EXTRA_NODES) await core.deleteNode({ name }).catch(() => undefined);
+  await removeNodes(testKubeConfig(), EXTRA_NODES);
 });
 
 const kubectlIn =
