@@ -13,6 +13,17 @@ import { examplePolicy } from "./support.js";
 
 const context = { kedaInstalled: true, needs: { low: 2, median: 5, peak: 12 }, serviceRatePerReplica: 10 };
 
+/** The knobs every policy has after its replicas, metrics and triggers: KEDA's, then the behavior's. */
+const KEDA_AND_BEHAVIOR_FIELDS = [
+  "scaling.pollingIntervalSeconds",
+  "scaling.scaleToZero.cooldownSeconds",
+  "scaling.behavior.preset",
+  "scaling.behavior.scaleUp.stabilizationWindowSeconds",
+  "scaling.behavior.scaleUp.policies",
+  "scaling.behavior.scaleDown.stabilizationWindowSeconds",
+  "scaling.behavior.scaleDown.policies",
+];
+
 function vector(knobs: readonly Knob[], changes: Record<string, KnobValue>): KnobValue[] {
   return knobs.map((knob) => changes[knob.field] ?? knob.original);
 }
@@ -41,13 +52,7 @@ describe("the settings tune changes", () => {
       "scaling.metrics.cpu.targetUtilization",
       "scaling.metrics.memory.targetUtilization",
       "scaling.metrics.queueDepth.targetAverageValue",
-      "scaling.pollingIntervalSeconds",
-      "scaling.scaleToZero.cooldownSeconds",
-      "scaling.behavior.preset",
-      "scaling.behavior.scaleUp.stabilizationWindowSeconds",
-      "scaling.behavior.scaleUp.policies",
-      "scaling.behavior.scaleDown.stabilizationWindowSeconds",
-      "scaling.behavior.scaleDown.policies",
+      ...KEDA_AND_BEHAVIOR_FIELDS,
     ]);
     for (const knob of knobs) {
       expect(knob.values).toContain(knob.original);
@@ -232,13 +237,7 @@ describe("an LLM server's knobs (scaling.metrics.server)", () => {
       "scaling.metrics.server.kvCacheUtilization",
       "scaling.metrics.server.activation.activationValue",
       "scaling.scaleToZero.activationValue",
-      "scaling.pollingIntervalSeconds",
-      "scaling.scaleToZero.cooldownSeconds",
-      "scaling.behavior.preset",
-      "scaling.behavior.scaleUp.stabilizationWindowSeconds",
-      "scaling.behavior.scaleUp.policies",
-      "scaling.behavior.scaleDown.stabilizationWindowSeconds",
-      "scaling.behavior.scaleDown.policies",
+      ...KEDA_AND_BEHAVIOR_FIELDS,
     ]);
     expect(byField.get("scaling.metrics.server.waitingRequestsPerReplica")).toMatchObject({
       label: "waiting requests target",
