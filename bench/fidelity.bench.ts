@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { startControlPlane, type ClusterAddresses, type ControlPlane } from "../dev/controlplane/index.js";
 import { fakeNode } from "../dev/controlplane/nodes.js";
-import { kubectlWith, localExamples, prepareLocalBrokers } from "../dev/demo.js";
+import { kubectlWith, LOCAL_CLUSTER_MODEL_FLAGS, localExamples, prepareLocalBrokers } from "../dev/demo.js";
 import { defaultDependencies, runLoadtestCommand } from "../src/loadtest/command.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
 import {
@@ -44,23 +44,6 @@ const BASELINE_TIMEOUT_MS = 480_000;
 const SETTLE_SECONDS = 60;
 /** kube-controller-manager's HPA sync period in the local cluster (its default). */
 const HPA_SYNC_SECONDS = 15;
-
-/**
- * The local cluster's metric pipeline (docs/local-control-plane.md): the simulation is given these
- * instead of the components' defaults. The emulator takes a message off the broker as it receives it,
- * and a pod starts about a second after its creation (the scheduler binds it, KWOK starts it).
- */
-const CLUSTER_MODEL_FLAGS = [
-  "--scrape-interval",
-  "5",
-  "--metric-resolution",
-  "15",
-  "--relist-interval",
-  "10",
-  "--ack-on-receipt",
-  "--scheduling-delay",
-  "1",
-];
 
 const { values: flags } = parseArgs({
   options: {
@@ -386,7 +369,7 @@ async function runOne(cluster: Cluster, workload: Workload, trace: TraceName, sc
       String(SETTLE_SECONDS),
       "-o",
       "json",
-      ...CLUSTER_MODEL_FLAGS,
+      ...LOCAL_CLUSTER_MODEL_FLAGS,
     ],
     { stdout: (text) => (stdout += text), stderr: (text) => process.stderr.write(`  ${text}`) },
     { ...defaultDependencies(), env: { ...process.env, ...addresses }, stderrIsTTY: false },
@@ -489,7 +472,7 @@ function writeResults(runs: readonly Run[]): void {
           loadAverage: loadavg(),
         },
         startedAt: new Date(benchStart).toISOString(),
-        clusterModelFlags: CLUSTER_MODEL_FLAGS,
+        clusterModelFlags: LOCAL_CLUSTER_MODEL_FLAGS,
         settleSeconds: SETTLE_SECONDS,
         runs,
       },

@@ -12,12 +12,35 @@ import {
   type QueueClient,
 } from "../src/brokers/index.js";
 import { PRESETS } from "../src/controllers/mlautoscalepolicy/desired/behavior.js";
+import {
+  ADAPTER_RELIST_SECONDS,
+  METRICS_SERVER_RESOLUTION_SECONDS,
+  SCRAPE_INTERVAL_SECONDS,
+} from "./controlplane/addons/metrics.js";
 import { repoRoot } from "./controlplane/binaries.js";
 import type { ClusterAddresses } from "./controlplane/index.js";
 import { addNodes, nodePool, removeNodes, type FakeNodeSpec } from "./controlplane/nodes.js";
 import { waitFor } from "./controlplane/net.js";
 
 export const EXAMPLES_DIR = join(repoRoot, "examples");
+
+/**
+ * The local cluster's metric pipeline (docs/local-control-plane.md) as `simulate` takes it, for a
+ * loadtest's --compare-simulation: its scrape interval, metrics-server resolution and adapter relist
+ * instead of the components' defaults; the emulator takes a message off the broker as it receives it,
+ * and a pod starts about a second after its creation (the scheduler binds it, KWOK starts it).
+ */
+export const LOCAL_CLUSTER_MODEL_FLAGS: readonly string[] = [
+  "--scrape-interval",
+  String(SCRAPE_INTERVAL_SECONDS),
+  "--metric-resolution",
+  String(METRICS_SERVER_RESOLUTION_SECONDS),
+  "--relist-interval",
+  String(ADAPTER_RELIST_SECONDS),
+  "--ack-on-receipt",
+  "--scheduling-delay",
+  "1",
+];
 
 /**
  * The harness's four nodes hold 16 GPU-node CPUs; the examples' minimum replicas ask for 19 (the training
