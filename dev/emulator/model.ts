@@ -6,12 +6,11 @@ import type { MLAutoscalePolicy } from "../../src/api/v1alpha1/index.js";
 import { POLICY_LABEL } from "../../src/controllers/mlautoscalepolicy/desired/metadata.js";
 import type { DeepReadonly, KubeObject, ObjectMeta } from "../../src/runtime/object.js";
 import { quantityValue } from "../../src/runtime/quantity.js";
-import { ENGINES, type SeriesRef } from "../../src/model-servers/engines.js";
+import { ENGINES, type SeriesRef, type ServerEngine } from "../../src/model-servers/engines.js";
 import { DEFAULT_SERVER_CONCURRENCY, serverSignalValue } from "../../src/simulate/llm.js";
-import { signalFromText, type Signal } from "../../src/simulate/signals.js";
+import { PROMQL_WORDS, signalFromText, type Signal } from "../../src/simulate/signals.js";
 import { DEFAULT_OPTIONS } from "../../src/simulate/simulate.js";
 import { Workload, type WorkloadParameters } from "../../src/simulate/workload.js";
-import type { ServerEngine } from "../../src/model-servers/engines.js";
 
 // ---------------------------------------------------------------------------------------------------
 // parameters
@@ -222,21 +221,12 @@ export function serverSeries(engine: ServerEngine, modelName = "model"): SeriesS
   return out;
 }
 
-/** Words of PromQL that are not metric names where they stand (before `by (...)` and the like). */
-const PROMQL_WORDS = new Set([
-  ...[
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-    "bool",
-    "offset",
-    "and",
-    "or",
-    "unless",
-  ],
+/**
+ * Words that are not metric names where they stand: PromQL's, and the aggregations, which a `by (...)`
+ * may separate from their parenthesis.
+ */
+const NOT_METRIC_NAMES = new Set([
+  ...PROMQL_WORDS,
   ...["sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk"],
   ...["quantile", "limitk", "limit_ratio"],
 ]);
@@ -251,7 +241,7 @@ export function firstSelector(query: string): WorkloadSeriesSpec | undefined {
     /\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)|"(?:[^"\\]|\\.)*"|(?<![a-zA-Z0-9_:])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\(|\{[^}]*\})?/g;
   for (const match of query.matchAll(tokens)) {
     const [, name, next] = match;
-    if (name === undefined || next === "(" || PROMQL_WORDS.has(name)) continue;
+    if (name === undefined || next === "(" || NOT_METRIC_NAMES.has(name)) continue;
     const labels: Record<string, string> = {};
     for (const matcher of (next ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/g)) {
       const [, label = "", value = ""] = matcher;

@@ -20,7 +20,7 @@ export function signalFromText(text: string): Signal | undefined {
 }
 
 /** PromQL words that are not metric names. */
-const PROMQL_WORDS = new Set([
+export const PROMQL_WORDS: ReadonlySet<string> = new Set([
   "by",
   "without",
   "on",
