@@ -8,8 +8,8 @@
 // Ready replicas per second, and the time offset of each scale event (bench/fidelity-metrics.ts).
 // Examples 1-3 run on a cluster with KEDA; example 4's External metric needs one without.
 //
-// Run (heavy: under the cluster lock):
-//   flock /tmp/work/cluster.lock npx tsx bench/fidelity.bench.ts [--workloads 1,2,3,4] [--traces step,spike,azure]
+// Run (heavy: it takes the whole machine for about an hour):
+//   npx tsx bench/fidelity.bench.ts [--workloads 1,2,3,4] [--traces step,spike,azure]
 // Results: bench/results/fidelity.json; method and figures: docs/benchmarks.md.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, writeFileSync } from "node:fs";
