@@ -8,7 +8,7 @@
 // Ready replicas per second, and the time offset of each scale event (bench/fidelity-metrics.ts).
 // Examples 1-3 run on a cluster with KEDA; example 4's External metric needs one without.
 //
-// Run (heavy: it takes the whole machine for about an hour):
+// Run (heavy: twelve runs of ten minutes, about two hours of the whole machine):
 //   npx tsx bench/fidelity.bench.ts [--workloads 1,2,3,4] [--traces step,spike,azure]
 // Results: bench/results/fidelity.json; method and figures: docs/benchmarks.md.
 import { spawn, type ChildProcess } from "node:child_process";
