@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GPU_RESOURCE, GPU_TAINT } from "../../dev/controlplane/index.js";
+import { addNodes, removeNodes } from "../../dev/controlplane/nodes.js";
 import {
   createTestNamespace,
   deleteTestNamespace,
@@ -123,39 +124,39 @@ describe("e2e control plane", () => {
   });
 
   it("schedules no more GPU pods than the matching nodes have nvidia.com/gpu free", async () => {
-    const g4dnNodes = (await core.listNode({ labelSelector: `${INSTANCE_TYPE}=g4dn.xlarge` })).items;
-    const g4dnNames = new Set(g4dnNodes.map((node) => node.metadata?.name));
-    const allocatable = g4dnNodes.reduce(
-      (sum, node) => sum + Number(node.status?.allocatable?.[GPU_RESOURCE]),
-      0,
-    );
-    // Earlier tests (and files) may still hold GPUs on these nodes.
-    const inUse = (await core.listPodForAllNamespaces()).items
-      .filter(
-        (pod) =>
-          g4dnNames.has(pod.spec?.nodeName) && !["Succeeded", "Failed"].includes(pod.status?.phase ?? ""),
-      )
-      .flatMap((pod) => pod.spec?.containers ?? [])
-      .reduce((sum, container) => sum + Number(container.resources?.limits?.[GPU_RESOURCE] ?? 0), 0);
-    const free = allocatable - inUse;
-    expect(free).toBeGreaterThan(0);
-
-    await apps.createNamespacedDeployment({
-      namespace,
-      body: gpuDeployment("gpu-capacity", free + 1, ["g4dn.xlarge"]),
-    });
-    const pods = await vi.waitFor(async () => {
-      const list = await core.listNamespacedPod({ namespace, labelSelector: "app=gpu-capacity" });
-      const count = (phase: string): number => list.items.filter((pod) => pod.status?.phase === phase).length;
-      expect(count("Running")).toBe(free);
-      expect(count("Pending")).toBe(1);
-      return list.items;
-    }, WAIT);
-    const pending = pods.find((pod) => pod.status?.phase === "Pending");
-    const scheduled = pending?.status?.conditions?.find((c) => c.type === "PodScheduled");
-    expect(scheduled?.status).toBe("False");
-    expect(scheduled?.message).toContain(GPU_RESOURCE);
-    await apps.deleteNamespacedDeployment({ namespace, name: "gpu-capacity" });
+    // A node of its own instance type, so that what other tests run cannot take its GPUs.
+    const capacityNodes = [
+      {
+        name: "gpu-capacity-a",
+        instanceType: "g5.capacity-test",
+        zone: "zone-a",
+        cpu: "8",
+        memory: "32Gi",
+        gpus: 2,
+      },
+    ];
+    await addNodes(testKubeConfig(), capacityNodes);
+    try {
+      await apps.createNamespacedDeployment({
+        namespace,
+        body: gpuDeployment("gpu-capacity", 3, ["g5.capacity-test"]),
+      });
+      const pods = await vi.waitFor(async () => {
+        const list = await core.listNamespacedPod({ namespace, labelSelector: "app=gpu-capacity" });
+        const count = (phase: string): number =>
+          list.items.filter((pod) => pod.status?.phase === phase).length;
+        expect(count("Running")).toBe(2);
+        expect(count("Pending")).toBe(1);
+        return list.items;
+      }, WAIT);
+      const pending = pods.find((pod) => pod.status?.phase === "Pending");
+      const scheduled = pending?.status?.conditions?.find((c) => c.type === "PodScheduled");
+      expect(scheduled?.status).toBe("False");
+      expect(scheduled?.message).toContain(GPU_RESOURCE);
+      await apps.deleteNamespacedDeployment({ namespace, name: "gpu-capacity" });
+    } finally {
+      await removeNodes(testKubeConfig(), capacityNodes);
+    }
   });
 
   it("leaves a pod whose affinity matches no node Pending with PodScheduled=False", async () => {
