@@ -5,6 +5,7 @@ import { KubeApiError } from "./errors.js";
 import type { WriteFence } from "./fence.js";
 import type { ClusterConnection } from "./kubeconfig.js";
 import { TokenBucket } from "./ratelimit.js";
+import { linkedSignal } from "./signals.js";
 
 /**
  * A thin JSON client for the Kubernetes REST API on node:http(s), authenticated by a ClusterConnection
@@ -84,12 +85,12 @@ export class KubeRestClient {
    * signal, so it is refused before it is sent, or aborted in flight, once this replica stops leading.
    */
   async request<T = JsonObject>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const signals = [AbortSignal.timeout(options.timeoutMs ?? this.requestTimeoutMs)];
-    if (options.signal !== undefined) signals.push(options.signal);
+    const sources: AbortSignal[] = [];
+    if (options.signal !== undefined) sources.push(options.signal);
     if (this.fence !== undefined && method !== "GET" && options.unfenced !== true) {
-      signals.push(this.fence.writeSignal());
+      sources.push(this.fence.writeSignal());
     }
-    const signal = AbortSignal.any(signals);
+    const { signal, release } = linkedSignal(sources, options.timeoutMs ?? this.requestTimeoutMs);
     try {
       if (options.unfenced !== true) await this.rateLimit.take(signal);
       signal.throwIfAborted();
@@ -102,6 +103,8 @@ export class KubeRestClient {
       // The reason the request was aborted (a timeout, a closed fence) says more than "aborted".
       if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
       throw error;
+    } finally {
+      release();
     }
   }
 
@@ -120,7 +123,13 @@ export class KubeRestClient {
     if (status !== 200) throw apiErrorFrom(status, await readAll(response));
     const lines = createInterface({ input: response, crlfDelay: Infinity });
     await new Promise<void>((resolve) => {
+      const onAbort = (): void => {
+        response.destroy();
+        finish();
+      };
       const finish = (): void => {
+        // The signal outlives the watch (an informer's stop signal): leave no listener on it.
+        signal.removeEventListener("abort", onAbort);
         lines.close();
         resolve();
       };
@@ -131,10 +140,7 @@ export class KubeRestClient {
       lines.on("close", finish);
       response.on("error", finish);
       response.on("aborted", finish);
-      signal.addEventListener("abort", () => {
-        response.destroy();
-        finish();
-      });
+      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
