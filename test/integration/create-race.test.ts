@@ -11,10 +11,7 @@ import type {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { restPolicyWriter } from "../../src/controllers/mlautoscalepolicy/controller.js";
 import { PolicyReconciler, type PolicyObject } from "../../src/controllers/mlautoscalepolicy/reconciler.js";
-import {
-  policyScaleTargetIndex,
-  SCALE_TARGET_INDEX,
-} from "../../src/controllers/mlautoscalepolicy/scale-target.js";
+import { CACHE_INDEXERS } from "../../src/controllers/mlautoscalepolicy/scale-target.js";
 import { Applier } from "../../src/runtime/apply.js";
 import { deepFreeze } from "../../src/runtime/object.js";
 import { KubeRestClient } from "../../src/runtime/rest.js";
@@ -41,7 +38,7 @@ describe("creating a child whose name the caches do not show as taken", () => {
   });
 
   function reconcilerOver(policy: PolicyObject, deployments: Store<V1Deployment>): PolicyReconciler {
-    const policies = new Store<PolicyObject>({ [SCALE_TARGET_INDEX]: policyScaleTargetIndex });
+    const policies = new Store<PolicyObject>(CACHE_INDEXERS.policy);
     policies.upsert(deepFreeze(policy));
     const client = new KubeRestClient(testKubeConfig());
     return new PolicyReconciler({
@@ -49,8 +46,8 @@ describe("creating a child whose name the caches do not show as taken", () => {
         policies,
         deployments,
         statefulSets: new Store<V1StatefulSet>(),
-        hpas: new Store<V2HorizontalPodAutoscaler>(),
-        pdbs: new Store<V1PodDisruptionBudget>(),
+        hpas: new Store<V2HorizontalPodAutoscaler>(CACHE_INDEXERS.autoscaler),
+        pdbs: new Store<V1PodDisruptionBudget>(CACHE_INDEXERS.pdb),
         keda: () => undefined,
       },
       writer: restPolicyWriter(new Applier(client, { fieldManager: "mlautoscale" }), client),

@@ -29,7 +29,7 @@ import type { Poller } from "../../runtime/poller.js";
 import type { ServerVersion } from "../../runtime/server-version.js";
 import type { EventRecorder } from "../../runtime/events.js";
 import { createInformer, type SharedInformer } from "../../runtime/informer.js";
-import type { ReadonlyStore } from "../../runtime/store.js";
+import type { IndexFunc, ReadonlyStore } from "../../runtime/store.js";
 import type { Manager } from "../../runtime/manager.js";
 import { keyString, type DeepReadonly, type KubeObject, type ObjectKey } from "../../runtime/object.js";
 import type { OperatorMetrics } from "../../observability/metrics.js";
@@ -45,7 +45,7 @@ import {
   type KedaAvailability,
   type KubernetesFeatures,
 } from "./desired/index.js";
-import { policyScaleTargetIndex, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
+import { CACHE_INDEXERS, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
 import {
   ChildNameTakenError,
   PolicyReconciler,
@@ -357,9 +357,16 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   const informer = <T extends KubeObject>(
     resource: (typeof RESOURCES)[keyof typeof RESOURCES],
     transform: (object: JsonObject) => JsonObject,
+    indexers?: Record<string, IndexFunc<T>>,
   ): SharedInformer<T> =>
     createInformer<T>(
-      { rest, resource, logger: logger.child({ informer: resource.kind }), transform },
+      {
+        rest,
+        resource,
+        logger: logger.child({ informer: resource.kind }),
+        transform,
+        ...(indexers !== undefined && { indexers }),
+      },
       namespaces,
     );
 
@@ -368,15 +375,19 @@ export function setupPolicyController(options: PolicyControllerOptions): {
       rest,
       resource: RESOURCES.policies,
       logger: logger.child({ informer: KIND }),
-      indexers: { [SCALE_TARGET_INDEX]: policyScaleTargetIndex },
+      indexers: CACHE_INDEXERS.policy,
       transform: CACHE_TRANSFORMS.policy,
     },
     namespaces,
   );
   const deployments = informer<V1Deployment>(RESOURCES.deployments, CACHE_TRANSFORMS.workload);
   const statefulSets = informer<V1StatefulSet>(RESOURCES.statefulSets, CACHE_TRANSFORMS.workload);
-  const hpas = informer<V2HorizontalPodAutoscaler>(RESOURCES.hpas, CACHE_TRANSFORMS.hpa);
-  const pdbs = informer<V1PodDisruptionBudget>(RESOURCES.pdbs, CACHE_TRANSFORMS.pdb);
+  const hpas = informer<V2HorizontalPodAutoscaler>(
+    RESOURCES.hpas,
+    CACHE_TRANSFORMS.hpa,
+    CACHE_INDEXERS.autoscaler,
+  );
+  const pdbs = informer<V1PodDisruptionBudget>(RESOURCES.pdbs, CACHE_TRANSFORMS.pdb, CACHE_INDEXERS.pdb);
   manager.addInformer("mlautoscalepolicies", policies);
   manager.addInformer("deployments", deployments);
   manager.addInformer("statefulsets", statefulSets);
@@ -485,7 +496,11 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     logger,
     onChange: async (served) => {
       if (served && keda === undefined && kedaSyncing === undefined) {
-        const scaledObjects = informer<ScaledObject>(RESOURCES.scaledObjects, CACHE_TRANSFORMS.scaledObject);
+        const scaledObjects = informer<ScaledObject>(
+          RESOURCES.scaledObjects,
+          CACHE_TRANSFORMS.scaledObject,
+          CACHE_INDEXERS.autoscaler,
+        );
         const triggerAuthentications = informer<TriggerAuthentication>(
           RESOURCES.triggerAuthentications,
           CACHE_TRANSFORMS.triggerAuthentication,

@@ -11,7 +11,6 @@ import {
   ConditionType,
   describePatterns,
   disallowedEndpoints,
-  KIND,
   parsePolicy,
   Reason,
   type EndpointPattern,
@@ -44,7 +43,7 @@ import {
   NEWEST_KUBERNETES_FEATURES,
 } from "./desired/index.js";
 import { POLICY_LABEL, scaleTarget } from "./desired/metadata.js";
-import { claimsBefore, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
+import { claimsBefore, FOREIGN_PDB_INDEX, SCALE_TARGET_INDEX, scaleTargetKey } from "./scale-target.js";
 import { planHandover, type HpaState } from "./handover.js";
 import { computeStatus, type ObservedChildren, type ReconcileVerdict } from "./status.js";
 
@@ -415,10 +414,10 @@ export class PolicyReconciler {
     const coveringPdb =
       children.pdb === undefined
         ? undefined
-        : this.caches.pdbs.list(namespace).find(
+        : this.caches.pdbs
+            .byIndex(FOREIGN_PDB_INDEX, namespace)
             // Another policy's PDB is settled by the claim rule (findConflict), not here.
-            (pdb) => controllerOf(pdb)?.kind !== KIND && selectorMatches(pdb.spec?.selector, podLabels),
-          );
+            .find((pdb) => selectorMatches(pdb.spec?.selector, podLabels));
     let pdbOverlap: string | undefined;
     if (coveringPdb !== undefined) {
       const { pdb: _overlapping, ...withoutPdb } = children;
@@ -513,8 +512,9 @@ export class PolicyReconciler {
       : undefined;
 
     // Other policies on the same workload: the older claim wins; the younger ones remove what they made.
+    const targetKey = scaleTargetKey({ namespace, kind: target.kind, name: target.name });
     const rivals = this.caches.policies
-      .byIndex(SCALE_TARGET_INDEX, scaleTargetKey({ namespace, kind: target.kind, name: target.name }))
+      .byIndex(SCALE_TARGET_INDEX, targetKey)
       .filter((p) => p.metadata?.uid !== uid && p.metadata?.deletionTimestamp === undefined);
     const older = rivals.find((rival) => claimsBefore(rival, raw));
     if (older !== undefined) {
@@ -536,16 +536,12 @@ export class PolicyReconciler {
         );
       });
 
-    for (const hpa of this.caches.hpas.list(namespace)) {
-      const targetRef = hpa.spec?.scaleTargetRef;
-      if (targetRef?.kind !== target.kind || targetRef.name !== target.name) continue;
+    for (const hpa of this.caches.hpas.byIndex(SCALE_TARGET_INDEX, targetKey)) {
       if (!this.isOurHpa(hpa, policy, ourScaledObjectUid) && !ofYoungerRival(hpa)) {
         return `HorizontalPodAutoscaler ${namespace}/${hpa.metadata?.name ?? ""} already scales ${target.kind} ${target.name}; remove it or point the policy elsewhere`;
       }
     }
-    for (const so of keda?.scaledObjects.list(namespace) ?? []) {
-      const targetRef = so.spec.scaleTargetRef;
-      if ((targetRef.kind ?? "Deployment") !== target.kind || targetRef.name !== target.name) continue;
+    for (const so of keda?.scaledObjects.byIndex(SCALE_TARGET_INDEX, targetKey) ?? []) {
       if (!controlledByUid(so, uid) && !ofYoungerRival(so)) {
         return `ScaledObject ${namespace}/${so.metadata?.name ?? ""} already scales ${target.kind} ${target.name}; remove it or point the policy elsewhere`;
       }
