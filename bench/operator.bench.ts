@@ -5,6 +5,7 @@
 // Run: npx tsx bench/operator.bench.ts [--policies 1000] [--steady-seconds 300] [--rss-policies 1000,5000]
 //        [--namespaces 1] [--apply parallel|kubectl] [--operator-runtime compiled|tsx]
 //        [--ready-timeout-seconds 1800] [--operator-args "--workers=16 ..."]
+//        [--operator-node-args="--cpu-prof --cpu-prof-dir=DIR"]
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -53,6 +54,7 @@ const { values: flags } = parseArgs({
     "ready-timeout-seconds": { type: "string", default: "1800" },
     apply: { type: "string", default: "parallel" },
     "operator-args": { type: "string", default: "" },
+    "operator-node-args": { type: "string", default: "" },
   },
   strict: true,
 });
@@ -77,6 +79,8 @@ if (operatorRuntime !== "compiled" && operatorRuntime !== "tsx") {
 }
 /** Extra flags for the operator (e.g. --workers=16), recorded with the results. */
 const operatorArgs = flags["operator-args"].split(/\s+/).filter((arg) => arg.length > 0);
+/** Flags for the operator's Node.js (e.g. --cpu-prof --cpu-prof-dir=DIR), recorded with the results. */
+const operatorNodeArgs = flags["operator-node-args"].split(/\s+/).filter((arg) => arg.length > 0);
 const applyMethod = flags.apply;
 if (applyMethod !== "parallel" && applyMethod !== "kubectl")
   throw new Error("--apply must be parallel or kubectl");
@@ -155,6 +159,7 @@ interface RolloutTimes {
 /** Polls every policy until `expected` are Ready (or only Reconciled, when `untilReady` is false). */
 async function waitForPolicies(
   rest: KubeRestClient,
+  operator: OperatorProcess,
   expected: number,
   startedAt: number,
   untilReady: boolean,
@@ -162,6 +167,12 @@ async function waitForPolicies(
   let allReconciledMs: number | undefined;
   let lastLog = 0;
   for (;;) {
+    if (operator.child.exitCode !== null || operator.child.signalCode !== null) {
+      throw new Error(
+        `the operator exited (${operator.child.exitCode ?? operator.child.signalCode ?? ""}):\n` +
+          readFileSync(operator.logPath, "utf8").slice(-3000),
+      );
+    }
     const policies = await listPolicies(rest);
     const progress = progressOf(policies);
     const now = Date.now();
@@ -252,6 +263,7 @@ function startOperator(controlPlane: ControlPlane, proxy: CountingProxy, command
   const child = spawn(
     process.execPath,
     [
+      ...operatorNodeArgs,
       ...command,
       "operator",
       `--kubeconfig=${kubeconfigPath}`,
@@ -401,7 +413,7 @@ async function main(): Promise<void> {
       const applyMs = await applyPolicies(controlPlane, rest, created, target);
       created = target;
       log(`applying took ${seconds(applyMs)} s`);
-      const times = await waitForPolicies(rest, target, startedAt, isRollout);
+      const times = await waitForPolicies(rest, operator, target, startedAt, isRollout);
       const operatorCpuSeconds = seconds((readProcessCpuSeconds(operator.pid) - cpuBefore) * 1000);
       log(
         `all ${target} Reconciled after ${seconds(times.allReconciledMs ?? NaN)} s` +
@@ -488,6 +500,7 @@ async function main(): Promise<void> {
         namespaces: namespaceCount,
         operatorRuntime,
         operatorArgs,
+        operatorNodeArgs,
         applyMethod: applyDescription,
         benchNodes: nodeCount,
       },
