@@ -32,7 +32,11 @@ export const OperatorConfigSchema = z.strictObject({
   leaderElect: boolean.default(true).describe("Elect a leader among replicas through a Lease."),
   leaderElectionNamespace: z.string().min(1).optional().describe("Namespace of the Lease."),
   leaderElectionId: z.string().min(1).default("mlautoscale-operator").describe("Name of the Lease."),
-  workers: integer(1, 64).default(4).describe("Concurrent reconciles."),
+  workers: integer(1, 64)
+    .default(16)
+    .describe(
+      "Concurrent reconciles. A reconcile mostly waits for the API server, so more workers than cores pay off while many policies change at once.",
+    ),
   kubeApiQps: z.coerce
     .number()
     .min(0)
