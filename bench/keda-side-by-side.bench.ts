@@ -32,7 +32,7 @@ import { parsePolicy } from "../src/api/v1alpha1/index.js";
 import { renderPolicy } from "../src/render/index.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
 import type { ScaledObject } from "../src/keda/types.js";
-import { compileOperator, createBenchNodes, PODS_PER_BENCH_NODE } from "./operator/setup.js";
+import { compileOperator, createBenchNodes, imageNodeFlags, PODS_PER_BENCH_NODE } from "./operator/setup.js";
 import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
 import { readProcessCpuSeconds, readProcessMemory } from "./operator/process-memory.js";
 import { currentTrueCondition, percentile, type ListedPolicy } from "./operator/readiness.js";
@@ -1017,7 +1017,7 @@ async function deleteFirstPhase(context: Context, namespace: string): Promise<In
 // the run
 
 async function main(): Promise<void> {
-  const command = [compileOperator(log)];
+  const command = [...imageNodeFlags(), compileOperator(log)];
   log(`starting the e2e control plane with KEDA${flags.loop ? " and the scaling loop" : ""}`);
   const controlPlane = await startControlPlane({
     profile: "e2e",

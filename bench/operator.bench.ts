@@ -16,7 +16,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { startControlPlane, type ControlPlane } from "../dev/controlplane/index.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
-import { compileOperator, createBenchNodes, PODS_PER_BENCH_NODE } from "./operator/setup.js";
+import { compileOperator, createBenchNodes, imageNodeFlags, PODS_PER_BENCH_NODE } from "./operator/setup.js";
 import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
 import { readProcessCpuSeconds, readProcessMemory, type ProcessMemory } from "./operator/process-memory.js";
 import { percentile, progressOf, secondsToReady, type ListedPolicy } from "./operator/readiness.js";
@@ -100,9 +100,14 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const seconds = (ms: number): number => Math.round(ms / 100) / 10;
 
 /** The operator's entry point: tsc output (as the container image runs it) or the sources through tsx. */
+/**
+ * Node's arguments: the image's flags, then --operator-node-args (which may override them), then the
+ * compiled operator or its sources through tsx.
+ */
 function operatorCommand(): string[] {
-  if (operatorRuntime === "tsx") return ["--import", "tsx", join(repoRoot, "src", "cli.ts")];
-  return [compileOperator(log)];
+  const flags = [...imageNodeFlags(), ...operatorNodeArgs];
+  if (operatorRuntime === "tsx") return [...flags, "--import", "tsx", join(repoRoot, "src", "cli.ts")];
+  return [...flags, compileOperator(log)];
 }
 
 function policyName(index: number): string {
@@ -167,12 +172,7 @@ async function waitForPolicies(
   let allReconciledMs: number | undefined;
   let lastLog = 0;
   for (;;) {
-    if (operator.child.exitCode !== null || operator.child.signalCode !== null) {
-      throw new Error(
-        `the operator exited (${operator.child.exitCode ?? operator.child.signalCode ?? ""}):\n` +
-          readFileSync(operator.logPath, "utf8").slice(-3000),
-      );
-    }
+    assertOperatorRunning(operator);
     const policies = await listPolicies(rest);
     const progress = progressOf(policies);
     const now = Date.now();
@@ -263,7 +263,6 @@ function startOperator(controlPlane: ControlPlane, proxy: CountingProxy, command
   const child = spawn(
     process.execPath,
     [
-      ...operatorNodeArgs,
       ...command,
       "operator",
       `--kubeconfig=${kubeconfigPath}`,
@@ -308,14 +307,23 @@ async function waitForLeadership(rest: KubeRestClient, operator: OperatorProcess
 }
 
 /** Samples memory for `durationMs`; returns the last sample (the peak is the process's own VmHWM). */
-async function settledMemory(pid: number, durationMs: number): Promise<ProcessMemory> {
+async function settledMemory(operator: OperatorProcess, durationMs: number): Promise<ProcessMemory> {
   const deadline = Date.now() + durationMs;
-  let memory = readProcessMemory(pid);
+  let memory = readProcessMemory(operator.pid);
   while (Date.now() < deadline) {
     await sleep(5_000);
-    memory = readProcessMemory(pid);
+    assertOperatorRunning(operator);
+    memory = readProcessMemory(operator.pid);
   }
   return memory;
+}
+
+function assertOperatorRunning(operator: OperatorProcess): void {
+  if (operator.child.exitCode === null && operator.child.signalCode === null) return;
+  throw new Error(
+    `the operator exited (${operator.child.exitCode ?? operator.child.signalCode ?? ""}):\n` +
+      readFileSync(operator.logPath, "utf8").slice(-3000),
+  );
 }
 
 function countsObject(counts: RequestCounts): Record<string, number> {
@@ -375,7 +383,7 @@ async function main(): Promise<void> {
     });
     operator = startOperator(controlPlane, proxy, command);
     await waitForLeadership(rest, operator);
-    const baseline = await settledMemory(operator.pid, 15_000);
+    const baseline = await settledMemory(operator, 15_000);
     log(`operator ${operator.pid} leads; RSS ${baseline.rssMiB.toFixed(1)} MiB with no policy`);
 
     let created = 0;
@@ -438,7 +446,7 @@ async function main(): Promise<void> {
         };
       }
       if (rssPolicies.includes(target)) {
-        const sampled = await settledMemory(operator.pid, MEMORY_SETTLE_MS);
+        const sampled = await settledMemory(operator, MEMORY_SETTLE_MS);
         const progress = progressOf(await listPolicies(rest));
         memory.push({
           policies: target,

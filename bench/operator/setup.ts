@@ -6,10 +6,16 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { fakeNode } from "../../dev/controlplane/nodes.js";
+import { imageEntrypoint } from "../../dev/image.js";
 import type { KubeRestClient } from "../../src/runtime/rest.js";
 
 const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
 const compiledDir = join(repoRoot, "node_modules", ".cache", "mlautoscale-bench", "dist");
+
+/** The Node.js flags of the container image's ENTRYPOINT, which the benchmarks run the operator with. */
+export function imageNodeFlags(): string[] {
+  return imageEntrypoint().nodeFlags;
+}
 
 /** Pods each bench node takes. */
 export const PODS_PER_BENCH_NODE = 1000;

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { imageEntrypoint } from "../../dev/image.js";
 import { createTestNamespace, deleteTestNamespace, kubectl, testKubeconfigPath } from "../support/cluster.js";
 import {
   conditionStatus,
@@ -85,10 +86,14 @@ describe("the packed operator (the image's steps)", () => {
   });
 
   it("reconciles a policy to Reconciled, then Ready once its Deployment has replicas.min available replicas", async () => {
+    // As the image's ENTRYPOINT runs it: its Node.js flags, and its script under /app.
+    const entrypoint = imageEntrypoint();
+    expect(entrypoint.script.startsWith("/app/")).toBe(true);
     operator = startOperatorProcess({
       cwd: appDir,
       args: [
-        "dist/cli.js",
+        ...entrypoint.nodeFlags,
+        entrypoint.script.slice("/app/".length),
         "operator",
         `--kubeconfig=${testKubeconfigPath()}`,
         `--namespaces=${namespace}`,
