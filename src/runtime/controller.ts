@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setImmediate } from "node:timers/promises";
 import type { Logger } from "pino";
 import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { canonicalJson } from "./compare.js";
@@ -280,6 +281,11 @@ export class Controller {
         this.metrics.activeWorkers(-1);
         this.queue.done(item.key);
       }
+      // A reconcile with nothing to write never waits for I/O, and the next key is at hand: without a
+      // turn of the event loop here, workers would run a whole queue (a resync of thousands of
+      // policies) in one go while the lease renewal, health probes and watch events wait. Goroutines
+      // are preempted; promises are not.
+      await setImmediate();
     }
   }
 

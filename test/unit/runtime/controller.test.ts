@@ -343,6 +343,28 @@ describe("Controller", () => {
     await controller.stop();
   });
 
+  it("lets timers and I/O run between reconciles that make no request", async () => {
+    // A reconcile that finds nothing to write never waits for I/O. Without a turn of the event loop
+    // between them, workers would run a queue of thousands in one go, and a lease renewal or a health
+    // probe due meanwhile would wait for all of them.
+    let reconciled = 0;
+    const { controller, primary, metrics } = setup(
+      async () => {
+        await Promise.resolve();
+        reconciled++;
+      },
+      { workers: 4 },
+    );
+    for (let i = 0; i < 200; i++) primary.upsert(policy(`p${i}`, 1));
+    let reconciledWhenTimerRan: number | undefined;
+    setTimeout(() => (reconciledWhenTimerRan = reconciled), 0);
+    controller.start();
+    await vi.waitFor(() => expect(metrics.outcomes).toHaveLength(200));
+    expect(reconciledWhenTimerRan).toBeDefined();
+    expect(reconciledWhenTimerRan).toBeLessThan(200);
+    await controller.stop();
+  });
+
   it("never runs one key twice at once, even with several workers", async () => {
     let running = 0;
     let maxRunning = 0;
