@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { STEP_FIELDS, StepTable, type SimulationStep } from "../../../src/simulate/steps.js";
+
+function step(t: number, replicas: number, queue: number): SimulationStep {
+  return {
+    t,
+    load: 1.25 * t,
+    desiredReplicas: replicas,
+    readyReplicas: replicas - 1,
+    loadingReplicas: 1,
+    pendingReplicas: 0,
+    queue,
+    waitSeconds: queue / 10,
+    served: 0.1 + t,
+    dropped: 0,
+    sloViolations: queue > 5 ? queue - 5 : 0,
+    utilization: 0.75,
+  };
+}
+
+describe("step table", () => {
+  it("gives back every field of every row as it was pushed", () => {
+    const rows = [step(0, 3, 0.5), step(15, 4, 7.25), step(30, 2, 0)];
+    const table = new StepTable(rows.length);
+    for (const row of rows) table.push(row);
+    expect(table.toArray()).toEqual(rows);
+    for (const field of STEP_FIELDS) {
+      expect([...table.column(field)]).toEqual(rows.map((row) => row[field]));
+    }
+  });
+
+  it("keeps replica counts that are no 32-bit integers exactly, before and after the first", () => {
+    const rows = [step(0, 3, 1), step(15, 2.5, 2), step(30, 2 ** 40, 3)];
+    const table = new StepTable(rows.length);
+    for (const row of rows) table.push(row);
+    expect([...table.column("desiredReplicas")]).toEqual([3, 2.5, 2 ** 40]);
+    expect([...table.column("readyReplicas")]).toEqual([2, 1.5, 2 ** 40 - 1]);
+    expect(table.row(0)).toEqual(rows[0]);
+  });
+
+  it("refuses a row past its capacity", () => {
+    const table = new StepTable(1);
+    table.push(step(0, 1, 0));
+    expect(() => table.push(step(15, 1, 0))).toThrow(RangeError);
+  });
+});
