@@ -85,6 +85,8 @@ export class Workload {
   private size = 0;
   private queued = 0;
   private readonly viewBuffer: PodView[] = [];
+  /** The pod each view was last written for. */
+  private readonly viewPods: Pod[] = [];
   private readonly countBuffer: PodCounts = { pending: 0, loading: 0, ready: 0, terminating: 0 };
   private podSequence = 0;
   /** The earliest goneAt of the pods deleted and not yet dropped: reap has nothing to do before. */
@@ -146,8 +148,12 @@ export class Workload {
    */
   views(now: number): readonly PodView[] {
     const views = this.viewBuffer;
+    const viewPods = this.viewPods;
     const requests = this.params.requestsMilli;
-    if (views.length !== this.pods.length) views.length = this.pods.length;
+    if (views.length !== this.pods.length) {
+      views.length = this.pods.length;
+      viewPods.length = this.pods.length;
+    }
     for (let index = 0; index < this.pods.length; index++) {
       const pod = this.pods[index];
       if (!pod) continue;
@@ -163,12 +169,29 @@ export class Workload {
       });
       const started = now >= pod.startedAt;
       const ready = now >= pod.readyAt;
+      const phase = started ? "Running" : "Pending";
+      const readyCondition = started ? ready : undefined;
+      const readyTransitionAt = ready ? pod.readyAt : pod.startedAt;
+      const deleting = isDeleted(pod, now);
+      // Rewritten only when its pod changed: a pod's start time never changes once it runs, and writing
+      // it anew would box it at every sync (it holds undefined or a number, and the pods of the start
+      // began at -Infinity).
+      if (
+        viewPods[index] === pod &&
+        view.phase === phase &&
+        view.ready === readyCondition &&
+        view.readyTransitionAt === readyTransitionAt &&
+        view.deleting === deleting
+      ) {
+        continue;
+      }
+      viewPods[index] = pod;
       view.name = pod.name ??= this.nextName();
-      view.phase = started ? "Running" : "Pending";
-      view.ready = started ? ready : undefined;
+      view.phase = phase;
+      view.ready = readyCondition;
       view.startedAt = started ? pod.startedAt : undefined;
-      view.readyTransitionAt = ready ? pod.readyAt : pod.startedAt;
-      view.deleting = isDeleted(pod, now);
+      view.readyTransitionAt = readyTransitionAt;
+      view.deleting = deleting;
     }
     return views;
   }
