@@ -214,6 +214,8 @@ export interface PodMetric {
 export class PodMetricsInfo {
   private readonly samples: (PodMetric | undefined)[] = [];
   private count = 0;
+  /** One past the highest pod set since the last clear: the slots beyond hold no sample. */
+  private slots = 0;
 
   static of(entries: Iterable<readonly [number, PodMetric]>): PodMetricsInfo {
     const metrics = new PodMetricsInfo();
@@ -232,6 +234,7 @@ export class PodMetricsInfo {
   set(pod: number, metric: PodMetric): void {
     if (this.samples[pod] === undefined) this.count++;
     this.samples[pod] = metric;
+    if (pod >= this.slots) this.slots = pod + 1;
   }
 
   delete(pod: number): void {
@@ -242,13 +245,19 @@ export class PodMetricsInfo {
 
   clear(): void {
     // Emptied in place: dropping the array's length would give its storage back on every sync.
-    this.samples.fill(undefined);
+    const samples = this.samples;
+    for (let pod = 0; pod < this.slots; pod++) samples[pod] = undefined;
     this.count = 0;
+    this.slots = 0;
   }
 
-  /** One past the highest pod with a sample: iterate `for (let pod = 0; pod < metrics.end; pod++)`. */
+  /**
+   * Past the highest pod with a sample (pods after it have none): iterate
+   * `for (let pod = 0; pod < metrics.end; pod++)`. The array keeps its length from sync to sync, so
+   * this, not its length, bounds the pods of this sync.
+   */
   get end(): number {
-    return this.samples.length;
+    return this.slots;
   }
 }
 
