@@ -460,7 +460,8 @@ export class ScaledObjectController {
   readonly hpa: V2HorizontalPodAutoscaler;
   private readonly createdAt: number;
   private lastActiveTime: number | undefined;
-  private readonly failures = new Map<string, number>();
+  /** Failed requests in a row, by trigger index (KEDA keeps them per metric name in status.health). */
+  private readonly failures: number[];
   private readonly fallback: ScaledObject["spec"]["fallback"];
 
   constructor(
@@ -492,6 +493,7 @@ export class ScaledObjectController {
     }
     this.triggers = spec.triggers.map((trigger, index) => describeTrigger(trigger, index, overrides));
     this.hpa = generatedHpa(scaledObject, this.triggers);
+    this.failures = this.triggers.map(() => 0);
     this.createdAt = createdAt;
     this.fallback = spec.fallback;
   }
@@ -515,13 +517,14 @@ export class ScaledObjectController {
     let isActive = false;
     let isError = false;
     let external = 0;
-    this.triggers.forEach((trigger, index) => {
-      if (trigger.resource) return;
+    for (let index = 0; index < this.triggers.length; index++) {
+      const trigger = this.triggers[index];
+      if (!trigger || trigger.resource) continue;
       external++;
       const value = values[index];
       if (value === undefined) isError = true;
       else if (active?.[index] ?? value > trigger.activation) isActive = true;
-    });
+    }
     if (external === 0) isActive = true;
     const min = this.minReplicaCount;
     const idle = this.idleReplicaCount;
@@ -570,11 +573,11 @@ export class ScaledObjectController {
     const trigger = this.triggers[index];
     if (!trigger) return { kind: "error", message: `no trigger ${index}` };
     if (value !== undefined) {
-      this.failures.set(trigger.metricName, 0);
+      this.failures[index] = 0;
       return { kind: "total", valueMilli: toMilli(value) };
     }
-    const failures = (this.failures.get(trigger.metricName) ?? 0) + 1;
-    this.failures.set(trigger.metricName, failures);
+    const failures = (this.failures[index] ?? 0) + 1;
+    this.failures[index] = failures;
     const fallback = this.fallback;
     if (
       !fallback ||
