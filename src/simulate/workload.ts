@@ -75,6 +75,43 @@ function isDeleted(pod: Pod, now: number): boolean {
   return (pod.deletedAt ?? Infinity) <= now;
 }
 
+/** The earliest of `next` and those of the other times that come after `now`. */
+function firstAfter(now: number, next: number, a: number, b: number, c: number, d = Infinity): number {
+  if (a > now && a < next) next = a;
+  if (b > now && b < next) next = b;
+  if (c > now && c < next) next = c;
+  if (d > now && d < next) next = d;
+  return next;
+}
+
+/**
+ * How long something computed from the pods at one time stays true: until the first time after it
+ * at which a pod changes state (starts, becomes Ready, is deleted, is gone), as long as no pod is
+ * created, bound or dropped meanwhile (the workload's revision). Most ticks change no pod: counts,
+ * views and the tick's capacity are then those of the tick before.
+ */
+class PodStates {
+  private revision = -1;
+  private from = 0;
+  private until = -Infinity;
+
+  record(revision: number, from: number, until: number): void {
+    this.revision = revision;
+    this.from = from;
+    this.until = until;
+  }
+
+  /** The pods are in the states they were in at `from`, at time `t`. */
+  holdAt(revision: number, t: number): boolean {
+    return revision === this.revision && t >= this.from && t < this.until;
+  }
+
+  /** No pod changes state within [start, end). */
+  holdOver(revision: number, start: number, end: number): boolean {
+    return revision === this.revision && start >= this.from && end <= this.until;
+  }
+}
+
 export class Workload {
   pods: Pod[] = [];
   // The queue as a ring of cohorts (arrival time, amount), oldest at `head`. Cohorts leave within
@@ -88,6 +125,14 @@ export class Workload {
   /** The pod each view was last written for. */
   private readonly viewPods: Pod[] = [];
   private readonly countBuffer: PodCounts = { pending: 0, loading: 0, ready: 0, terminating: 0 };
+  /** Bumped whenever a pod is created, bound, deleted or dropped. */
+  private revision = 0;
+  private readonly countedStates = new PodStates();
+  private readonly viewedStates = new PodStates();
+  /** The pods that served, and held their GPUs, for all of the last tick that recomputed them. */
+  private readonly servingStates = new PodStates();
+  private servingPods = 0;
+  private holdingPods = 0;
   private podSequence = 0;
   /** The earliest goneAt of the pods deleted and not yet dropped: reap has nothing to do before. */
   private nextGoneAt = Infinity;
@@ -117,6 +162,7 @@ export class Workload {
    * new (the CPU initialization period, metrics-server's first windows).
    */
   seed(replicas: number, now: number): void {
+    this.revision++;
     for (let index = 0; index < replicas; index++) {
       this.pods.push(newPod(this.nextName(), now, -Infinity, -Infinity, 0));
     }
@@ -129,16 +175,20 @@ export class Workload {
   /** Pods by state at `now`. The returned object is reused by the next call. */
   counts(now: number): Readonly<PodCounts> {
     const counts = this.countBuffer;
+    if (this.countedStates.holdAt(this.revision, now)) return counts;
     counts.pending = 0;
     counts.loading = 0;
     counts.ready = 0;
     counts.terminating = 0;
+    let next = Infinity;
     for (const pod of this.pods) {
       if (isDeleted(pod, now)) counts.terminating++;
       else if (now < pod.startedAt) counts.pending++;
       else if (now < pod.readyAt) counts.loading++;
       else counts.ready++;
+      next = firstAfter(now, next, pod.startedAt, pod.readyAt, pod.deletedAt ?? Infinity);
     }
+    this.countedStates.record(this.revision, now, next);
     return counts;
   }
 
@@ -150,10 +200,12 @@ export class Workload {
     const views = this.viewBuffer;
     const viewPods = this.viewPods;
     const requests = this.params.requestsMilli;
+    if (this.viewedStates.holdAt(this.revision, now)) return views;
     if (views.length !== this.pods.length) {
       views.length = this.pods.length;
       viewPods.length = this.pods.length;
     }
+    let next = Infinity;
     for (let index = 0; index < this.pods.length; index++) {
       const pod = this.pods[index];
       if (!pod) continue;
@@ -173,6 +225,7 @@ export class Workload {
       const readyCondition = started ? ready : undefined;
       const readyTransitionAt = ready ? pod.readyAt : pod.startedAt;
       const deleting = isDeleted(pod, now);
+      next = firstAfter(now, next, pod.startedAt, pod.readyAt, pod.deletedAt ?? Infinity);
       // Rewritten only when its pod changed: a pod's start time never changes once it runs, and writing
       // it anew would box it at every sync (it holds undefined or a number, and the pods of the start
       // began at -Infinity).
@@ -193,6 +246,7 @@ export class Workload {
       view.readyTransitionAt = readyTransitionAt;
       view.deleting = deleting;
     }
+    this.viewedStates.record(this.revision, now, next);
     return views;
   }
 
@@ -204,6 +258,7 @@ export class Workload {
    */
   scaleTo(replicas: number, now: number): void {
     const { params } = this;
+    this.revision++;
     const active = this.pods.filter((pod) => !isDeleted(pod, now));
     for (let count = active.length; count < replicas; count++) {
       const pod = newPod(this.nextName(), now, Infinity, Infinity, -1);
@@ -235,6 +290,7 @@ export class Workload {
       if (node === undefined) break;
       const pod = this.unbound.shift();
       if (!pod) break;
+      this.revision++;
       pod.node = node;
       pod.startedAt = now + this.params.schedulingDelaySeconds;
       pod.readyAt = pod.startedAt + this.params.modelLoadSeconds;
@@ -255,6 +311,7 @@ export class Workload {
       const goneAt = pod.goneAt ?? Infinity;
       if (goneAt <= now) {
         this.nodes?.release(pod.node, now);
+        this.revision++;
         continue;
       }
       this.nextGoneAt = Math.min(this.nextGoneAt, goneAt);
@@ -317,11 +374,33 @@ export class Workload {
     const end = now + dt;
     let readySeconds = 0;
     let startedSeconds = 0;
-    for (const pod of this.pods) {
-      const servingEnd = Math.min(end, pod.deletedAt ?? Infinity);
-      const holdingEnd = Math.min(end, pod.goneAt ?? Infinity);
-      readySeconds += Math.max(0, servingEnd - Math.max(now, pod.readyAt));
-      startedSeconds += Math.max(0, holdingEnd - Math.max(now, pod.startedAt));
+    if (this.servingStates.holdOver(this.revision, now, end)) {
+      // No pod changes state within the tick: each serves (holds its GPUs) all of it or none of it,
+      // and the sums add the same terms in the same order as the pass below.
+      const whole = end - now;
+      for (let pod = 0; pod < this.servingPods; pod++) readySeconds += whole;
+      for (let pod = 0; pod < this.holdingPods; pod++) startedSeconds += whole;
+    } else {
+      let serving = 0;
+      let holding = 0;
+      let next = Infinity;
+      for (const pod of this.pods) {
+        const deletedAt = pod.deletedAt ?? Infinity;
+        const goneAt = pod.goneAt ?? Infinity;
+        const servingSeconds = Math.max(0, Math.min(end, deletedAt) - Math.max(now, pod.readyAt));
+        const holdingSeconds = Math.max(0, Math.min(end, goneAt) - Math.max(now, pod.startedAt));
+        readySeconds += servingSeconds;
+        startedSeconds += holdingSeconds;
+        if (servingSeconds > 0) serving++;
+        if (holdingSeconds > 0) holding++;
+        next = firstAfter(now, next, pod.startedAt, pod.readyAt, deletedAt, goneAt);
+      }
+      // Kept for the ticks after this one when no pod changed state within it.
+      if (next >= end) {
+        this.servingStates.record(this.revision, now, next);
+        this.servingPods = serving;
+        this.holdingPods = holding;
+      }
     }
     const capacity = readySeconds * params.serviceRatePerReplica;
     let remaining = capacity;
