@@ -12,6 +12,7 @@ import type {
 } from "@kubernetes/client-node";
 import { quantityValue, toMilli } from "../runtime/quantity.js";
 import { SimulationInputError } from "./errors.js";
+import { emptySlots } from "./slots.js";
 
 /**
  * kube-controller-manager's defaults (pkg/controller/podautoscaler/config/v1alpha1/defaults.go), which
@@ -212,7 +213,7 @@ export interface PodMetric {
  * (bench/simulate.bench.ts).
  */
 export class PodMetricsInfo {
-  private readonly samples: (PodMetric | undefined)[] = [];
+  private readonly samples = emptySlots<PodMetric>();
   private count = 0;
   /** One past the highest pod set since the last clear: the slots beyond hold no sample. */
   private slots = 0;
@@ -1055,7 +1056,7 @@ class ReadingMetricsClient implements MetricsClient {
   // ever adds records of its own): a day of 15 s syncs over a hundred policies otherwise spends most
   // of its time collecting them (bench/simulate.bench.ts).
   private readonly samples = new PodMetricsInfo();
-  private readonly records: PodMetric[] = [];
+  private readonly records = emptySlots<PodMetric>();
 
   private podMetrics(api: string): { metrics: PodMetricsInfo; timestamp: number } {
     const reading = this.read();

@@ -23,6 +23,7 @@ import {
   type ServerSignalKind,
 } from "./llm.js";
 import { signalFromText, type Signal } from "./signals.js";
+import { emptySlots } from "./slots.js";
 import { StepTable, type SimulationStep } from "./steps.js";
 import type { Trace } from "./trace.js";
 import { Workload, type WorkloadParameters } from "./workload.js";
@@ -266,7 +267,7 @@ function newRoute(source: MetricRoute["source"], name: string): MetricRoute {
     signal: "queue",
     perPod: false,
     sumsNamespace: false,
-    reading: { kind: "perPod", valuesMilli: [], timestamp: 0, windowSeconds: 0 },
+    reading: { kind: "perPod", valuesMilli: emptySlots<number>(), timestamp: 0, windowSeconds: 0 },
   };
 }
 
