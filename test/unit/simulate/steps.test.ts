@@ -29,12 +29,12 @@ describe("step table", () => {
     }
   });
 
-  it("keeps replica counts that are no 32-bit integers exactly, before and after the first", () => {
-    const rows = [step(0, 3, 1), step(15, 2.5, 2), step(30, 2 ** 40, 3)];
+  it("keeps replica counts beyond 16-bit integers exactly, before and after the first", () => {
+    const rows = [step(0, 3, 1), step(15, 70_000, 2), step(30, 2.5, 3), step(45, 2 ** 40, 4)];
     const table = new StepTable(rows.length);
     for (const row of rows) table.push(row);
-    expect([...table.column("desiredReplicas")]).toEqual([3, 2.5, 2 ** 40]);
-    expect([...table.column("readyReplicas")]).toEqual([2, 1.5, 2 ** 40 - 1]);
+    expect([...table.column("desiredReplicas")]).toEqual([3, 70_000, 2.5, 2 ** 40]);
+    expect([...table.column("readyReplicas")]).toEqual([2, 69_999, 1.5, 2 ** 40 - 1]);
     expect(table.row(0)).toEqual(rows[0]);
   });
 
