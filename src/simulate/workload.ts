@@ -75,15 +75,6 @@ function isDeleted(pod: Pod, now: number): boolean {
   return (pod.deletedAt ?? Infinity) <= now;
 }
 
-/** The earliest of `next` and those of the other times that come after `now`. */
-function firstAfter(now: number, next: number, a: number, b: number, c: number, d = Infinity): number {
-  if (a > now && a < next) next = a;
-  if (b > now && b < next) next = b;
-  if (c > now && c < next) next = c;
-  if (d > now && d < next) next = d;
-  return next;
-}
-
 /**
  * How long something computed from the pods at one time stays true: until the first time after it
  * at which a pod changes state (starts, becomes Ready, is deleted, is gone), as long as no pod is
@@ -94,12 +85,8 @@ class PodStates {
   private revision = -1;
   private from = 0;
   private until = -Infinity;
-
-  record(revision: number, from: number, until: number): void {
-    this.revision = revision;
-    this.from = from;
-    this.until = until;
-  }
+  /** The first change of state after the pass in progress, of the pods noticed so far. */
+  private next = Infinity;
 
   /** The pods are in the states they were in at `from`, at time `t`. */
   holdAt(revision: number, t: number): boolean {
@@ -109,6 +96,33 @@ class PodStates {
   /** No pod changes state within [start, end). */
   holdOver(revision: number, start: number, end: number): boolean {
     return revision === this.revision && start >= this.from && end <= this.until;
+  }
+
+  /** A pass over the pods begins. */
+  begin(): void {
+    this.next = Infinity;
+  }
+
+  /** Notes the times at which the pod changes state after `now`. */
+  notice(pod: Pod, now: number): void {
+    const deletedAt = pod.deletedAt ?? Infinity;
+    const goneAt = pod.goneAt ?? Infinity;
+    if (pod.startedAt > now && pod.startedAt < this.next) this.next = pod.startedAt;
+    if (pod.readyAt > now && pod.readyAt < this.next) this.next = pod.readyAt;
+    if (deletedAt > now && deletedAt < this.next) this.next = deletedAt;
+    if (goneAt > now && goneAt < this.next) this.next = goneAt;
+  }
+
+  /**
+   * The pass at `now` is over: what it computed holds until the first change it noticed, provided
+   * that comes no earlier than `end`. Returns whether it was recorded.
+   */
+  end(revision: number, now: number, end = now): boolean {
+    if (this.next < end) return false;
+    this.revision = revision;
+    this.from = now;
+    this.until = this.next;
+    return true;
   }
 }
 
@@ -180,15 +194,16 @@ export class Workload {
     counts.loading = 0;
     counts.ready = 0;
     counts.terminating = 0;
-    let next = Infinity;
+    const states = this.countedStates;
+    states.begin();
     for (const pod of this.pods) {
       if (isDeleted(pod, now)) counts.terminating++;
       else if (now < pod.startedAt) counts.pending++;
       else if (now < pod.readyAt) counts.loading++;
       else counts.ready++;
-      next = firstAfter(now, next, pod.startedAt, pod.readyAt, pod.deletedAt ?? Infinity);
+      states.notice(pod, now);
     }
-    this.countedStates.record(this.revision, now, next);
+    states.end(this.revision, now);
     return counts;
   }
 
@@ -205,7 +220,8 @@ export class Workload {
       views.length = this.pods.length;
       viewPods.length = this.pods.length;
     }
-    let next = Infinity;
+    const states = this.viewedStates;
+    states.begin();
     for (let index = 0; index < this.pods.length; index++) {
       const pod = this.pods[index];
       if (!pod) continue;
@@ -225,7 +241,7 @@ export class Workload {
       const readyCondition = started ? ready : undefined;
       const readyTransitionAt = ready ? pod.readyAt : pod.startedAt;
       const deleting = isDeleted(pod, now);
-      next = firstAfter(now, next, pod.startedAt, pod.readyAt, pod.deletedAt ?? Infinity);
+      states.notice(pod, now);
       // Rewritten only when its pod changed: a pod's start time never changes once it runs, and writing
       // it anew would box it at every sync (it holds undefined or a number, and the pods of the start
       // began at -Infinity).
@@ -246,7 +262,7 @@ export class Workload {
       view.readyTransitionAt = readyTransitionAt;
       view.deleting = deleting;
     }
-    this.viewedStates.record(this.revision, now, next);
+    states.end(this.revision, now);
     return views;
   }
 
@@ -381,9 +397,10 @@ export class Workload {
       for (let pod = 0; pod < this.servingPods; pod++) readySeconds += whole;
       for (let pod = 0; pod < this.holdingPods; pod++) startedSeconds += whole;
     } else {
+      const states = this.servingStates;
       let serving = 0;
       let holding = 0;
-      let next = Infinity;
+      states.begin();
       for (const pod of this.pods) {
         const deletedAt = pod.deletedAt ?? Infinity;
         const goneAt = pod.goneAt ?? Infinity;
@@ -393,11 +410,10 @@ export class Workload {
         startedSeconds += holdingSeconds;
         if (servingSeconds > 0) serving++;
         if (holdingSeconds > 0) holding++;
-        next = firstAfter(now, next, pod.startedAt, pod.readyAt, deletedAt, goneAt);
+        states.notice(pod, now);
       }
       // Kept for the ticks after this one when no pod changed state within it.
-      if (next >= end) {
-        this.servingStates.record(this.revision, now, next);
+      if (states.end(this.revision, now, end)) {
         this.servingPods = serving;
         this.holdingPods = holding;
       }
