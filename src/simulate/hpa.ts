@@ -1057,6 +1057,10 @@ class ReadingMetricsClient implements MetricsClient {
   // of its time collecting them (bench/simulate.bench.ts).
   private readonly samples = new PodMetricsInfo();
   private readonly records = emptySlots<PodMetric>();
+  // So are the answers that carry them, which the calculator takes apart at once. The totals are
+  // doubles from the start (a total of 0 is -0 in milli-units), so every client's array has one kind.
+  private readonly podAnswer = { metrics: this.samples, timestamp: 0 };
+  private readonly externalAnswer = { values: [0.5], timestamp: 0 };
 
   private podMetrics(api: string): { metrics: PodMetricsInfo; timestamp: number } {
     const reading = this.read();
@@ -1077,7 +1081,9 @@ class ReadingMetricsClient implements MetricsClient {
       metrics.set(index, record);
     }
     if (metrics.size === 0) throw new MetricsError(`no metrics returned from ${api}`);
-    return { metrics, timestamp };
+    const answer = this.podAnswer;
+    answer.timestamp = timestamp;
+    return answer;
   }
 
   getResourceMetric(): { metrics: PodMetricsInfo; timestamp: number } {
@@ -1099,7 +1105,10 @@ class ReadingMetricsClient implements MetricsClient {
   }
 
   getExternalMetric(): { values: number[]; timestamp: number } {
-    return { values: [this.total()], timestamp: this.input?.now ?? 0 };
+    const answer = this.externalAnswer;
+    answer.values[0] = this.total();
+    answer.timestamp = this.input?.now ?? 0;
+    return answer;
   }
 }
 

@@ -463,6 +463,7 @@ export class ScaledObjectController {
   /** Failed requests in a row, by trigger index (KEDA keeps them per metric name in status.health). */
   private readonly failures: number[];
   private readonly fallback: ScaledObject["spec"]["fallback"];
+  private readonly total: { kind: "total"; valueMilli: number } = { kind: "total", valueMilli: 0 };
 
   constructor(
     scaledObject: ScaledObject,
@@ -562,7 +563,8 @@ export class ScaledObjectController {
 
   /**
    * What KEDA's metrics server answers the HPA for trigger `index`. Each failed request counts;
-   * past failureThreshold (strictly) the answer becomes target x replicas per fallback.behavior.
+   * past failureThreshold (strictly) the answer becomes target x replicas per fallback.behavior. A
+   * total is returned in an object the next call reuses.
    */
   externalMetric(
     index: number,
@@ -574,7 +576,7 @@ export class ScaledObjectController {
     if (!trigger) return { kind: "error", message: `no trigger ${index}` };
     if (value !== undefined) {
       this.failures[index] = 0;
-      return { kind: "total", valueMilli: toMilli(value) };
+      return this.totalOf(toMilli(value));
     }
     const failures = (this.failures[index] ?? 0) + 1;
     this.failures[index] = failures;
@@ -606,8 +608,15 @@ export class ScaledObjectController {
       if (readyReplicas <= 0) {
         return { kind: "error", message: `${trigger.metricName}: no ready replicas for the fallback` };
       }
-      return { kind: "total", valueMilli: Math.trunc((trigger.target * 1000 * replicas) / readyReplicas) };
+      return this.totalOf(Math.trunc((trigger.target * 1000 * replicas) / readyReplicas));
     }
-    return { kind: "total", valueMilli: Math.trunc(trigger.target * 1000 * replicas) };
+    return this.totalOf(Math.trunc(trigger.target * 1000 * replicas));
+  }
+
+  /** The total answered, in the one object every call reuses: the HPA reads it at once. */
+  private totalOf(valueMilli: number): MetricReading {
+    const total = this.total;
+    total.valueMilli = valueMilli;
+    return total;
   }
 }
