@@ -714,7 +714,7 @@ class Simulation {
       ready: initialReplicas,
       gpuAtFullLoad: first.gpuAtFullLoad,
     };
-    this.steps = new StepTable(Math.max(0, Math.ceil((trace.end - t0) / tick)));
+    this.steps = new StepTable(Math.max(0, Math.ceil((trace.end - t0) / tick)), { start: t0, tick });
     this.totals = {
       requests: 0,
       served: 0,

@@ -38,6 +38,22 @@ describe("step table", () => {
     expect(table.row(0)).toEqual(rows[0]);
   });
 
+  it("gives back the times of a clocked table as the run added them up, and keeps those off the clock", () => {
+    const clock = { start: 0.1, tick: 0.2 };
+    const times: number[] = [];
+    for (let t = clock.start, row = 0; row < 4; row++, t += clock.tick) times.push(t);
+    const onClock = new StepTable(4, clock);
+    for (const t of times) onClock.push(step(t, 1, 0));
+    expect([...onClock.column("t")]).toEqual(times);
+    expect(onClock.toArray().map((row) => row.t)).toEqual(times);
+    // A row off the clock, and one back on its time: both kept as pushed.
+    const offClock = new StepTable(4, clock);
+    const pushed = [times[0], times[1], 5, times[3]] as number[];
+    for (const t of pushed) offClock.push(step(t, 1, 0));
+    expect([...offClock.column("t")]).toEqual(pushed);
+    expect(offClock.row(2).t).toBe(5);
+  });
+
   it("refuses a row past its capacity", () => {
     const table = new StepTable(1);
     table.push(step(0, 1, 0));
