@@ -12,6 +12,7 @@ import type {
 } from "@kubernetes/client-node";
 import { quantityValue, toMilli } from "../runtime/quantity.js";
 import { SimulationInputError } from "./errors.js";
+import { emptySlots } from "./slots.js";
 
 /**
  * kube-controller-manager's defaults (pkg/controller/podautoscaler/config/v1alpha1/defaults.go), which
@@ -212,8 +213,10 @@ export interface PodMetric {
  * (bench/simulate.bench.ts).
  */
 export class PodMetricsInfo {
-  private readonly samples: (PodMetric | undefined)[] = [];
+  private readonly samples = emptySlots<PodMetric>();
   private count = 0;
+  /** One past the highest pod set since the last clear: the slots beyond hold no sample. */
+  private slots = 0;
 
   static of(entries: Iterable<readonly [number, PodMetric]>): PodMetricsInfo {
     const metrics = new PodMetricsInfo();
@@ -232,6 +235,7 @@ export class PodMetricsInfo {
   set(pod: number, metric: PodMetric): void {
     if (this.samples[pod] === undefined) this.count++;
     this.samples[pod] = metric;
+    if (pod >= this.slots) this.slots = pod + 1;
   }
 
   delete(pod: number): void {
@@ -242,13 +246,19 @@ export class PodMetricsInfo {
 
   clear(): void {
     // Emptied in place: dropping the array's length would give its storage back on every sync.
-    this.samples.fill(undefined);
+    const samples = this.samples;
+    for (let pod = 0; pod < this.slots; pod++) samples[pod] = undefined;
     this.count = 0;
+    this.slots = 0;
   }
 
-  /** One past the highest pod with a sample: iterate `for (let pod = 0; pod < metrics.end; pod++)`. */
+  /**
+   * Past the highest pod with a sample (pods after it have none): iterate
+   * `for (let pod = 0; pod < metrics.end; pod++)`. The array keeps its length from sync to sync, so
+   * this, not its length, bounds the pods of this sync.
+   */
   get end(): number {
-    return this.samples.length;
+    return this.slots;
   }
 }
 
@@ -1046,7 +1056,11 @@ class ReadingMetricsClient implements MetricsClient {
   // ever adds records of its own): a day of 15 s syncs over a hundred policies otherwise spends most
   // of its time collecting them (bench/simulate.bench.ts).
   private readonly samples = new PodMetricsInfo();
-  private readonly records: PodMetric[] = [];
+  private readonly records = emptySlots<PodMetric>();
+  // So are the answers that carry them, which the calculator takes apart at once. The totals are
+  // doubles from the start (a total of 0 is -0 in milli-units), so every client's array has one kind.
+  private readonly podAnswer = { metrics: this.samples, timestamp: 0 };
+  private readonly externalAnswer = { values: [0.5], timestamp: 0 };
 
   private podMetrics(api: string): { metrics: PodMetricsInfo; timestamp: number } {
     const reading = this.read();
@@ -1067,7 +1081,9 @@ class ReadingMetricsClient implements MetricsClient {
       metrics.set(index, record);
     }
     if (metrics.size === 0) throw new MetricsError(`no metrics returned from ${api}`);
-    return { metrics, timestamp };
+    const answer = this.podAnswer;
+    answer.timestamp = timestamp;
+    return answer;
   }
 
   getResourceMetric(): { metrics: PodMetricsInfo; timestamp: number } {
@@ -1089,7 +1105,10 @@ class ReadingMetricsClient implements MetricsClient {
   }
 
   getExternalMetric(): { values: number[]; timestamp: number } {
-    return { values: [this.total()], timestamp: this.input?.now ?? 0 };
+    const answer = this.externalAnswer;
+    answer.values[0] = this.total();
+    answer.timestamp = this.input?.now ?? 0;
+    return answer;
   }
 }
 

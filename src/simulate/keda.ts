@@ -460,8 +460,10 @@ export class ScaledObjectController {
   readonly hpa: V2HorizontalPodAutoscaler;
   private readonly createdAt: number;
   private lastActiveTime: number | undefined;
-  private readonly failures = new Map<string, number>();
+  /** Failed requests in a row, by trigger index (KEDA keeps them per metric name in status.health). */
+  private readonly failures: number[];
   private readonly fallback: ScaledObject["spec"]["fallback"];
+  private readonly total: { kind: "total"; valueMilli: number } = { kind: "total", valueMilli: 0 };
 
   constructor(
     scaledObject: ScaledObject,
@@ -492,6 +494,7 @@ export class ScaledObjectController {
     }
     this.triggers = spec.triggers.map((trigger, index) => describeTrigger(trigger, index, overrides));
     this.hpa = generatedHpa(scaledObject, this.triggers);
+    this.failures = this.triggers.map(() => 0);
     this.createdAt = createdAt;
     this.fallback = spec.fallback;
   }
@@ -515,13 +518,14 @@ export class ScaledObjectController {
     let isActive = false;
     let isError = false;
     let external = 0;
-    this.triggers.forEach((trigger, index) => {
-      if (trigger.resource) return;
+    for (let index = 0; index < this.triggers.length; index++) {
+      const trigger = this.triggers[index];
+      if (!trigger || trigger.resource) continue;
       external++;
       const value = values[index];
       if (value === undefined) isError = true;
       else if (active?.[index] ?? value > trigger.activation) isActive = true;
-    });
+    }
     if (external === 0) isActive = true;
     const min = this.minReplicaCount;
     const idle = this.idleReplicaCount;
@@ -559,7 +563,8 @@ export class ScaledObjectController {
 
   /**
    * What KEDA's metrics server answers the HPA for trigger `index`. Each failed request counts;
-   * past failureThreshold (strictly) the answer becomes target x replicas per fallback.behavior.
+   * past failureThreshold (strictly) the answer becomes target x replicas per fallback.behavior. A
+   * total is returned in an object the next call reuses.
    */
   externalMetric(
     index: number,
@@ -570,11 +575,11 @@ export class ScaledObjectController {
     const trigger = this.triggers[index];
     if (!trigger) return { kind: "error", message: `no trigger ${index}` };
     if (value !== undefined) {
-      this.failures.set(trigger.metricName, 0);
-      return { kind: "total", valueMilli: toMilli(value) };
+      this.failures[index] = 0;
+      return this.totalOf(toMilli(value));
     }
-    const failures = (this.failures.get(trigger.metricName) ?? 0) + 1;
-    this.failures.set(trigger.metricName, failures);
+    const failures = (this.failures[index] ?? 0) + 1;
+    this.failures[index] = failures;
     const fallback = this.fallback;
     if (
       !fallback ||
@@ -603,8 +608,15 @@ export class ScaledObjectController {
       if (readyReplicas <= 0) {
         return { kind: "error", message: `${trigger.metricName}: no ready replicas for the fallback` };
       }
-      return { kind: "total", valueMilli: Math.trunc((trigger.target * 1000 * replicas) / readyReplicas) };
+      return this.totalOf(Math.trunc((trigger.target * 1000 * replicas) / readyReplicas));
     }
-    return { kind: "total", valueMilli: Math.trunc(trigger.target * 1000 * replicas) };
+    return this.totalOf(Math.trunc(trigger.target * 1000 * replicas));
+  }
+
+  /** The total answered, in the one object every call reuses: the HPA reads it at once. */
+  private totalOf(valueMilli: number): MetricReading {
+    const total = this.total;
+    total.valueMilli = valueMilli;
+    return total;
   }
 }

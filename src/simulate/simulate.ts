@@ -23,6 +23,7 @@ import {
   type ServerSignalKind,
 } from "./llm.js";
 import { signalFromText, type Signal } from "./signals.js";
+import { emptySlots } from "./slots.js";
 import { StepTable, type SimulationStep } from "./steps.js";
 import type { Trace } from "./trace.js";
 import { Workload, type WorkloadParameters } from "./workload.js";
@@ -238,12 +239,66 @@ class TraceCursor {
   }
 }
 
-function metricSignal(
+/**
+ * Where the HPA reads one of its metrics, worked out once per run: metrics-server for resources,
+ * KEDA's metrics server for its triggers' External metrics, prometheus-adapter for the rest.
+ */
+interface MetricRoute {
+  source: "metrics-server" | "keda" | "adapter";
+  /** The metric's name; a resource's for metrics-server. */
+  name: string;
+  /** The trigger behind a KEDA metric; undefined when none has its name. */
+  trigger: TriggerModel | undefined;
+  /** What an adapter metric measures. */
+  signal: Signal;
+  /** A Pods metric (a series per pod); otherwise the adapter answers one total. */
+  perPod: boolean;
+  /** An External metric without a selector: the adapter sums every series of its name in the namespace. */
+  sumsNamespace: boolean;
+  /** The per-pod reading, refilled at each sync. */
+  reading: PerPodReading;
+}
+
+function newRoute(source: MetricRoute["source"], name: string): MetricRoute {
+  return {
+    source,
+    name,
+    trigger: undefined,
+    signal: "queue",
+    perPod: false,
+    sumsNamespace: false,
+    reading: { kind: "perPod", valuesMilli: emptySlots<number>(), timestamp: 0, windowSeconds: 0 },
+  };
+}
+
+/** The route of spec.metrics[index]; a metric no simulated signal matches is an input error. */
+function metricRoute(
   metric: V2MetricSpec,
+  index: number,
+  keda: ScaledObjectController | undefined,
   overrides: ReadonlyMap<string, Signal>,
-): { name: string; signal?: Signal } {
+): MetricRoute {
+  if (metric.type === "Resource" || metric.type === "ContainerResource") {
+    return newRoute("metrics-server", metric.resource?.name ?? metric.containerResource?.name ?? "");
+  }
   const name = metric.pods?.metric.name ?? metric.external?.metric.name ?? metric.object?.metric.name ?? "";
-  return { name, signal: overrides.get(name) ?? signalFromText(name) };
+  if (keda && metric.type === "External") {
+    const route = newRoute("keda", name);
+    route.trigger = keda.triggers.find((trigger) => trigger.metricName === name);
+    return route;
+  }
+  const signal = overrides.get(name) ?? signalFromText(name);
+  if (!signal) {
+    failInput(
+      `spec.metrics[${index}]`,
+      `cannot tell what metric "${name}" measures; pass --signal ${name}=queue|rps|gpu`,
+    );
+  }
+  const route = newRoute("adapter", name);
+  route.signal = signal;
+  route.perPod = metric.type === "Pods";
+  route.sumsNamespace = metric.type === "External" && !metric.external?.metric.selector;
+  return route;
 }
 
 /** The model parameters with their defaults, validated: periods are whole seconds. */
@@ -328,18 +383,20 @@ class MetricSources {
     private readonly tick: number,
     /** Requests one LLM server replica runs at once when busy. */
     private readonly serverConcurrency: number,
-  ) {}
+    readyAtStart: number,
+  ) {
+    // Pods Ready at the start ran before it: their series were listed long ago.
+    if (readyAtStart > 0) this.firstSeriesScrape = -Infinity;
+  }
 
   scrapeOf(now: number): number {
     return lastScrape(now, this.t0, this.model.prometheusScrapeIntervalSeconds, this.tick);
   }
 
-  /** Called for every tick's observation, in order. */
+  /** Called for every tick's observation after the start's, in order. */
   observe(observation: Readonly<Observation>): void {
     if (this.firstSeriesScrape !== undefined || observation.ready === 0) return;
-    // Pods Ready at the start ran before it: their series were listed long ago.
-    if (observation.t === this.t0) this.firstSeriesScrape = -Infinity;
-    else if (this.scrapeOf(observation.t) === observation.t) this.firstSeriesScrape = observation.t;
+    if (this.scrapeOf(observation.t) === observation.t) this.firstSeriesScrape = observation.t;
   }
 
   /** Whether prometheus-adapter has listed the pods' series by `now`. */
@@ -432,6 +489,31 @@ export function simulate(
 /** Per-pod readings, one per metric, refilled at each sync: the HPA reads them before the next. */
 type PerPodReading = Extract<MetricReading, { kind: "perPod" }> & { valuesMilli: (number | undefined)[] };
 
+/**
+ * What the HPA reads at a sync of a run. A class rather than an object with a closure: every run's
+ * readMetric is then the same function, which the JIT inlines once for the whole batch.
+ */
+class SimulationSyncInput implements SyncInput {
+  pods: readonly PodView[] = [];
+  statusReplicas = 0;
+
+  constructor(
+    private readonly simulation: Simulation,
+    public now: number,
+    public specReplicas: number,
+  ) {}
+
+  readMetric(_metric: V2MetricSpec, index: number): MetricReading {
+    return this.simulation.readMetric(index);
+  }
+}
+
+/** A KEDA trigger's answer at a poll or an HPA read (Simulation.triggerSample). */
+interface TriggerSample {
+  value: number | undefined;
+  active: boolean | undefined;
+}
+
 /** What a run adds up for its summary. */
 interface Totals {
   requests: number;
@@ -457,8 +539,8 @@ class Simulation {
   private readonly t0: number;
   private readonly keda: ScaledObjectController | undefined;
   private readonly hpa: HorizontalPodAutoscalerController;
-  /** The simulated signal of each metric that is not a resource or a KEDA trigger's. */
-  private readonly signalOfMetric = new Map<V2MetricSpec, Signal>();
+  /** Where each of the HPA's metrics is read from, by its index in spec.metrics. */
+  private readonly routes: MetricRoute[];
   private readonly resources: ReturnType<typeof replicaResources>;
   private readonly params: WorkloadParameters;
   private readonly modelLoadSeconds: number;
@@ -496,13 +578,13 @@ class Simulation {
   // The pods and the time of the sync in progress; readMetric reads them.
   private syncPods: readonly PodView[] = [];
   private syncNow: number;
-  private readonly syncInput: SyncInput;
-  private readonly triggerByMetric: Map<string, TriggerModel>;
-  /** Each trigger's value at KEDA's last poll (what useCachedMetrics serves). */
-  private readonly polledValues: (number | undefined)[] = [];
-  private readonly triggerValues: (number | undefined)[] = [];
-  private readonly triggerActivity: (boolean | undefined)[] = [];
-  private readonly podReadings = new Map<V2MetricSpec, PerPodReading>();
+  private readonly syncInput: SimulationSyncInput;
+  // One slot per trigger: each trigger's value and activity at KEDA's last poll (polledValues is what
+  // useCachedMetrics serves; triggerValues and triggerActivity are what poll reads).
+  private readonly polledValues: (number | undefined)[];
+  private readonly triggerValues: (number | undefined)[];
+  private readonly triggerActivity: (boolean | undefined)[];
+  private readonly sample: TriggerSample = { value: undefined, active: undefined };
   /** What the Ready pods served, and could have, in the last tick: the busy share observed next. */
   private readonly lastServe = { served: 0, capacity: 0 };
 
@@ -537,17 +619,9 @@ class Simulation {
     });
     // Every metric must map to a simulated signal before the run starts: no partial output.
     const metricSpecs = hpaObject.spec?.metrics ?? [];
-    metricSpecs.forEach((metric, index) => {
-      if (metric.type === "Resource" || metric.type === "ContainerResource") return;
-      if (keda && metric.type === "External") return;
-      const { name, signal } = metricSignal(metric, overrides);
-      if (signal) this.signalOfMetric.set(metric, signal);
-      if (!signal)
-        failInput(
-          `spec.metrics[${index}]`,
-          `cannot tell what metric "${name}" measures; pass --signal ${name}=queue|rps|gpu`,
-        );
-    });
+    this.routes = metricSpecs.map((metric, index) => metricRoute(metric, index, keda, overrides));
+    // An HPA without metrics gets the CPU one (HorizontalPodAutoscalerController).
+    if (this.routes.length === 0) this.routes.push(newRoute("metrics-server", "cpu"));
 
     const resources = replicaResources(target.deployment);
     this.resources = resources;
@@ -626,6 +700,7 @@ class Simulation {
       brokerFed,
       tick,
       options.serverConcurrency ?? DEFAULT_SERVER_CONCURRENCY,
+      initialReplicas,
     );
 
     this.cursor = new TraceCursor(trace);
@@ -639,7 +714,7 @@ class Simulation {
       ready: initialReplicas,
       gpuAtFullLoad: first.gpuAtFullLoad,
     };
-    this.steps = new StepTable(Math.max(0, Math.ceil((trace.end - t0) / tick)));
+    this.steps = new StepTable(Math.max(0, Math.ceil((trace.end - t0) / tick)), { start: t0, tick });
     this.totals = {
       requests: 0,
       served: 0,
@@ -653,14 +728,11 @@ class Simulation {
       replicaSeconds: 0,
       gpuSeconds: 0,
     };
-    this.triggerByMetric = new Map(keda?.triggers.map((trigger) => [trigger.metricName, trigger]));
-    this.syncInput = {
-      now: t0,
-      specReplicas: initialReplicas,
-      statusReplicas: 0,
-      pods: this.syncPods,
-      readMetric: (metric) => this.readMetric(metric),
-    };
+    const noTriggers = (): undefined[] => keda?.triggers.map(() => undefined) ?? [];
+    this.polledValues = noTriggers();
+    this.triggerValues = noTriggers();
+    this.triggerActivity = noTriggers();
+    this.syncInput = new SimulationSyncInput(this, t0, initialReplicas);
   }
 
   run(): void {
@@ -754,10 +826,21 @@ class Simulation {
     this.workload.scaleTo(replicas, now);
   }
 
-  /** A KEDA trigger's answer now: its value (undefined: the scaler failed) and its activity. */
-  private triggerSample(trigger: TriggerModel, now: number): { value?: number; active?: boolean } {
-    if (trigger.resource) return { value: 0 };
-    if (this.metricsDown) return {};
+  /**
+   * A KEDA trigger's answer now: its value (undefined: the scaler failed) and its activity (undefined:
+   * the value against the activation threshold). The returned object is reused by the next call.
+   */
+  private triggerSample(trigger: TriggerModel, now: number): Readonly<TriggerSample> {
+    const sample = this.sample;
+    sample.value = this.triggerValue(trigger, now, sample);
+    return sample;
+  }
+
+  /** The value of triggerSample; sets `sample.active` for the scalers whose activity is not it. */
+  private triggerValue(trigger: TriggerModel, now: number, sample: TriggerSample): number | undefined {
+    sample.active = undefined;
+    if (trigger.resource) return 0;
+    if (this.metricsDown) return undefined;
     const sources = this.sources;
     const signal = trigger.signal ?? "queue";
     if (trigger.source === "prometheus") {
@@ -765,57 +848,44 @@ class Simulation {
       const range = trigger.rangeSeconds ?? 0;
       if (!trigger.seriesFromPods) {
         // Series of the load itself (an ingress's counter, say), there whatever the replicas.
-        return { value: sources.loadAt(signal, scrape, range) };
+        return sources.loadAt(signal, scrape, range);
       }
       // prometheus_scaler.go: an empty result is 0 with ignoreNullValues, else an error.
-      if (sources.seriesCount(scrape) === 0) return trigger.ignoreNullValues ? { value: 0 } : {};
-      const value =
-        trigger.aggregate === "sum"
-          ? sources.seriesSum(signal, scrape, range, trigger.gpuAveragedPerPod)
-          : sources.podSeries(signal, scrape, range);
-      return { value };
+      if (sources.seriesCount(scrape) === 0) return trigger.ignoreNullValues ? 0 : undefined;
+      return trigger.aggregate === "sum"
+        ? sources.seriesSum(signal, scrape, range, trigger.gpuAveragedPerPod)
+        : sources.podSeries(signal, scrape, range);
     }
     const current = this.history.at(now);
     const depth = sources.brokerDepth(current, trigger.countsHeld);
     switch (signal) {
       case "queue":
-        return trigger.capLagAtPartitions
-          ? {
-              value: kafkaReportedLag(depth, this.model.kafkaPartitions, trigger.target),
-              active: depth > trigger.activation,
-            }
-          : { value: depth };
+        if (!trigger.capLagAtPartitions) return depth;
+        sample.active = depth > trigger.activation;
+        return kafkaReportedLag(depth, this.model.kafkaPartitions, trigger.target);
       case "rps":
-        return trigger.activeOnQueue
-          ? {
-              value: current.rate,
-              active: current.rate > trigger.activation || depth > trigger.activation,
-            }
-          : { value: current.rate };
+        if (trigger.activeOnQueue)
+          sample.active = current.rate > trigger.activation || depth > trigger.activation;
+        return current.rate;
       case "gpu":
-        return { value: current.busy * current.gpuAtFullLoad };
+        return current.busy * current.gpuAtFullLoad;
       default:
-        return { value: sources.loadAt(signal, now, 0) };
+        return sources.loadAt(signal, now, 0);
     }
   }
 
-  /** The metric's per-pod reading, sized for the pods of the sync. */
-  private readingOf(metric: V2MetricSpec): PerPodReading {
-    let reading = this.podReadings.get(metric);
-    if (!reading) {
-      reading = { kind: "perPod", valuesMilli: [], timestamp: 0, windowSeconds: 0 };
-      this.podReadings.set(metric, reading);
-    }
+  /** The route's per-pod reading, sized for the pods of the sync. */
+  private readingOf(route: MetricRoute): PerPodReading {
+    const reading = route.reading;
     const pods = this.syncPods.length;
     if (reading.valuesMilli.length !== pods) reading.valuesMilli.length = pods;
     return reading;
   }
 
   /** metrics-server: per pod, the mean usage over its last window, for pods it has two scrapes of. */
-  private resourceReading(metric: V2MetricSpec): MetricReading {
+  private resourceReading(route: MetricRoute): MetricReading {
     const { syncPods, resources } = this;
-    const name = metric.resource?.name ?? metric.containerResource?.name;
-    const isCpu = name === "cpu";
+    const isCpu = route.name === "cpu";
     const resolution = this.model.metricsServerResolutionSeconds;
     const scrape = lastScrape(this.syncNow, this.t0, resolution, this.tick);
     const request = isCpu ? resources.cpuMilli : resources.memoryMilli;
@@ -823,7 +893,7 @@ class Simulation {
     const perPodRequest = request > 0 ? request : 1000;
     const busy = this.history.mean("busy", scrape, resolution);
     const pods = this.workload.pods;
-    const reading = this.readingOf(metric);
+    const reading = this.readingOf(route);
     const valuesMilli = reading.valuesMilli;
     for (let index = 0; index < syncPods.length; index++) {
       const pod = pods[index];
@@ -846,15 +916,14 @@ class Simulation {
   }
 
   /** What the metrics APIs answer the HPA's sync in progress for one of its metrics. */
-  private readMetric(metric: V2MetricSpec): MetricReading {
-    if (metric.type === "Resource" || metric.type === "ContainerResource")
-      return this.resourceReading(metric);
+  readMetric(metricIndex: number): MetricReading {
+    const route = this.routes[metricIndex];
+    if (!route) return { kind: "error", message: `no metric at index ${metricIndex}` };
+    if (route.source === "metrics-server") return this.resourceReading(route);
     const { keda, syncNow, sources, model } = this;
-    if (keda && metric.type === "External") {
-      const trigger = this.triggerByMetric.get(metric.external?.metric.name ?? "");
-      if (!trigger) {
-        return { kind: "error", message: `unknown external metric ${metric.external?.metric.name ?? ""}` };
-      }
+    if (keda && route.source === "keda") {
+      const trigger = route.trigger;
+      if (!trigger) return { kind: "error", message: `unknown external metric ${route.name}` };
       const value = trigger.useCachedMetrics
         ? this.polledValues[trigger.index]
         : this.triggerSample(trigger, syncNow).value;
@@ -862,19 +931,18 @@ class Simulation {
     }
     if (this.metricsDown) return { kind: "error", message: "metrics source unavailable" };
     // prometheus-adapter: Prometheus's last scrape, once the adapter has listed the series.
-    const signal = this.signalOfMetric.get(metric) ?? "queue";
-    const name = metric.pods?.metric.name ?? metric.external?.metric.name ?? metric.object?.metric.name ?? "";
+    const { signal, name } = route;
     if (!sources.adapterKnows(syncNow)) {
       return { kind: "error", message: `the metrics API does not list ${name} yet (adapter relist)` };
     }
     const scrape = sources.scrapeOf(syncNow);
     const range = signal === "rps" ? model.rateWindowSeconds : 0;
-    if (metric.type === "Pods") {
+    if (route.perPod) {
       const perPod = toMilli(sources.podSeries(signal, scrape, range));
       // A pod has a series once it was Ready at the scrape, and until it is deleted.
       const { syncPods } = this;
       const pods = this.workload.pods;
-      const reading = this.readingOf(metric);
+      const reading = this.readingOf(route);
       const valuesMilli = reading.valuesMilli;
       for (let index = 0; index < syncPods.length; index++) {
         const pod = pods[index];
@@ -888,9 +956,7 @@ class Simulation {
     if (sources.seriesCount(scrape) === 0) return { kind: "error", message: `no series of ${name}` };
     let total = sources.seriesSum(signal, scrape, range);
     // Without a selector the adapter sums every series of that name in the namespace.
-    if (metric.type === "External" && !metric.external?.metric.selector) {
-      total += model.namespaceMetrics?.get(name) ?? 0;
-    }
+    if (route.sumsNamespace) total += model.namespaceMetrics?.get(name) ?? 0;
     return { kind: "total", valueMilli: toMilli(total) };
   }
 

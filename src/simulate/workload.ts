@@ -75,6 +75,57 @@ function isDeleted(pod: Pod, now: number): boolean {
   return (pod.deletedAt ?? Infinity) <= now;
 }
 
+/**
+ * How long something computed from the pods at one time stays true: until the first time after it
+ * at which a pod changes state (starts, becomes Ready, is deleted, is gone), as long as no pod is
+ * created, bound or dropped meanwhile (the workload's revision). Most ticks change no pod: counts,
+ * views and the tick's capacity are then those of the tick before.
+ */
+class PodStates {
+  private revision = -1;
+  private from = 0;
+  private until = -Infinity;
+  /** The first change of state after the pass in progress, of the pods noticed so far. */
+  private next = Infinity;
+
+  /** The pods are in the states they were in at `from`, at time `t`. */
+  holdAt(revision: number, t: number): boolean {
+    return revision === this.revision && t >= this.from && t < this.until;
+  }
+
+  /** No pod changes state within [start, end). */
+  holdOver(revision: number, start: number, end: number): boolean {
+    return revision === this.revision && start >= this.from && end <= this.until;
+  }
+
+  /** A pass over the pods begins. */
+  begin(): void {
+    this.next = Infinity;
+  }
+
+  /** Notes the times at which the pod changes state after `now`. */
+  notice(pod: Pod, now: number): void {
+    const deletedAt = pod.deletedAt ?? Infinity;
+    const goneAt = pod.goneAt ?? Infinity;
+    if (pod.startedAt > now && pod.startedAt < this.next) this.next = pod.startedAt;
+    if (pod.readyAt > now && pod.readyAt < this.next) this.next = pod.readyAt;
+    if (deletedAt > now && deletedAt < this.next) this.next = deletedAt;
+    if (goneAt > now && goneAt < this.next) this.next = goneAt;
+  }
+
+  /**
+   * The pass at `now` is over: what it computed holds until the first change it noticed, provided
+   * that comes no earlier than `end`. Returns whether it was recorded.
+   */
+  end(revision: number, now: number, end = now): boolean {
+    if (this.next < end) return false;
+    this.revision = revision;
+    this.from = now;
+    this.until = this.next;
+    return true;
+  }
+}
+
 export class Workload {
   pods: Pod[] = [];
   // The queue as a ring of cohorts (arrival time, amount), oldest at `head`. Cohorts leave within
@@ -85,7 +136,17 @@ export class Workload {
   private size = 0;
   private queued = 0;
   private readonly viewBuffer: PodView[] = [];
+  /** The pod each view was last written for. */
+  private readonly viewPods: Pod[] = [];
   private readonly countBuffer: PodCounts = { pending: 0, loading: 0, ready: 0, terminating: 0 };
+  /** Bumped whenever a pod is created, bound, deleted or dropped. */
+  private revision = 0;
+  private readonly countedStates = new PodStates();
+  private readonly viewedStates = new PodStates();
+  /** The pods that served, and held their GPUs, for all of the last tick that recomputed them. */
+  private readonly servingStates = new PodStates();
+  private servingPods = 0;
+  private holdingPods = 0;
   private podSequence = 0;
   /** The earliest goneAt of the pods deleted and not yet dropped: reap has nothing to do before. */
   private nextGoneAt = Infinity;
@@ -115,6 +176,7 @@ export class Workload {
    * new (the CPU initialization period, metrics-server's first windows).
    */
   seed(replicas: number, now: number): void {
+    this.revision++;
     for (let index = 0; index < replicas; index++) {
       this.pods.push(newPod(this.nextName(), now, -Infinity, -Infinity, 0));
     }
@@ -127,16 +189,21 @@ export class Workload {
   /** Pods by state at `now`. The returned object is reused by the next call. */
   counts(now: number): Readonly<PodCounts> {
     const counts = this.countBuffer;
+    if (this.countedStates.holdAt(this.revision, now)) return counts;
     counts.pending = 0;
     counts.loading = 0;
     counts.ready = 0;
     counts.terminating = 0;
+    const states = this.countedStates;
+    states.begin();
     for (const pod of this.pods) {
       if (isDeleted(pod, now)) counts.terminating++;
       else if (now < pod.startedAt) counts.pending++;
       else if (now < pod.readyAt) counts.loading++;
       else counts.ready++;
+      states.notice(pod, now);
     }
+    states.end(this.revision, now);
     return counts;
   }
 
@@ -146,8 +213,15 @@ export class Workload {
    */
   views(now: number): readonly PodView[] {
     const views = this.viewBuffer;
+    const viewPods = this.viewPods;
     const requests = this.params.requestsMilli;
-    if (views.length !== this.pods.length) views.length = this.pods.length;
+    if (this.viewedStates.holdAt(this.revision, now)) return views;
+    if (views.length !== this.pods.length) {
+      views.length = this.pods.length;
+      viewPods.length = this.pods.length;
+    }
+    const states = this.viewedStates;
+    states.begin();
     for (let index = 0; index < this.pods.length; index++) {
       const pod = this.pods[index];
       if (!pod) continue;
@@ -163,13 +237,32 @@ export class Workload {
       });
       const started = now >= pod.startedAt;
       const ready = now >= pod.readyAt;
+      const phase = started ? "Running" : "Pending";
+      const readyCondition = started ? ready : undefined;
+      const readyTransitionAt = ready ? pod.readyAt : pod.startedAt;
+      const deleting = isDeleted(pod, now);
+      states.notice(pod, now);
+      // Rewritten only when its pod changed: a pod's start time never changes once it runs, and writing
+      // it anew would box it at every sync (it holds undefined or a number, and the pods of the start
+      // began at -Infinity).
+      if (
+        viewPods[index] === pod &&
+        view.phase === phase &&
+        view.ready === readyCondition &&
+        view.readyTransitionAt === readyTransitionAt &&
+        view.deleting === deleting
+      ) {
+        continue;
+      }
+      viewPods[index] = pod;
       view.name = pod.name ??= this.nextName();
-      view.phase = started ? "Running" : "Pending";
-      view.ready = started ? ready : undefined;
+      view.phase = phase;
+      view.ready = readyCondition;
       view.startedAt = started ? pod.startedAt : undefined;
-      view.readyTransitionAt = ready ? pod.readyAt : pod.startedAt;
-      view.deleting = isDeleted(pod, now);
+      view.readyTransitionAt = readyTransitionAt;
+      view.deleting = deleting;
     }
+    states.end(this.revision, now);
     return views;
   }
 
@@ -181,6 +274,7 @@ export class Workload {
    */
   scaleTo(replicas: number, now: number): void {
     const { params } = this;
+    this.revision++;
     const active = this.pods.filter((pod) => !isDeleted(pod, now));
     for (let count = active.length; count < replicas; count++) {
       const pod = newPod(this.nextName(), now, Infinity, Infinity, -1);
@@ -212,6 +306,7 @@ export class Workload {
       if (node === undefined) break;
       const pod = this.unbound.shift();
       if (!pod) break;
+      this.revision++;
       pod.node = node;
       pod.startedAt = now + this.params.schedulingDelaySeconds;
       pod.readyAt = pod.startedAt + this.params.modelLoadSeconds;
@@ -232,6 +327,7 @@ export class Workload {
       const goneAt = pod.goneAt ?? Infinity;
       if (goneAt <= now) {
         this.nodes?.release(pod.node, now);
+        this.revision++;
         continue;
       }
       this.nextGoneAt = Math.min(this.nextGoneAt, goneAt);
@@ -294,11 +390,33 @@ export class Workload {
     const end = now + dt;
     let readySeconds = 0;
     let startedSeconds = 0;
-    for (const pod of this.pods) {
-      const servingEnd = Math.min(end, pod.deletedAt ?? Infinity);
-      const holdingEnd = Math.min(end, pod.goneAt ?? Infinity);
-      readySeconds += Math.max(0, servingEnd - Math.max(now, pod.readyAt));
-      startedSeconds += Math.max(0, holdingEnd - Math.max(now, pod.startedAt));
+    if (this.servingStates.holdOver(this.revision, now, end)) {
+      // No pod changes state within the tick: each serves (holds its GPUs) all of it or none of it,
+      // and the sums add the same terms in the same order as the pass below.
+      const whole = end - now;
+      for (let pod = 0; pod < this.servingPods; pod++) readySeconds += whole;
+      for (let pod = 0; pod < this.holdingPods; pod++) startedSeconds += whole;
+    } else {
+      const states = this.servingStates;
+      let serving = 0;
+      let holding = 0;
+      states.begin();
+      for (const pod of this.pods) {
+        const deletedAt = pod.deletedAt ?? Infinity;
+        const goneAt = pod.goneAt ?? Infinity;
+        const servingSeconds = Math.max(0, Math.min(end, deletedAt) - Math.max(now, pod.readyAt));
+        const holdingSeconds = Math.max(0, Math.min(end, goneAt) - Math.max(now, pod.startedAt));
+        readySeconds += servingSeconds;
+        startedSeconds += holdingSeconds;
+        if (servingSeconds > 0) serving++;
+        if (holdingSeconds > 0) holding++;
+        states.notice(pod, now);
+      }
+      // Kept for the ticks after this one when no pod changed state within it.
+      if (states.end(this.revision, now, end)) {
+        this.servingPods = serving;
+        this.holdingPods = holding;
+      }
     }
     const capacity = readySeconds * params.serviceRatePerReplica;
     let remaining = capacity;
