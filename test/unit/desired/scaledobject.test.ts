@@ -264,3 +264,13 @@ describe("buildScaledObject", () => {
     });
   });
 });
+
+describe("the ScaledObject's labels", () => {
+  it("carry KEDA's scaledobject.keda.sh/name, so that KEDA's operator has no label of its own to add", () => {
+    const policy = kedaPolicy({});
+    const labels = buildScaledObject(policy).metadata?.labels ?? {};
+    expect(labels["scaledobject.keda.sh/name"]).toBe(policy.metadata.name);
+    // beside the labels every child carries
+    expect(labels["app.kubernetes.io/managed-by"]).toBeDefined();
+  });
+});

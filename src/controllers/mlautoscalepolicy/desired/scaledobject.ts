@@ -17,6 +17,9 @@ import { serverTriggerSpecs } from "./server-metrics.js";
 export const KEDA_DEFAULT_POLLING_SECONDS = 30;
 export const KEDA_DEFAULT_COOLDOWN_SECONDS = 300;
 
+/** The label by which KEDA's metrics server finds a ScaledObject (KEDA's scaledobject_controller.go). */
+const KEDA_SCALED_OBJECT_NAME_LABEL = "scaledobject.keda.sh/name";
+
 /** Number as KEDA metadata wants it: a plain decimal string. */
 const metadataNumber = (value: number | string): string => String(value);
 
@@ -157,12 +160,11 @@ export function buildScaledObject(
       replicas: spec.scaling.fallback.replicas,
     };
   }
-  return {
-    apiVersion: KEDA_API_VERSION,
-    kind: "ScaledObject",
-    metadata: childMetadata(policy, { [TRANSFER_HPA_OWNERSHIP_ANNOTATION]: "true" }),
-    spec: soSpec,
-  };
+  const metadata = childMetadata(policy, { [TRANSFER_HPA_OWNERSHIP_ANNOTATION]: "true" });
+  // KEDA's operator adds this label with an Update of its own when it is missing, which conflicts with the
+  // operator's write that follows a create; set here, KEDA has nothing to add.
+  metadata.labels = sortKeys({ ...metadata.labels, [KEDA_SCALED_OBJECT_NAME_LABEL]: policy.metadata.name });
+  return { apiVersion: KEDA_API_VERSION, kind: "ScaledObject", metadata, spec: soSpec };
 }
 
 /** A TriggerAuthentication naming the Secret keys; undefined unless authentication.secretRef is set. */
