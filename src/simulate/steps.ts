@@ -56,6 +56,11 @@ function isUint16(value: number): boolean {
   return (value & 0xffff) === value;
 }
 
+/** +0, which a new column already holds (-0 is not). */
+function isZero(value: number): boolean {
+  return value === 0 && 1 / value > 0;
+}
+
 /** Rows one tick apart from a start, as a run's are: their times need not be kept. */
 export interface StepClock {
   start: number;
@@ -109,15 +114,16 @@ export class StepTable {
     if (this.times) this.times[row] = step.t;
     else if (this.clock && step.t === this.clockTime) this.clockTime += this.clock.tick;
     else this.keepTimes(row, step.t);
-    // Spelled out field by field: this runs once per simulated tick.
+    // Spelled out field by field: this runs once per simulated tick. Zeros are not written: the
+    // columns start zeroed, and the pages of a quiet stretch (no queue, no drops) are never touched.
     const r = this.reals;
-    r.load[row] = step.load;
-    r.queue[row] = step.queue;
-    r.waitSeconds[row] = step.waitSeconds;
-    r.served[row] = step.served;
-    r.dropped[row] = step.dropped;
-    r.sloViolations[row] = step.sloViolations;
-    r.utilization[row] = step.utilization;
+    if (!isZero(step.load)) r.load[row] = step.load;
+    if (!isZero(step.queue)) r.queue[row] = step.queue;
+    if (!isZero(step.waitSeconds)) r.waitSeconds[row] = step.waitSeconds;
+    if (!isZero(step.served)) r.served[row] = step.served;
+    if (!isZero(step.dropped)) r.dropped[row] = step.dropped;
+    if (!isZero(step.sloViolations)) r.sloViolations[row] = step.sloViolations;
+    if (!isZero(step.utilization)) r.utilization[row] = step.utilization;
     if (
       !isUint16(step.desiredReplicas) ||
       !isUint16(step.readyReplicas) ||
@@ -129,8 +135,8 @@ export class StepTable {
     const c = this.counts;
     c.desiredReplicas[row] = step.desiredReplicas;
     c.readyReplicas[row] = step.readyReplicas;
-    c.loadingReplicas[row] = step.loadingReplicas;
-    c.pendingReplicas[row] = step.pendingReplicas;
+    if (!isZero(step.loadingReplicas)) c.loadingReplicas[row] = step.loadingReplicas;
+    if (!isZero(step.pendingReplicas)) c.pendingReplicas[row] = step.pendingReplicas;
   }
 
   /** A row off the clock: the times are kept from here on, the clock's for the rows before. */

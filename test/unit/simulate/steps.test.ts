@@ -54,6 +54,16 @@ describe("step table", () => {
     expect(offClock.row(2).t).toBe(5);
   });
 
+  it("gives back zeros as pushed, -0 included", () => {
+    const table = new StepTable(3);
+    table.push({ ...step(0, 1, 0), dropped: -0 });
+    table.push({ ...step(15, 1, 2), dropped: 0.5 });
+    table.push({ ...step(30, 1, 0), dropped: 0 });
+    expect(Object.is(table.row(0).dropped, -0)).toBe(true);
+    expect([...table.column("dropped")]).toEqual([-0, 0.5, 0]);
+    expect(Object.is(table.column("dropped")[2], 0)).toBe(true);
+  });
+
   it("refuses a row past its capacity", () => {
     const table = new StepTable(1);
     table.push(step(0, 1, 0));
