@@ -99,10 +99,9 @@ function log(message: string): void {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number): number => Math.round(ms / 100) / 10;
 
-/** The operator's entry point: tsc output (as the container image runs it) or the sources through tsx. */
 /**
  * Node's arguments: the image's flags, then --operator-node-args (which may override them), then the
- * compiled operator or its sources through tsx.
+ * operator's entry point: tsc output (as the container image runs it) or the sources through tsx.
  */
 function operatorCommand(): string[] {
   const flags = [...imageNodeFlags(), ...operatorNodeArgs];
