@@ -413,11 +413,13 @@ export class HttpLoad {
 
   /** Runs the queue over [now, now + dt) with the given pods. */
   step(now: number, dt: number, pods: readonly PodState[]): WorkloadActivity {
-    this.workload.pods = pods.map((pod) => ({
-      createdAt: pod.createdAt,
-      startedAt: pod.startedAt ?? Infinity,
-      readyAt: pod.readyAt ?? Infinity,
-    }));
+    this.workload.replacePods(
+      pods.map((pod) => ({
+        createdAt: pod.createdAt,
+        startedAt: pod.startedAt ?? Infinity,
+        readyAt: pod.readyAt ?? Infinity,
+      })),
+    );
     const arrivals = this.pendingArrivals + this.rps * dt;
     this.pendingArrivals = 0;
     const result = this.workload.serve(now, dt, arrivals);

@@ -127,7 +127,10 @@ class PodStates {
 }
 
 export class Workload {
-  pods: Pod[] = [];
+  // Private so that every change goes through a method that bumps `revision`: the pod counts, views
+  // and serving capacity are kept until the revision changes, and a list swapped in from outside
+  // would go unnoticed.
+  private podList: Pod[] = [];
   // The queue as a ring of cohorts (arrival time, amount), oldest at `head`. Cohorts leave within
   // the request timeout, so the ring stays as small as timeout / tick.
   private ringArrival = new Float64Array(16);
@@ -167,6 +170,23 @@ export class Workload {
 
   constructor(readonly params: WorkloadParameters) {}
 
+  /** The pods, in creation order. */
+  get pods(): readonly Pod[] {
+    return this.podList;
+  }
+
+  /**
+   * Puts these pods in place of the workload's own, for a caller that follows pods kept elsewhere (the
+   * workload emulator's, from the API server).
+   */
+  replacePods(pods: Pod[]): void {
+    this.podList = pods;
+    this.unbound.length = 0;
+    this.nextGoneAt = Infinity;
+    for (const pod of pods) this.nextGoneAt = Math.min(this.nextGoneAt, pod.goneAt ?? Infinity);
+    this.revision++;
+  }
+
   private nextName(): string {
     return `pod-${this.podSequence++}`;
   }
@@ -178,7 +198,7 @@ export class Workload {
   seed(replicas: number, now: number): void {
     this.revision++;
     for (let index = 0; index < replicas; index++) {
-      this.pods.push(newPod(this.nextName(), now, -Infinity, -Infinity, 0));
+      this.podList.push(newPod(this.nextName(), now, -Infinity, -Infinity, 0));
     }
   }
 
@@ -196,7 +216,7 @@ export class Workload {
     counts.terminating = 0;
     const states = this.countedStates;
     states.begin();
-    for (const pod of this.pods) {
+    for (const pod of this.podList) {
       if (isDeleted(pod, now)) counts.terminating++;
       else if (now < pod.startedAt) counts.pending++;
       else if (now < pod.readyAt) counts.loading++;
@@ -216,14 +236,14 @@ export class Workload {
     const viewPods = this.viewPods;
     const requests = this.params.requestsMilli;
     if (this.viewedStates.holdAt(this.revision, now)) return views;
-    if (views.length !== this.pods.length) {
-      views.length = this.pods.length;
-      viewPods.length = this.pods.length;
+    if (views.length !== this.podList.length) {
+      views.length = this.podList.length;
+      viewPods.length = this.podList.length;
     }
     const states = this.viewedStates;
     states.begin();
-    for (let index = 0; index < this.pods.length; index++) {
-      const pod = this.pods[index];
+    for (let index = 0; index < this.podList.length; index++) {
+      const pod = this.podList[index];
       if (!pod) continue;
       // A new view starts as a new pod's: Pending, no start time, no Ready condition.
       const view = (views[index] ??= {
@@ -275,10 +295,10 @@ export class Workload {
   scaleTo(replicas: number, now: number): void {
     const { params } = this;
     this.revision++;
-    const active = this.pods.filter((pod) => !isDeleted(pod, now));
+    const active = this.podList.filter((pod) => !isDeleted(pod, now));
     for (let count = active.length; count < replicas; count++) {
       const pod = newPod(this.nextName(), now, Infinity, Infinity, -1);
-      this.pods.push(pod);
+      this.podList.push(pod);
       this.unbound.push(pod);
     }
     this.bindPending(now);
@@ -323,7 +343,7 @@ export class Workload {
     if (now < this.nextGoneAt) return;
     let kept = 0;
     this.nextGoneAt = Infinity;
-    for (const pod of this.pods) {
+    for (const pod of this.podList) {
       const goneAt = pod.goneAt ?? Infinity;
       if (goneAt <= now) {
         this.nodes?.release(pod.node, now);
@@ -331,9 +351,9 @@ export class Workload {
         continue;
       }
       this.nextGoneAt = Math.min(this.nextGoneAt, goneAt);
-      this.pods[kept++] = pod;
+      this.podList[kept++] = pod;
     }
-    if (kept < this.pods.length) this.pods.length = kept;
+    if (kept < this.podList.length) this.podList.length = kept;
   }
 
   private growRing(): void {
@@ -401,7 +421,7 @@ export class Workload {
       let serving = 0;
       let holding = 0;
       states.begin();
-      for (const pod of this.pods) {
+      for (const pod of this.podList) {
         const deletedAt = pod.deletedAt ?? Infinity;
         const goneAt = pod.goneAt ?? Infinity;
         const servingSeconds = Math.max(0, Math.min(end, deletedAt) - Math.max(now, pod.readyAt));

@@ -158,6 +158,21 @@ describe("HTTP load", () => {
     expect(step.queue).toBe(30);
   });
 
+  it("serves as soon as the pods it is given change, from one step to the next", () => {
+    // The emulator hands the load the pods of its cache at every tick: a pod that became Ready, or a
+    // new one, serves from that tick on, and a pod that left serves nothing more.
+    const load = new HttpLoad(DEFAULT_PARAMETERS);
+    load.rps = 10;
+    expect(load.step(NOW, 1, []).served).toBe(0);
+    expect(load.step(NOW + 1, 1, [pod({ name: "a", ready: false })]).served).toBe(0);
+    const ready = load.step(NOW + 2, 1, [pod({ name: "a" })]);
+    expect(ready.readyPods).toBe(1);
+    expect(ready.served).toBeCloseTo(DEFAULT_OPTIONS.serviceRatePerReplica);
+    const two = load.step(NOW + 3, 1, [pod({ name: "a" }), pod({ name: "b" })]);
+    expect(two.served).toBeCloseTo(2 * DEFAULT_OPTIONS.serviceRatePerReplica);
+    expect(load.step(NOW + 4, 1, [pod({ name: "a", deleting: true })]).served).toBe(0);
+  });
+
   it("follows a changed service rate", () => {
     const load = new HttpLoad(DEFAULT_PARAMETERS);
     load.setParameters(effectiveParameters({ serviceRatePerReplica: 50 }));
