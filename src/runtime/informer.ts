@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { sleep, systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { errorMessage, KubeApiError } from "./errors.js";
+import { internStrings } from "./intern.js";
 import { deepFreeze, keyOf, keyString, type DeepReadonly, type KubeObject } from "./object.js";
 import {
   collectionPath,
@@ -415,10 +416,18 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     return { gone: false, resourceVersion };
   }
 
-  /** Adds apiVersion/kind (list items lack them), decodes, and freezes an object from the server. */
+  /**
+   * Adds apiVersion/kind (list items lack them), interns its strings, decodes, and freezes an object from
+   * the server.
+   */
   private decode(type: ResourceType, raw: JsonObject): DeepReadonly<T> {
     const transform = this.options.transform ?? stripManagedFields;
-    const withKind: unknown = { apiVersion: type.apiVersion, kind: type.kind, ...transform(raw) };
+    // Interned after the transform, so that only what the cache keeps is looked up.
+    const withKind: unknown = {
+      apiVersion: type.apiVersion,
+      kind: type.kind,
+      ...internStrings(transform(raw)),
+    };
     const decode = this.options.decode ?? ((value: unknown) => value as T);
     return deepFreeze(decode(withKind));
   }
