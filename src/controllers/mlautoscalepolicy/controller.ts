@@ -422,6 +422,8 @@ export function setupPolicyController(options: PolicyControllerOptions): {
     ...(options.propagateLabels !== undefined && { propagateLabels: options.propagateLabels }),
   });
 
+  policies.addEventHandler({ onUpdate: (_previous, policy) => reconciler.policyCached(policy) });
+
   const controller = new Controller({
     name: CONTROLLER_NAME,
     reconciler: reconciler.reconcile,

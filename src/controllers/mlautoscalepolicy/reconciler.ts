@@ -295,6 +295,20 @@ export class PolicyReconciler {
     this.now = options.now ?? (() => new Date());
   }
 
+  /**
+   * The policy cache now holds `policy`: the status written for it is let go once the cache shows it.
+   * Without this a status stays held until the policy's next reconcile, which a status change does not
+   * cause: after a roll-out, one status per policy, for up to the resync period.
+   */
+  readonly policyCached = (policy: DeepReadonly<PolicyObject>): void => {
+    if (this.writtenStatus.size > 0) this.lastStatus(policy);
+  };
+
+  /** Statuses written and not yet seen in the policy cache. */
+  get statusesAwaitingCache(): number {
+    return this.writtenStatus.size;
+  }
+
   readonly reconcile = async (key: ObjectKey, context: ReconcileContext): Promise<ReconcileResult | void> => {
     const raw = this.caches.policies.get(key.namespace, key.name);
     if (raw === undefined) {

@@ -71,6 +71,31 @@ describe("a cache that lags behind the status just written", () => {
     expect(harness.recorded.statuses).toHaveLength(1);
   });
 
+  it("lets go of the status written as soon as the policy cache shows it, with no reconcile", async () => {
+    // A status change does not reconcile the policy again: the cache's update event is what tells.
+    const harness = createHarness(validBasePolicy());
+    await harness.reconcile();
+    expect(harness.reconciler.statusesAwaitingCache).toBe(1);
+
+    // An update from before the write keeps it.
+    const before = harness.policy();
+    harness.reconciler.policyCached(
+      deepFreeze({ ...before, metadata: { ...before.metadata, resourceVersion: "0" } }),
+    );
+    expect(harness.reconciler.statusesAwaitingCache).toBe(1);
+
+    const written = deepFreeze({
+      ...before,
+      status: harness.recorded.statuses[0],
+      metadata: { ...before.metadata, resourceVersion: "1" },
+    });
+    harness.policies.upsert(written);
+    harness.reconciler.policyCached(written);
+    expect(harness.reconciler.statusesAwaitingCache).toBe(0);
+    await harness.reconcile();
+    expect(harness.recorded.statuses).toHaveLength(1);
+  });
+
   it("trusts the status written for a bounded time only: another writer's later status then counts", async () => {
     const time = clock("2026-12-01T10:00:00Z");
     const harness = createHarness(validBasePolicy(), { now: time.now });
