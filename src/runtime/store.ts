@@ -1,3 +1,4 @@
+import { sharedStrings } from "./intern.js";
 import { keyOf, keyString, type DeepReadonly, type KubeObject } from "./object.js";
 
 /** Maps an object to the index values it is filed under (client-go `cache.IndexFunc`). */
@@ -34,8 +35,12 @@ export interface ReadonlyStore<T extends KubeObject> {
 export class Store<T extends KubeObject> implements ReadonlyStore<T> {
   private readonly items = new Map<string, DeepReadonly<T>>();
   private readonly indexers = new Map<string, IndexFunc<T>>();
-  /** index name -> index value -> object keys */
-  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  /**
+   * index name -> index value -> object keys. Most values file one object (an owner's uid, a
+   * workload's name), so a lone key is held as itself: a Set of one weighs more than the object's
+   * entry in the cache does.
+   */
+  private readonly indices = new Map<string, Map<string, string | Set<string>>>();
 
   constructor(indexers: Record<string, IndexFunc<T>> = {}) {
     this.addIndexer(OWNER_INDEX, controllerOwnerUidIndex);
@@ -59,7 +64,12 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
   byIndex(indexName: string, value: string): Array<DeepReadonly<T>> {
     const index = this.indices.get(indexName);
     if (!index) throw new Error(`no index named ${indexName}`);
-    const keys = index.get(value) ?? new Set<string>();
+    const keys = index.get(value);
+    if (keys === undefined) return [];
+    if (typeof keys === "string") {
+      const object = this.items.get(keys);
+      return object ? [object] : [];
+    }
     return [...keys].flatMap((key) => {
       const object = this.items.get(key);
       return object ? [object] : [];
@@ -76,7 +86,8 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
 
   /** Inserts or replaces an object; returns the previous one. */
   upsert(object: DeepReadonly<T>): DeepReadonly<T> | undefined {
-    const key = keyString(keyOf(object));
+    // A policy and each of its children have the same namespace/name: one key string for all of them.
+    const key = sharedStrings.intern(keyString(keyOf(object)));
     const previous = this.items.get(key);
     if (previous) this.unindex(key, previous);
     this.items.set(key, object);
@@ -107,10 +118,13 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
     for (const [name, indexFunc] of this.indexers) {
       const index = this.indices.get(name);
       if (!index) continue;
-      for (const value of indexFunc(object)) {
-        let keys = index.get(value);
-        if (!keys) index.set(value, (keys = new Set()));
-        keys.add(key);
+      for (const computed of indexFunc(object)) {
+        // Index functions build their values; the policy's and its HPA's scale target are one string.
+        const value = sharedStrings.intern(computed);
+        const keys = index.get(value);
+        if (keys === undefined || keys === key) index.set(value, key);
+        else if (typeof keys === "string") index.set(value, new Set([keys, key]));
+        else keys.add(key);
       }
     }
   }
@@ -121,8 +135,14 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
       if (!index) continue;
       for (const value of indexFunc(object)) {
         const keys = index.get(value);
-        keys?.delete(key);
-        if (keys?.size === 0) index.delete(value);
+        if (keys === key) {
+          index.delete(value);
+        } else if (keys instanceof Set) {
+          keys.delete(key);
+          const remaining: string | undefined = keys.size === 1 ? keys.values().next().value : undefined;
+          if (keys.size === 0) index.delete(value);
+          else if (remaining !== undefined) index.set(value, remaining);
+        }
       }
     }
   }

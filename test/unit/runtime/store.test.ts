@@ -66,6 +66,33 @@ describe("Store", () => {
     expect(store.byIndex(OWNER_INDEX, "owner-uid")).toEqual([]);
   });
 
+  it("keeps an index value right as the objects filed under it go from one to several and back", () => {
+    const store = new Store<KubeObject>();
+    const owned = () =>
+      store
+        .byIndex(OWNER_INDEX, "owner-uid")
+        .map((object) => object.metadata?.name)
+        .sort();
+    store.upsert(child("a", "team", owner));
+    store.upsert(child("a", "team", owner));
+    expect(owned()).toEqual(["a"]);
+    store.upsert(child("b", "team", owner));
+    store.upsert(child("c", "team", owner));
+    expect(owned()).toEqual(["a", "b", "c"]);
+    store.remove("team/a");
+    store.remove("team/c");
+    expect(owned()).toEqual(["b"]);
+    store.upsert(child("b", "team", owner));
+    expect(owned()).toEqual(["b"]);
+    store.upsert(child("d", "team", owner));
+    expect(owned()).toEqual(["b", "d"]);
+    store.remove("team/b");
+    store.remove("team/d");
+    expect(owned()).toEqual([]);
+    store.upsert(child("e", "team", owner));
+    expect(owned()).toEqual(["e"]);
+  });
+
   it("supports custom indexers and rejects unknown index names", () => {
     const store = new Store<KubeObject>({ app: (object) => [object.metadata?.labels?.app ?? ""] });
     store.upsert(child("a", "team", undefined, { app: "llm" }));
