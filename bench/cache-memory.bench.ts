@@ -1,7 +1,8 @@
 // What one policy costs in the operator's caches: N copies of each kind it caches per policy (the
 // policy, its Deployment, HPA and PDB, as a v1.35 API server sent them for the operator benchmark's
 // policy, in bench/fixtures/api-server-objects/), each with its own name and uid, taken through the
-// informers' path (the kind's cache transform, string interning, freezing), and the heap they hold.
+// informers' path (the kind's cache transform, string interning, freezing) into a Store with the
+// controller's indexes, and the heap they hold.
 // No cluster: it isolates the caches' share of the figures of bench/operator.bench.ts.
 //
 //   npx tsx bench/cache-memory.bench.ts [--objects 5000] [--no-intern]
@@ -10,9 +11,11 @@ import { randomUUID } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { CACHE_TRANSFORMS } from "../src/controllers/mlautoscalepolicy/cache-transforms.js";
+import { CACHE_INDEXERS } from "../src/controllers/mlautoscalepolicy/scale-target.js";
 import { internStrings, StringTable } from "../src/runtime/intern.js";
-import { deepFreeze } from "../src/runtime/object.js";
+import { deepFreeze, type KubeObject } from "../src/runtime/object.js";
 import type { JsonObject } from "../src/runtime/rest.js";
+import { Store } from "../src/runtime/store.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -24,10 +27,15 @@ const intern = !args.includes("--no-intern");
 if (!Number.isInteger(count) || count < 1) throw new Error("--objects takes a positive integer");
 
 const KINDS = [
-  ["MLAutoscalePolicy", "mlautoscalepolicies.json", CACHE_TRANSFORMS.policy],
-  ["Deployment", "deployments.json", CACHE_TRANSFORMS.workload],
-  ["HorizontalPodAutoscaler", "horizontalpodautoscalers.json", CACHE_TRANSFORMS.hpa],
-  ["PodDisruptionBudget", "poddisruptionbudgets.json", CACHE_TRANSFORMS.pdb],
+  ["MLAutoscalePolicy", "mlautoscalepolicies.json", CACHE_TRANSFORMS.policy, CACHE_INDEXERS.policy],
+  ["Deployment", "deployments.json", CACHE_TRANSFORMS.workload, {}],
+  [
+    "HorizontalPodAutoscaler",
+    "horizontalpodautoscalers.json",
+    CACHE_TRANSFORMS.hpa,
+    CACHE_INDEXERS.autoscaler,
+  ],
+  ["PodDisruptionBudget", "poddisruptionbudgets.json", CACHE_TRANSFORMS.pdb, CACHE_INDEXERS.pdb],
 ] as const;
 /** The fixtures' policy name, replaced by each copy's own. */
 const FIXTURE_NAME = "bench-00010";
@@ -39,23 +47,23 @@ function heapUsed(): number {
 }
 
 const table = new StringTable();
-const held: unknown[] = [];
+const held: Store<KubeObject>[] = [];
 let total = 0;
 console.log(`${count} objects of each kind, strings ${intern ? "interned" : "as parsed"}`);
-for (const [kind, file, transform] of KINDS) {
+for (const [kind, file, transform, indexers] of KINDS) {
   const text = readFileSync(new URL(`fixtures/api-server-objects/${file}`, import.meta.url), "utf8");
   const before = heapUsed();
-  const objects: unknown[] = [];
+  const store = new Store<KubeObject>(indexers);
   for (let index = 0; index < count; index++) {
     // Every copy as the server would send it: its own name (in every place the policy's name is) and uid.
     const copy = text
       .replaceAll(FIXTURE_NAME, `bench-${String(index).padStart(5, "0")}`)
       .replace(/"uid": "[^"]+"/, `"uid": "${randomUUID()}"`);
     const transformed = transform(JSON.parse(copy) as JsonObject);
-    objects.push(deepFreeze(intern ? internStrings(transformed, table) : transformed));
+    store.upsert(deepFreeze((intern ? internStrings(transformed, table) : transformed) as KubeObject));
   }
   const bytes = (heapUsed() - before) / count;
-  held.push(objects);
+  held.push(store);
   total += bytes;
   console.log(`${kind.padEnd(24)} ${Math.round(bytes).toString().padStart(6)} bytes per object`);
 }
