@@ -139,9 +139,11 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
           index.delete(value);
         } else if (keys instanceof Set) {
           keys.delete(key);
-          const remaining: string | undefined = keys.size === 1 ? keys.values().next().value : undefined;
-          if (keys.size === 0) index.delete(value);
-          else if (remaining !== undefined) index.set(value, remaining);
+          if (keys.size > 1) continue;
+          // One key left (or none): held as itself again. Destructuring reads only the first.
+          const [remaining] = keys;
+          if (remaining === undefined) index.delete(value);
+          else index.set(value, remaining);
         }
       }
     }
