@@ -182,8 +182,8 @@ export class Workload {
   replacePods(pods: Pod[]): void {
     this.podList = pods;
     this.unbound.length = 0;
-    this.nextGoneAt = Infinity;
-    for (const pod of pods) this.nextGoneAt = Math.min(this.nextGoneAt, pod.goneAt ?? Infinity);
+    // Unknown until the next reap, which passes over the pods and works it out.
+    this.nextGoneAt = -Infinity;
     this.revision++;
   }
 
