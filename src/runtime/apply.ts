@@ -1,4 +1,4 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject, V1ManagedFieldsEntry } from "@kubernetes/client-node";
 import { canonicalJson, contentHash, differingPaths, valueAt, type FieldPath } from "./compare.js";
 import type { DeepReadonly, KubeObject } from "./object.js";
 import { isConflict, isNotFound, KubeApiError } from "./errors.js";
@@ -90,6 +90,10 @@ export class Applier {
         return { written: false, object: live };
       }
     }
+    if (live !== undefined) {
+      const type = await this.resourceType(desired.apiVersion ?? "", desired.kind ?? "");
+      await this.ownAsAppliedOnce(type, live);
+    }
     const answer = await this.apply(desired);
     this.rememberWhatWasKept(desired, answer);
     return { written: true, object: answer };
@@ -131,29 +135,53 @@ export class Applier {
    * Creates `object` (POST): unlike an apply, a create never merges into an object of the same name that
    * someone else made a moment before the caches could show it; that answers 409 AlreadyExists
    * (isAlreadyExists). The field manager's entry of a create is an Update entry, whose fields a later
-   * apply by the same manager cannot remove; `settled` turns it into the Apply entry it would have been
-   * (client-go's csaupgrade does the same), so later applies own, and drop, what they set. It is a
-   * second write, sent without holding up the caller (await it before reporting the object as done).
+   * apply by the same manager cannot remove: the first apply to the object (applyIfChanged) turns that
+   * entry into the Apply entry it would have been, as client-go's csaupgrade does. Not here: most objects
+   * are never applied to again, and a second write per create would cost a roll-out a fifth of its writes
+   * (and each ScaledObject another round through KEDA's admission webhook).
    */
-  async create<T extends KubernetesObject>(object: T): Promise<{ created: T; settled: Promise<void> }> {
+  async create<T extends KubernetesObject>(object: T): Promise<T> {
     const type = await this.resourceType(object.apiVersion ?? "", object.kind ?? "");
     this.writes++;
-    const created = await this.rest.request<T>("POST", collectionPath(type, object.metadata?.namespace), {
+    return this.rest.request<T>("POST", collectionPath(type, object.metadata?.namespace), {
       query: { fieldManager: this.fieldManager },
       body: object,
     });
-    return { created, settled: this.ownAsApplied(type, created) };
+  }
+
+  /** UIDs of objects whose managedFields hold no Update entry of this manager (checked, or made so). */
+  private readonly ownedAsApplied = new Set<string>();
+
+  /**
+   * Before the first apply to `live` in this process: reads the object, whose managedFields the caches
+   * drop, and turns an Update entry of this manager (left by a create) into an Apply entry. Best effort:
+   * when it fails, the apply still sets what it sets, and a field the policy stopped setting stays until
+   * someone removes it.
+   */
+  private async ownAsAppliedOnce(type: ResourceType, live: DeepReadonly<KubeObject>): Promise<void> {
+    const uid = live.metadata?.uid;
+    if (uid === undefined || this.ownedAsApplied.has(uid)) return;
+    const path = objectPath(type, live.metadata?.namespace, live.metadata?.name ?? "");
+    const current = await this.rest
+      .request<KubernetesObject>("GET", path)
+      .catch((): KubernetesObject | undefined => undefined);
+    if (current === undefined || current.metadata?.uid !== uid) return;
+    await this.ownAsApplied(path, current.metadata.managedFields ?? []);
+    this.ownedAsApplied.add(uid);
+    // Bounded like keptDifferently: forgetting an object costs one read before its next apply.
+    if (this.ownedAsApplied.size > MAX_KEPT_DIFFERENTLY) {
+      const oldest = this.ownedAsApplied.values().next().value;
+      if (oldest !== undefined) this.ownedAsApplied.delete(oldest);
+    }
   }
 
   /**
-   * Turns this manager's Update entry of `object` into an Apply entry with a JSON patch whose tests make
-   * it touch that entry only. Another writer's entry (a controller's status update) may have moved ours
-   * since: then once more at the entry's new place. Best effort: a create whose fields stay in an Update
-   * entry works, but keeps a field the policy later stops setting until someone removes it.
+   * Turns this manager's Update entry among `entries` into an Apply entry with a JSON patch whose tests
+   * make it touch that entry only. Another writer's entry (a controller's status update) may have moved
+   * ours since: then once more at the entry's new place.
    */
-  private async ownAsApplied(type: ResourceType, object: KubernetesObject): Promise<void> {
-    const path = objectPath(type, object.metadata?.namespace, object.metadata?.name ?? "");
-    let entries = object.metadata?.managedFields ?? [];
+  private async ownAsApplied(path: string, managedFields: readonly V1ManagedFieldsEntry[]): Promise<void> {
+    let entries = managedFields;
     for (let attempt = 0; attempt < 2; attempt++) {
       const index = entries.findIndex(
         (entry) =>

@@ -240,7 +240,7 @@ describe("server-side apply helpers against a real API server", () => {
     expect(restored?.find((variable) => variable.name === "MODEL")?.value).toBe("small");
   });
 
-  it("creates with a create: refused for a name already taken, and later applies own (and drop) what they set", async () => {
+  it("creates with a create: refused for a name already taken, one write; the first later apply owns (and drops) what it set", async () => {
     const core = testKubeConfig().makeApiClient(CoreV1Api);
     const configMap = (name: string, data: Record<string, string>): V1ConfigMap => ({
       apiVersion: "v1",
@@ -253,14 +253,31 @@ describe("server-side apply helpers against a real API server", () => {
     expect(isAlreadyExists(refused)).toBe(true);
     expect((await core.readNamespacedConfigMap({ namespace, name: "taken" })).data).toEqual({ theirs: "1" });
 
-    const { settled } = await applier.create(configMap("created", { a: "1", b: "2" }));
-    await settled;
-    const created = await core.readNamespacedConfigMap({ namespace, name: "created" });
-    expect(
-      created.metadata?.managedFields?.map((entry) => `${entry.manager ?? ""}/${entry.operation ?? ""}`),
-    ).toEqual(["mlautoscale-test/Apply"]);
-    await applier.apply(configMap("created", { a: "1" }));
-    expect((await core.readNamespacedConfigMap({ namespace, name: "created" })).data).toEqual({ a: "1" });
+    const before = applier.writeCount;
+    const created = await applier.create(configMap("created", { a: "1", b: "2" }));
+    expect(applier.writeCount).toBe(before + 1);
+    const managers = async (): Promise<string[] | undefined> =>
+      (await core.readNamespacedConfigMap({ namespace, name: "created" })).metadata?.managedFields?.map(
+        (entry) => `${entry.manager ?? ""}/${entry.operation ?? ""}`,
+      );
+    expect(await managers()).toEqual(["mlautoscale-test/Update"]);
+
+    // As the caches hold it: no managedFields.
+    const { managedFields: _dropped, ...cachedMetadata } = created.metadata ?? {};
+    const cached = { ...created, metadata: cachedMetadata };
+    const outcome = await applier.applyIfChanged(configMap("created", { a: "3" }), cached);
+    expect(outcome.written).toBe(true);
+    expect((await core.readNamespacedConfigMap({ namespace, name: "created" })).data).toEqual({ a: "3" });
+    expect(await managers()).toEqual(["mlautoscale-test/Apply"]);
+
+    // Checked once per object: the next apply is one request.
+    const afterFirst = applier.writeCount;
+    expect(afterFirst).toBe(before + 3); // the create, the entry turned into an Apply entry, the apply
+    const live = await core.readNamespacedConfigMap({ namespace, name: "created" });
+    const { managedFields: _again, ...liveMetadata } = live.metadata ?? {};
+    await applier.applyIfChanged(configMap("created", { a: "2" }), { ...live, metadata: liveMetadata });
+    expect(applier.writeCount).toBe(afterFirst + 1);
+    expect((await core.readNamespacedConfigMap({ namespace, name: "created" })).data).toEqual({ a: "2" });
   });
 
   it("applies to the status subresource without touching the spec", async () => {
