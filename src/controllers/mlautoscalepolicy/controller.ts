@@ -208,15 +208,13 @@ function childResource(kind: string): ResourceType {
 /** Writes through server-side apply, deletes with a UID precondition, scales through /scale. */
 export function restPolicyWriter(applier: Applier, rest: KubeRestClient): PolicyWriter {
   return {
-    apply: async (desired, live, followUp) => {
+    apply: async (desired, live) => {
       const stamped = withApplyHash(desired, SPEC_HASH_ANNOTATION);
       let current = live;
       if (current === undefined) {
         // Not in the cache: created with a create, which never merges into someone else's object.
         try {
-          const { created, settled } = await applier.create(stamped);
-          followUp?.(settled);
-          return created;
+          return await applier.create(stamped);
         } catch (error) {
           if (!isAlreadyExists(error)) throw error;
           // The caches have not seen it yet: the policy's own (an earlier write whose event is on its

@@ -103,8 +103,6 @@ export interface PolicyWriter {
   apply<T extends KubernetesObject>(
     desired: T,
     live: DeepReadonly<KubeObject> | undefined,
-    /** Takes a write the apply started and did not wait for (the reconcile awaits it before it ends). */
-    followUp?: (write: Promise<void>) => void,
   ): Promise<T | undefined>;
   /** Server-side applies the status; returns the policy's resourceVersion after the write. */
   applyStatus(policy: ChildRef, status: PolicyStatus): Promise<string | undefined>;
@@ -158,21 +156,36 @@ const API = {
 
 type Live = DeepReadonly<KubeObject>;
 
-/** What this reconcile's writes left: the API server's answers by childKey, and writes still under way. */
+/** What this reconcile's writes left: the API server's answers by childKey. */
 interface WrittenChildren {
   answers: Map<string, KubernetesObject>;
-  /** Writes an apply started without waiting (a create's field ownership): awaited before the end. */
-  followUps: Promise<void>[];
+}
+
+/** What applying the children came to. */
+interface AppliedChildren {
+  result?: ReconcileResult;
+  /** The ScaledObject was not written: it waits for the Deployment just created to reach the cache. */
+  scaledObjectDeferred: boolean;
 }
 
 function childKey(kind: string, name: string): string {
   return `${kind}/${name}`;
 }
 
+/** A child as events name it: "Deployment llama". */
+function describeChild(kind: string, name: string): string {
+  return `${kind} ${name}`;
+}
+
 /** What a reconcile concluded: the status verdict, and what the controller is told. */
 interface ReconcileOutcome {
   verdict: ReconcileVerdict;
   result?: ReconcileResult;
+  /**
+   * The ScaledObject waits for the Deployment this reconcile created to reach the cache, and the next
+   * reconcile, moments away, writes it and the status: none is written now.
+   */
+  statusDeferred?: boolean;
   /** Thrown once the status is written: the controller retries (or not, for a TerminalError). */
   error?: Error;
 }
@@ -287,6 +300,11 @@ export class PolicyReconciler {
     string,
     { uid: string; status: PolicyStatus; resourceVersion: string | undefined; writtenAt: number }
   >();
+  /**
+   * What a reconcile that held its ScaledObject back created, per policy: the next reconcile's Created
+   * event names it with the ScaledObject, one event for the policy's children as without the wait.
+   */
+  private readonly createdBeforeScaledObject = new Map<string, string[]>();
 
   constructor(private readonly options: PolicyReconcilerOptions) {
     this.caches = options.caches;
@@ -314,6 +332,7 @@ export class PolicyReconciler {
     if (raw === undefined) {
       // Deleted: garbage collection removes the children through their owner references.
       this.writtenStatus.delete(keyString(key));
+      this.createdBeforeScaledObject.delete(keyString(key));
       return;
     }
     if (raw.metadata?.deletionTimestamp !== undefined) return;
@@ -329,7 +348,7 @@ export class PolicyReconciler {
 
     // One reconcile: read, build, apply, prune, then the status, once, from the caches and the answers to
     // the writes just made (the caches have not seen those yet).
-    const written: WrittenChildren = { answers: new Map(), followUps: [] };
+    const written: WrittenChildren = { answers: new Map() };
     const parsed = parsePolicy(mutableCopy(raw));
     const policy = parsed.ok ? parsed.policy : undefined;
     const outcome: ReconcileOutcome =
@@ -342,10 +361,9 @@ export class PolicyReconciler {
             },
           }
         : await this.reconcileValid(policy, raw, context, written);
-    await Promise.all([
-      this.writeStatus(raw, policy, outcome.verdict, this.observe(raw, policy, written)),
-      ...written.followUps,
-    ]);
+    if (outcome.statusDeferred !== true) {
+      await this.writeStatus(raw, policy, outcome.verdict, this.observe(raw, policy, written));
+    }
     if (outcome.error !== undefined) throw outcome.error;
     return outcome.result;
   };
@@ -456,9 +474,9 @@ export class PolicyReconciler {
       };
     }
 
-    let result: ReconcileResult | undefined;
+    let applied: AppliedChildren;
     try {
-      result = await this.applyChildren(policy, raw, children, objects, keda, context, written);
+      applied = await this.applyChildren(policy, raw, children, objects, keda, context, written);
     } catch (error) {
       const refused = error instanceof ChildWriteError && error.refused;
       const message = error instanceof Error ? error.message : String(error);
@@ -487,11 +505,12 @@ export class PolicyReconciler {
             : new Error(message),
       };
     }
-    const applied = objects.map((o) => ({
+    const appliedRefs = objects.map((o) => ({
       apiVersion: o.apiVersion ?? "",
       kind: o.kind ?? "",
       name: o.metadata?.name ?? "",
     }));
+    const { result, scaledObjectDeferred } = applied;
     return {
       verdict: {
         kind: "applied",
@@ -500,10 +519,11 @@ export class PolicyReconciler {
         ...(pdbOverlap !== undefined && { pdbOverlap }),
         ...(replicasWrittenElsewhere !== undefined && { replicasWrittenElsewhere }),
         ...(children.featuresNotApplied.length > 0 && { featuresNotApplied: children.featuresNotApplied }),
-        children: applied,
+        children: appliedRefs,
         ...(children.problem !== undefined && { problem: children.problem }),
       },
       ...(result !== undefined && { result }),
+      ...(scaledObjectDeferred && { statusDeferred: true }),
     };
   }
 
@@ -607,7 +627,7 @@ export class PolicyReconciler {
     keda: KedaCaches | undefined,
     context: ReconcileContext,
     written: WrittenChildren,
-  ): Promise<ReconcileResult | undefined> {
+  ): Promise<AppliedChildren> {
     const namespace = policy.metadata.namespace ?? "";
     const name = policy.metadata.name;
     const uid = policy.metadata.uid ?? "";
@@ -643,13 +663,40 @@ export class PolicyReconciler {
       o.kind === API.hpa.kind || o.kind === API.scaledObject.kind;
     // One event for what the reconcile created, not one per child: a roll-out of many policies would
     // otherwise spend a third of its writes on events.
+    const policyKey = keyString({ namespace, name });
+    const createdBefore = this.createdBeforeScaledObject.get(policyKey) ?? [];
+    this.createdBeforeScaledObject.delete(policyKey);
     const created: string[] = [];
+    let scaledObjectDeferred = false;
     try {
-      for (const wave of [toApply.filter((o) => !isAutoscaler(o)), toApply.filter(isAutoscaler)]) {
-        await this.applyWave(wave, namespace, keda, created, written);
-      }
+      await this.applyWave(
+        toApply.filter((o) => !isAutoscaler(o)),
+        namespace,
+        keda,
+        created,
+        written,
+      );
+      // KEDA's webhook looks the scale target up in KEDA's own informer cache, so a ScaledObject sent
+      // right after its Deployment was created is refused ("Deployment.apps ... not found") whenever that
+      // cache is behind, as it often is during a roll-out. The operator's cache sees the Deployment at
+      // about the time KEDA's does, and its arrival enqueues the policy again: the ScaledObject is written
+      // then. Only after a create, so that a Deployment the cache never shows cannot hold it back twice.
+      const deploymentName = children.deployment?.metadata?.name;
+      scaledObjectDeferred =
+        plan.applyScaledObject &&
+        scaledObject === undefined &&
+        deploymentName !== undefined &&
+        created.includes(describeChild(API.deployment.kind, deploymentName));
+      const autoscalers = toApply.filter(
+        (o) => isAutoscaler(o) && !(scaledObjectDeferred && o.kind === API.scaledObject.kind),
+      );
+      await this.applyWave(autoscalers, namespace, keda, created, written);
     } finally {
-      if (created.length > 0) this.events.event(raw, "Normal", "Created", `created ${created.join(", ")}`);
+      const createdSoFar = [...createdBefore, ...created];
+      if (scaledObjectDeferred) this.createdBeforeScaledObject.set(policyKey, createdSoFar);
+      else if (createdSoFar.length > 0) {
+        this.events.event(raw, "Normal", "Created", `created ${createdSoFar.join(", ")}`);
+      }
     }
 
     if (plan.deleteScaledObject && scaledObject !== undefined) {
@@ -682,7 +729,10 @@ export class PolicyReconciler {
     }
 
     await this.prune(policy, raw, objects, keda, plan.keepHpa);
-    return plan.waiting ? { requeueAfterMs: HANDOVER_REQUEUE_MS } : undefined;
+    return {
+      ...(plan.waiting && { result: { requeueAfterMs: HANDOVER_REQUEUE_MS } }),
+      scaledObjectDeferred,
+    };
   }
 
   /**
@@ -703,13 +753,13 @@ export class PolicyReconciler {
         const live = this.liveChild(kind, namespace, childName, keda);
         let answer: KubernetesObject | undefined;
         try {
-          answer = await this.writer.apply(desired, live, (write) => written.followUps.push(write));
+          answer = await this.writer.apply(desired, live);
         } catch (error) {
           throw ChildWriteError.of(`${kind} ${namespace}/${childName}`, error);
         }
         if (answer === undefined) return;
         written.answers.set(childKey(kind, childName), answer);
-        if (live === undefined) created.push(`${kind} ${childName}`);
+        if (live === undefined) created.push(describeChild(kind, childName));
       }),
     );
     const failures = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));

@@ -2,12 +2,18 @@
 // endpoint outside it gets nothing applied and says why; within it, or without a list, it is reconciled.
 import { describe, expect, it } from "vitest";
 import { Reason, type PolicyStatus } from "../../../src/api/v1alpha1/index.js";
-import { withChanges } from "../../fixtures/invalid-policies.js";
-import { reconcileOnce } from "../../fixtures/reconciler-harness.js";
+import { withChanges, type JsonObject } from "../../fixtures/invalid-policies.js";
+import { policysDeployment, reconcileOnce } from "../../fixtures/reconciler-harness.js";
 import { ALLOWED_TRIGGER_ENDPOINTS, TRIGGER_ENDPOINT_CASES } from "../../fixtures/trigger-endpoints.js";
 
 const reconciled = (status: PolicyStatus | undefined) =>
   status?.conditions?.find((c) => c.type === "Reconciled");
+
+/** The policy's name; its Deployment is in the cache in the tests that reconcile it. */
+const nameOf = (policy: JsonObject): string => {
+  const name = (policy["metadata"] as JsonObject)["name"];
+  return typeof name === "string" ? name : "";
+};
 
 const refusedCase = TRIGGER_ENDPOINT_CASES.find(
   (c) => c.name === "a list of brokers with one outside the list",
@@ -43,6 +49,7 @@ describe("the operator's trigger endpoint allow-list", () => {
     if (allowedCase === undefined) throw new Error("fixture missing");
     const { applied, status } = await reconcileOnce(allowedCase.policy, {
       allowed: ALLOWED_TRIGGER_ENDPOINTS,
+      deployments: [policysDeployment(nameOf(allowedCase.policy))],
     });
     expect(applied.map((o) => o.kind).sort()).toEqual(["Deployment", "PodDisruptionBudget", "ScaledObject"]);
     expect(reconciled(status)?.status).toBe("True");
@@ -51,7 +58,10 @@ describe("the operator's trigger endpoint allow-list", () => {
   it("restricts nothing without a list", async () => {
     if (refusedCase === undefined) throw new Error("fixture missing");
     for (const options of [{}, { allowed: [] }]) {
-      const { applied, status } = await reconcileOnce(refusedCase.policy, options);
+      const { applied, status } = await reconcileOnce(refusedCase.policy, {
+        ...options,
+        deployments: [policysDeployment(nameOf(refusedCase.policy))],
+      });
       expect(applied.map((o) => o.kind)).toContain("ScaledObject");
       expect(reconciled(status)?.status).toBe("True");
     }

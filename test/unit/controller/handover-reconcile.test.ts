@@ -4,7 +4,12 @@ import type { V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { ScaledObject } from "../../../src/keda/types.js";
 import { validBasePolicy, validKedaBasePolicy, withChanges } from "../../fixtures/invalid-policies.js";
-import { NAMESPACE, POLICY_UID, reconcileOnce } from "../../fixtures/reconciler-harness.js";
+import {
+  NAMESPACE,
+  POLICY_UID,
+  policysDeployment,
+  reconcileOnce,
+} from "../../fixtures/reconciler-harness.js";
 
 const SO_UID = "so-uid";
 
@@ -119,7 +124,10 @@ describe("HPA -> KEDA", () => {
   const kedaPolicy = withChanges(validKedaBasePolicy(), { "metadata.name": NAME });
 
   it("writes the ScaledObject and keeps the policy's HPA for KEDA to adopt", async () => {
-    const { applied, deleted, result } = await reconcileOnce(kedaPolicy, { hpas: [hpa(NAME, policyOwned)] });
+    const { applied, deleted, result } = await reconcileOnce(kedaPolicy, {
+      hpas: [hpa(NAME, policyOwned)],
+      deployments: [policysDeployment(NAME)],
+    });
     expect(applied.map((o) => o.kind)).toContain("ScaledObject");
     expect(deleted).toEqual([]);
     expect(result).toEqual({ requeueAfterMs: expect.any(Number) as unknown });
