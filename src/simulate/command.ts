@@ -61,6 +61,8 @@ The cluster (defaults: each component's own; see docs/simulate.md):
       --rate-window            the rate() range of request-rate metrics read through the adapter (default: gauges)
       --ack-on-receipt         consumers take a message off the broker as they receive it (default: when done)
       --kafka-partitions       partitions of a Kafka trigger's topic (default ${MODEL_DEFAULTS.kafkaPartitions})
+      --keda-first-poll        seconds from the trace's start to KEDA's first poll, below its polling interval
+                               (default ${MODEL_DEFAULTS.kedaFirstPollSeconds}: its scale loop starts with the trace)
       --termination-seconds    seconds a removed pod keeps its GPUs (default: its terminationGracePeriodSeconds)
       --gpu-capacity           most GPUs the workload can hold; pods beyond stay Pending (default: no limit)
       --free-gpus              GPUs free on running nodes at the start; more need new nodes (default: no limit)
@@ -90,6 +92,7 @@ function numberFlag(
 const isPositive = (n: number) => n > 0;
 const isNonNegative = (n: number) => n >= 0;
 const isWholePositive = (n: number) => Number.isInteger(n) && n >= 1;
+const isWholeNonNegative = (n: number) => Number.isInteger(n) && n >= 0;
 
 /** The numeric model parameters that have a flag: flag name, parameter, accepted values. */
 const MODEL_FLAGS: [string, keyof ModelParameters, (n: number) => boolean, string][] = [
@@ -103,6 +106,7 @@ const MODEL_FLAGS: [string, keyof ModelParameters, (n: number) => boolean, strin
   ["relist-interval", "adapterRelistSeconds", isWholePositive, "a whole number >= 1"],
   ["rate-window", "rateWindowSeconds", isNonNegative, "a number >= 0"],
   ["kafka-partitions", "kafkaPartitions", isWholePositive, "a whole number >= 1"],
+  ["keda-first-poll", "kedaFirstPollSeconds", isWholeNonNegative, "a whole number >= 0"],
   ["termination-seconds", "terminationSeconds", isNonNegative, "a number >= 0"],
   ["gpu-capacity", "gpuCapacity", isNonNegative, "a number >= 0"],
   ["free-gpus", "freeGpus", isNonNegative, "a number >= 0"],

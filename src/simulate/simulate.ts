@@ -66,6 +66,13 @@ export interface ModelParameters {
   messagesHeldWhileProcessing: boolean;
   /** Partitions of a Kafka trigger's topic. */
   kafkaPartitions: number;
+  /**
+   * Seconds from the trace's start to KEDA's first poll, below the polling interval. KEDA polls when a
+   * ScaledObject's scale loop starts and every pollingInterval after (scale_handler.go startScaleLoop);
+   * 0: the loop starts with the trace, so a load that starts with it is seen one interval later, the
+   * latest a real poll can see it.
+   */
+  kedaFirstPollSeconds: number;
   /** Seconds a removed pod keeps its GPUs; default: the pod's terminationGracePeriodSeconds. */
   terminationSeconds?: number | undefined;
   /** Most GPUs the workload can hold at once; pods beyond stay Pending. */
@@ -94,6 +101,7 @@ export const MODEL_DEFAULTS: Readonly<ModelParameters> = {
   rateWindowSeconds: 0,
   messagesHeldWhileProcessing: true,
   kafkaPartitions: 1,
+  kedaFirstPollSeconds: 0,
   gpuCapacity: Infinity,
   freeGpus: Infinity,
   nodeProvisioningSeconds: 0,
@@ -318,6 +326,7 @@ export function modelParameters(options: Partial<ModelParameters>): ModelParamet
     rateWindowSeconds: pick("rateWindowSeconds"),
     messagesHeldWhileProcessing: pick("messagesHeldWhileProcessing"),
     kafkaPartitions: pick("kafkaPartitions"),
+    kedaFirstPollSeconds: pick("kedaFirstPollSeconds"),
     terminationSeconds: options.terminationSeconds,
     gpuCapacity: pick("gpuCapacity"),
     freeGpus: pick("freeGpus"),
@@ -652,7 +661,21 @@ class Simulation {
     const usesPrometheus =
       usesAdapter || (keda?.triggers.some((trigger) => trigger.source === "prometheus") ?? false);
     const periods = [model.hpaSyncPeriodSeconds];
-    if (keda) periods.push(keda.pollingIntervalSeconds);
+    if (keda) {
+      if (
+        !Number.isInteger(model.kedaFirstPollSeconds) ||
+        model.kedaFirstPollSeconds < 0 ||
+        model.kedaFirstPollSeconds >= keda.pollingIntervalSeconds
+      ) {
+        failInput(
+          "kedaFirstPollSeconds",
+          `must be a whole number of seconds from 0 to the polling interval (${keda.pollingIntervalSeconds}) - 1`,
+        );
+      }
+      periods.push(keda.pollingIntervalSeconds);
+      // The steps must fall on the polls.
+      if (model.kedaFirstPollSeconds > 0) periods.push(model.kedaFirstPollSeconds);
+    }
     if (usesResourceMetrics) periods.push(model.metricsServerResolutionSeconds);
     if (usesPrometheus) periods.push(model.prometheusScrapeIntervalSeconds);
     if (usesAdapter) periods.push(model.adapterRelistSeconds);
@@ -760,7 +783,11 @@ class Simulation {
     this.sources.observe(observation);
     this.scaledThisTick = false;
 
-    if (keda && (now - this.t0) % keda.pollingIntervalSeconds === 0) {
+    if (
+      keda &&
+      now - this.t0 >= model.kedaFirstPollSeconds &&
+      (now - this.t0 - model.kedaFirstPollSeconds) % keda.pollingIntervalSeconds === 0
+    ) {
       for (let index = 0; index < keda.triggers.length; index++) {
         const trigger = keda.triggers[index];
         if (!trigger) continue;

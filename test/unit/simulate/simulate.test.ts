@@ -142,6 +142,32 @@ describe("spike trace through KEDA from zero", () => {
     expect(result.summary.droppedRequests).toBeGreaterThan(0);
   });
 
+  it("polls from KEDA's first poll: a scale loop 5 s into the trace sees the backlog 10 s sooner", () => {
+    const result = simulate(kedaTarget(queueTrigger), trace("spike.csv"), {
+      ...DEFAULT_OPTIONS,
+      initialReplicas: 0,
+      kedaFirstPollSeconds: 5,
+    });
+    // t=5: 150 queued > 1 -> 0 -> 1, where the default first poll at t=0 sees nothing until t=15.
+    expect(result.events[0]).toMatchObject({ t: 5, from: 0, to: 1, by: "KEDA", reason: "activated" });
+    const at = (t: number) => result.steps.find((step) => step.t === t);
+    // Ready one scheduling delay and one model load after: 5 + 10 + 60.
+    expect(at(70)?.readyReplicas).toBe(0);
+    expect(at(75)?.readyReplicas).toBeGreaterThanOrEqual(1);
+  });
+
+  it("refuses a first poll outside the polling interval", () => {
+    for (const kedaFirstPollSeconds of [15, -1, 2.5]) {
+      expect(() =>
+        simulate(kedaTarget(queueTrigger), trace("spike.csv"), {
+          ...DEFAULT_OPTIONS,
+          initialReplicas: 0,
+          kedaFirstPollSeconds,
+        }),
+      ).toThrow(/kedaFirstPollSeconds.*polling interval \(15\)/);
+    }
+  });
+
   it("shows what a faster model load buys", () => {
     const slow = simulate(kedaTarget(queueTrigger), trace("spike.csv"), {
       ...DEFAULT_OPTIONS,
