@@ -219,6 +219,7 @@ interface PodListed {
 
 /** The loadtest JSON this bench reads. */
 interface LoadtestDocument {
+  startedAt: string;
   steps: ObservedSecond[];
   summary: { maxLagSeconds: number; missedSamples: number };
   simulation?: {
@@ -238,6 +239,14 @@ interface Run {
   initialReplicas: number;
   /** The random wait before the load, in [0, the autoscaler's period). */
   phaseDelaySeconds: number;
+  /**
+   * KEDA workloads: seconds from the load's start to KEDA's next poll, as given to the simulation
+   * (--keda-first-poll), worked out from when KEDA created the ScaledObject's HPA (its scale loop starts
+   * right after, and polls every pollingInterval from then).
+   */
+  kedaFirstPollSeconds?: number;
+  /** How much later than planned, when the first poll was worked out, the load started (seconds). */
+  loadStartLagSeconds?: number;
   /** Pod creation to container start, and start to Ready, as the pods' own timestamps say (seconds). */
   podStartSeconds: number[];
   podReadySeconds: number[];
@@ -247,6 +256,30 @@ interface Run {
   maxLagSeconds?: number;
   missedSamples?: number;
   error?: string;
+}
+
+/**
+ * Seconds from `loadStartMs` to KEDA's next poll of the policy's ScaledObject, whole, below
+ * `intervalSeconds`. KEDA starts a ScaledObject's scale loop right after it creates the object's HPA and
+ * polls at once and every interval after (pkg/scaling/scale_handler.go startScaleLoop); the HPA's
+ * creationTimestamp has whole seconds, so the loop started in the half-second either side of its middle.
+ */
+async function kedaFirstPoll(
+  cluster: Cluster,
+  namespace: string,
+  name: string,
+  intervalSeconds: number,
+  loadStartMs: number,
+): Promise<number> {
+  const hpa = await cluster.rest.request<{ metadata?: { creationTimestamp?: string } }>(
+    "GET",
+    `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/${name}`,
+  );
+  const loopStartMs = Date.parse(hpa.metadata?.creationTimestamp ?? "") + 500;
+  if (!Number.isFinite(loopStartMs)) throw new Error(`KEDA's HPA ${namespace}/${name} has no creation time`);
+  const intervalMs = intervalSeconds * 1000;
+  const untilNextPollMs = (((loopStartMs - loadStartMs) % intervalMs) + intervalMs) % intervalMs;
+  return Math.round(untilNextPollMs / 1000) % intervalSeconds;
 }
 
 async function waitForBaseline(cluster: Cluster, workload: Workload, namespace: string): Promise<number> {
@@ -354,8 +387,15 @@ async function runOne(cluster: Cluster, workload: Workload, trace: TraceName, sc
   const traceFile = join(scratch, `${namespace}.csv`);
   writeFileSync(traceFile, traceCsv(trace, workload.shape));
   let stdout = "";
+  const plannedStartMs = Date.now();
+  if (workload.engine === "KEDA") {
+    run.kedaFirstPollSeconds = await kedaFirstPoll(cluster, namespace, workload.name, period, plannedStartMs);
+  }
   const code = await runLoadtestCommand(
     [
+      ...(run.kedaFirstPollSeconds === undefined
+        ? []
+        : ["--keda-first-poll", String(run.kedaFirstPollSeconds)]),
       "-f",
       policyFile,
       "--trace",
@@ -376,6 +416,9 @@ async function runOne(cluster: Cluster, workload: Workload, trace: TraceName, sc
   );
   if (code !== 0) throw new Error(`loadtest exited ${code}`);
   const document = JSON.parse(stdout) as LoadtestDocument;
+  if (run.kedaFirstPollSeconds !== undefined) {
+    run.loadStartLagSeconds = Math.round(Date.parse(document.startedAt) - plannedStartMs) / 1000;
+  }
   const simulation = document.simulation;
   if (!simulation) throw new Error("loadtest printed no simulation");
   run.fidelity = fidelity(
