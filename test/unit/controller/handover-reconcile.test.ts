@@ -7,6 +7,7 @@ import { validBasePolicy, validKedaBasePolicy, withChanges } from "../../fixture
 import {
   NAMESPACE,
   POLICY_UID,
+  policyOwnerReference,
   policysDeployment,
   reconcileOnce,
 } from "../../fixtures/reconciler-harness.js";
@@ -24,15 +25,7 @@ function scaledObject(
       namespace: NAMESPACE,
       name,
       uid: SO_UID,
-      ownerReferences: [
-        {
-          apiVersion: "mlautoscale.io/v1alpha1",
-          kind: "MLAutoscalePolicy",
-          name,
-          uid: POLICY_UID,
-          controller: true,
-        },
-      ],
+      ownerReferences: [policyOwnerReference(name)],
       ...(options.deleting === true && { deletionTimestamp: new Date("2026-01-01T00:00:00Z") }),
     },
     spec: {

@@ -5,7 +5,7 @@ import type { V1OwnerReference, V2HorizontalPodAutoscaler } from "@kubernetes/cl
 import { describe, expect, it } from "vitest";
 import { Reason } from "../../../src/api/v1alpha1/index.js";
 import { validBasePolicy } from "../../fixtures/invalid-policies.js";
-import { NAMESPACE, POLICY_UID, reconcileOnce } from "../../fixtures/reconciler-harness.js";
+import { NAMESPACE, policyOwnerReference, reconcileOnce } from "../../fixtures/reconciler-harness.js";
 
 function hpaNamed(
   name: string,
@@ -42,15 +42,7 @@ describe("the autoscaler a policy reports", () => {
   });
 
   it("is the policy's own HPA", async () => {
-    const own = hpaNamed("base-policy", "base-policy", [
-      {
-        apiVersion: "mlautoscale.io/v1alpha1",
-        kind: "MLAutoscalePolicy",
-        name: "base-policy",
-        uid: POLICY_UID,
-        controller: true,
-      },
-    ]);
+    const own = hpaNamed("base-policy", "base-policy", [policyOwnerReference("base-policy")]);
     const { status } = await reconcileOnce(validBasePolicy(), { hpas: [own] });
     expect(status?.conditions?.find((c) => c.type === "Reconciled")?.status).toBe("True");
     expect(status?.desiredReplicas).toBe(7);
