@@ -245,7 +245,13 @@ interface Run {
    * right after, and polls every pollingInterval from then).
    */
   kedaFirstPollSeconds?: number;
-  /** How much later than planned, when the first poll was worked out, the load started (seconds). */
+  /**
+   * Seconds from the load's start to the HPA controller's next sync of the HPA, as given to the simulation
+   * (--hpa-first-sync), worked out from the HPA's creation (the controller syncs it every sync period from
+   * then).
+   */
+  hpaFirstSyncSeconds?: number;
+  /** How much later than planned, when the first sync and poll were worked out, the load started (seconds). */
   loadStartLagSeconds?: number;
   /** Pod creation to container start, and start to Ready, as the pods' own timestamps say (seconds). */
   podStartSeconds: number[];
@@ -258,28 +264,30 @@ interface Run {
   error?: string;
 }
 
-/**
- * Seconds from `loadStartMs` to KEDA's next poll of the policy's ScaledObject, whole, below
- * `intervalSeconds`. KEDA starts a ScaledObject's scale loop right after it creates the object's HPA and
- * polls at once and every interval after (pkg/scaling/scale_handler.go startScaleLoop); the HPA's
- * creationTimestamp has whole seconds, so the loop started in the half-second either side of its middle.
- */
-async function kedaFirstPoll(
-  cluster: Cluster,
-  namespace: string,
-  name: string,
-  intervalSeconds: number,
-  loadStartMs: number,
-): Promise<number> {
+/** When the HPA the policy's autoscaler runs on was created, to the half-second its whole-second timestamp allows. */
+async function hpaCreatedMs(cluster: Cluster, namespace: string, name: string): Promise<number> {
   const hpa = await cluster.rest.request<{ metadata?: { creationTimestamp?: string } }>(
     "GET",
     `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/${name}`,
   );
-  const loopStartMs = Date.parse(hpa.metadata?.creationTimestamp ?? "") + 500;
-  if (!Number.isFinite(loopStartMs)) throw new Error(`KEDA's HPA ${namespace}/${name} has no creation time`);
+  const createdMs = Date.parse(hpa.metadata?.creationTimestamp ?? "") + 500;
+  if (!Number.isFinite(createdMs)) throw new Error(`HPA ${namespace}/${name} has no creation time`);
+  return createdMs;
+}
+
+/**
+ * Seconds from `loadStartMs` to the next tick of a loop that started at `loopStartMs` and ticks every
+ * `intervalSeconds`: whole, below the interval. Two loops start with the HPA of a policy:
+ * - KEDA starts a ScaledObject's scale loop right after it creates the object's HPA, and polls at once and
+ *   every pollingInterval after (pkg/scaling/scale_handler.go startScaleLoop);
+ * - kube-controller-manager queues an HPA one sync period after its informer sees it and again one period
+ *   after each sync (pkg/controller/podautoscaler/horizontal.go enqueueHPA, processNextWorkItem), so its
+ *   syncs fall on the creation plus whole periods (each a sync's few milliseconds later than the last).
+ */
+function nextTick(loopStartMs: number, intervalSeconds: number, loadStartMs: number): number {
   const intervalMs = intervalSeconds * 1000;
-  const untilNextPollMs = (((loopStartMs - loadStartMs) % intervalMs) + intervalMs) % intervalMs;
-  return Math.round(untilNextPollMs / 1000) % intervalSeconds;
+  const untilNextMs = (((loopStartMs - loadStartMs) % intervalMs) + intervalMs) % intervalMs;
+  return Math.round(untilNextMs / 1000) % intervalSeconds;
 }
 
 async function waitForBaseline(cluster: Cluster, workload: Workload, namespace: string): Promise<number> {
@@ -388,11 +396,13 @@ async function runOne(cluster: Cluster, workload: Workload, trace: TraceName, sc
   writeFileSync(traceFile, traceCsv(trace, workload.shape));
   let stdout = "";
   const plannedStartMs = Date.now();
-  if (workload.engine === "KEDA") {
-    run.kedaFirstPollSeconds = await kedaFirstPoll(cluster, namespace, workload.name, period, plannedStartMs);
-  }
+  const createdMs = await hpaCreatedMs(cluster, namespace, workload.name);
+  run.hpaFirstSyncSeconds = nextTick(createdMs, HPA_SYNC_SECONDS, plannedStartMs);
+  if (workload.engine === "KEDA") run.kedaFirstPollSeconds = nextTick(createdMs, period, plannedStartMs);
   const code = await runLoadtestCommand(
     [
+      "--hpa-first-sync",
+      String(run.hpaFirstSyncSeconds),
       ...(run.kedaFirstPollSeconds === undefined
         ? []
         : ["--keda-first-poll", String(run.kedaFirstPollSeconds)]),
@@ -416,9 +426,7 @@ async function runOne(cluster: Cluster, workload: Workload, trace: TraceName, sc
   );
   if (code !== 0) throw new Error(`loadtest exited ${code}`);
   const document = JSON.parse(stdout) as LoadtestDocument;
-  if (run.kedaFirstPollSeconds !== undefined) {
-    run.loadStartLagSeconds = Math.round(Date.parse(document.startedAt) - plannedStartMs) / 1000;
-  }
+  run.loadStartLagSeconds = Math.round(Date.parse(document.startedAt) - plannedStartMs) / 1000;
   const simulation = document.simulation;
   if (!simulation) throw new Error("loadtest printed no simulation");
   run.fidelity = fidelity(

@@ -46,6 +46,13 @@ export interface SimulationTarget {
 export interface ModelParameters {
   /** kube-controller-manager --horizontal-pod-autoscaler-sync-period. */
   hpaSyncPeriodSeconds: number;
+  /**
+   * Seconds from the trace's start to the HPA controller's first sync of the HPA, below the sync period.
+   * The controller queues an HPA a sync period after its informer sees it, and again a period after each
+   * sync (horizontal.go enqueueHPA and processNextWorkItem, FixedItemIntervalRateLimiter), so the syncs
+   * fall at the HPA's creation plus whole periods; 0: on the trace's start.
+   */
+  hpaFirstSyncSeconds: number;
   /** --horizontal-pod-autoscaler-tolerance (an HPA's behavior may set its own per direction). */
   hpaTolerance: number;
   /** --horizontal-pod-autoscaler-downscale-stabilization: the window without behavior. */
@@ -91,6 +98,7 @@ export interface ModelParameters {
 
 export const MODEL_DEFAULTS: Readonly<ModelParameters> = {
   hpaSyncPeriodSeconds: HPA_CONTROLLER_DEFAULTS.syncPeriodSeconds,
+  hpaFirstSyncSeconds: 0,
   hpaTolerance: HPA_CONTROLLER_DEFAULTS.tolerance,
   downscaleStabilizationSeconds: HPA_CONTROLLER_DEFAULTS.downscaleStabilizationSeconds,
   cpuInitializationPeriodSeconds: HPA_CONTROLLER_DEFAULTS.cpuInitializationPeriodSeconds,
@@ -316,6 +324,7 @@ export function modelParameters(options: Partial<ModelParameters>): ModelParamet
   // Every field, in one order: all runs' parameters share one shape for the hot loop.
   const model: ModelParameters = {
     hpaSyncPeriodSeconds: pick("hpaSyncPeriodSeconds"),
+    hpaFirstSyncSeconds: pick("hpaFirstSyncSeconds"),
     hpaTolerance: pick("hpaTolerance"),
     downscaleStabilizationSeconds: pick("downscaleStabilizationSeconds"),
     cpuInitializationPeriodSeconds: pick("cpuInitializationPeriodSeconds"),
@@ -359,6 +368,16 @@ export function modelParameters(options: Partial<ModelParameters>): ModelParamet
   }
   if (!Number.isInteger(model.kafkaPartitions) || model.kafkaPartitions < 1)
     failInput("kafkaPartitions", "must be a whole number >= 1");
+  if (
+    !Number.isInteger(model.hpaFirstSyncSeconds) ||
+    model.hpaFirstSyncSeconds < 0 ||
+    model.hpaFirstSyncSeconds >= model.hpaSyncPeriodSeconds
+  ) {
+    failInput(
+      "hpaFirstSyncSeconds",
+      `must be a whole number of seconds from 0 to the sync period (${model.hpaSyncPeriodSeconds}) - 1`,
+    );
+  }
   return model;
 }
 
@@ -661,6 +680,8 @@ class Simulation {
     const usesPrometheus =
       usesAdapter || (keda?.triggers.some((trigger) => trigger.source === "prometheus") ?? false);
     const periods = [model.hpaSyncPeriodSeconds];
+    // The steps must fall on the syncs and the polls.
+    if (model.hpaFirstSyncSeconds > 0) periods.push(model.hpaFirstSyncSeconds);
     if (keda) {
       if (
         !Number.isInteger(model.kedaFirstPollSeconds) ||
@@ -673,7 +694,6 @@ class Simulation {
         );
       }
       periods.push(keda.pollingIntervalSeconds);
-      // The steps must fall on the polls.
       if (model.kedaFirstPollSeconds > 0) periods.push(model.kedaFirstPollSeconds);
     }
     if (usesResourceMetrics) periods.push(model.metricsServerResolutionSeconds);
@@ -799,7 +819,10 @@ class Simulation {
       const poll = keda.poll(now, this.specReplicas, this.triggerValues, this.triggerActivity);
       if (poll.scaleTo !== undefined) this.setReplicas(now, poll.scaleTo, "KEDA", poll.reason);
     }
-    if ((now - this.t0) % model.hpaSyncPeriodSeconds === 0) {
+    if (
+      now - this.t0 >= model.hpaFirstSyncSeconds &&
+      (now - this.t0 - model.hpaFirstSyncSeconds) % model.hpaSyncPeriodSeconds === 0
+    ) {
       const syncInput = this.syncInput;
       this.syncPods = workload.views(now);
       this.syncNow = now;

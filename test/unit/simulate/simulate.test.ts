@@ -156,6 +156,33 @@ describe("spike trace through KEDA from zero", () => {
     expect(at(75)?.readyReplicas).toBeGreaterThanOrEqual(1);
   });
 
+  it("syncs the HPA from its first sync: 5 s in, it acts in the second KEDA activates, as in a cluster", () => {
+    const options = { ...DEFAULT_OPTIONS, initialReplicas: 0, kedaFirstPollSeconds: 5 };
+    const hpaOnTraceStart = simulate(kedaTarget(queueTrigger), trace("spike.csv"), options);
+    const hpaWithKeda = simulate(kedaTarget(queueTrigger), trace("spike.csv"), {
+      ...options,
+      hpaFirstSyncSeconds: 5,
+    });
+    const times = (events: { t: number; by: string }[]) =>
+      events.filter((event) => event.by === "HPA").map((event) => event.t);
+    // KEDA activates at 5 either way; the HPA syncs at 15, 30, 45, 60 from the trace's start, and at 5, 20,
+    // 35, 50 from its first sync 5 s in.
+    expect(hpaOnTraceStart.events[0]).toMatchObject({ t: 5, by: "KEDA", reason: "activated" });
+    expect(hpaWithKeda.events[0]).toMatchObject({ t: 5, by: "KEDA", reason: "activated" });
+    expect(times(hpaOnTraceStart.events).slice(0, 4)).toEqual([15, 30, 45, 60]);
+    expect(times(hpaWithKeda.events).slice(0, 4)).toEqual([5, 20, 35, 50]);
+    // The same doubling, 10 s sooner: 1 -> 4 -> 8 -> 16 -> 20.
+    expect(hpaWithKeda.events.slice(1, 5).map((event) => event.to)).toEqual([4, 8, 16, 20]);
+  });
+
+  it("refuses a first HPA sync outside the sync period", () => {
+    for (const hpaFirstSyncSeconds of [15, -1, 2.5]) {
+      expect(() =>
+        simulate(kedaTarget(queueTrigger), trace("spike.csv"), { ...DEFAULT_OPTIONS, hpaFirstSyncSeconds }),
+      ).toThrow(/hpaFirstSyncSeconds.*sync period \(15\)/);
+    }
+  });
+
   it("refuses a first poll outside the polling interval", () => {
     for (const kedaFirstPollSeconds of [15, -1, 2.5]) {
       expect(() =>
