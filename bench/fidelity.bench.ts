@@ -219,14 +219,13 @@ interface PodListed {
 
 /** The loadtest JSON this bench reads. */
 interface LoadtestDocument {
-  startedAt: string;
   steps: ObservedSecond[];
   summary: { maxLagSeconds: number; missedSamples: number };
   simulation?: {
     summary: { tickSeconds: number };
     steps: SimulatedTick[];
     events: (ScaleChange & { by: string; reason: string })[];
-    parameters: Record<string, unknown>;
+    parameters: { model: { hpaFirstSyncSeconds?: number; kedaFirstPollSeconds?: number } };
   };
 }
 
@@ -240,19 +239,11 @@ interface Run {
   /** The random wait before the load, in [0, the autoscaler's period). */
   phaseDelaySeconds: number;
   /**
-   * KEDA workloads: seconds from the load's start to KEDA's next poll, as given to the simulation
-   * (--keda-first-poll), worked out from when KEDA created the ScaledObject's HPA (its scale loop starts
-   * right after, and polls every pollingInterval from then).
-   */
-  kedaFirstPollSeconds?: number;
-  /**
-   * Seconds from the load's start to the HPA controller's next sync of the HPA, as given to the simulation
-   * (--hpa-first-sync), worked out from the HPA's creation (the controller syncs it every sync period from
-   * then).
+   * Seconds from the load's start to the HPA controller's next sync of the HPA, and (KEDA) to KEDA's next
+   * poll: what `loadtest --compare-simulation` gave the simulation, from the HPA's creation.
    */
   hpaFirstSyncSeconds?: number;
-  /** How much later than planned, when the first sync and poll were worked out, the load started (seconds). */
-  loadStartLagSeconds?: number;
+  kedaFirstPollSeconds?: number;
   /** Pod creation to container start, and start to Ready, as the pods' own timestamps say (seconds). */
   podStartSeconds: number[];
   podReadySeconds: number[];
@@ -262,32 +253,6 @@ interface Run {
   maxLagSeconds?: number;
   missedSamples?: number;
   error?: string;
-}
-
-/** When the HPA the policy's autoscaler runs on was created, to the half-second its whole-second timestamp allows. */
-async function hpaCreatedMs(cluster: Cluster, namespace: string, name: string): Promise<number> {
-  const hpa = await cluster.rest.request<{ metadata?: { creationTimestamp?: string } }>(
-    "GET",
-    `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/${name}`,
-  );
-  const createdMs = Date.parse(hpa.metadata?.creationTimestamp ?? "") + 500;
-  if (!Number.isFinite(createdMs)) throw new Error(`HPA ${namespace}/${name} has no creation time`);
-  return createdMs;
-}
-
-/**
- * Seconds from `loadStartMs` to the next tick of a loop that started at `loopStartMs` and ticks every
- * `intervalSeconds`: whole, below the interval. Two loops start with the HPA of a policy:
- * - KEDA starts a ScaledObject's scale loop right after it creates the object's HPA, and polls at once and
- *   every pollingInterval after (pkg/scaling/scale_handler.go startScaleLoop);
- * - kube-controller-manager queues an HPA one sync period after its informer sees it and again one period
- *   after each sync (pkg/controller/podautoscaler/horizontal.go enqueueHPA, processNextWorkItem), so its
- *   syncs fall on the creation plus whole periods (each a sync's few milliseconds later than the last).
- */
-function nextTick(loopStartMs: number, intervalSeconds: number, loadStartMs: number): number {
-  const intervalMs = intervalSeconds * 1000;
-  const untilNextMs = (((loopStartMs - loadStartMs) % intervalMs) + intervalMs) % intervalMs;
-  return Math.round(untilNextMs / 1000) % intervalSeconds;
 }
 
 async function waitForBaseline(cluster: Cluster, workload: Workload, namespace: string): Promise<number> {
@@ -395,17 +360,8 @@ async function runOne(cluster: Cluster, workload: Workload, trace: TraceName, sc
   const traceFile = join(scratch, `${namespace}.csv`);
   writeFileSync(traceFile, traceCsv(trace, workload.shape));
   let stdout = "";
-  const plannedStartMs = Date.now();
-  const createdMs = await hpaCreatedMs(cluster, namespace, workload.name);
-  run.hpaFirstSyncSeconds = nextTick(createdMs, HPA_SYNC_SECONDS, plannedStartMs);
-  if (workload.engine === "KEDA") run.kedaFirstPollSeconds = nextTick(createdMs, period, plannedStartMs);
   const code = await runLoadtestCommand(
     [
-      "--hpa-first-sync",
-      String(run.hpaFirstSyncSeconds),
-      ...(run.kedaFirstPollSeconds === undefined
-        ? []
-        : ["--keda-first-poll", String(run.kedaFirstPollSeconds)]),
       "-f",
       policyFile,
       "--trace",
@@ -426,9 +382,10 @@ async function runOne(cluster: Cluster, workload: Workload, trace: TraceName, sc
   );
   if (code !== 0) throw new Error(`loadtest exited ${code}`);
   const document = JSON.parse(stdout) as LoadtestDocument;
-  run.loadStartLagSeconds = Math.round(Date.parse(document.startedAt) - plannedStartMs) / 1000;
   const simulation = document.simulation;
   if (!simulation) throw new Error("loadtest printed no simulation");
+  run.hpaFirstSyncSeconds = simulation.parameters.model.hpaFirstSyncSeconds;
+  if (workload.engine === "KEDA") run.kedaFirstPollSeconds = simulation.parameters.model.kedaFirstPollSeconds;
   run.fidelity = fidelity(
     document.steps,
     simulation.steps,

@@ -10,15 +10,24 @@ import type { Clock } from "../runtime/clock.js";
 import { errorMessage } from "../runtime/errors.js";
 import { MODEL_FLAG_OPTIONS, modelFlags } from "../simulate/command.js";
 import type { RunParameters } from "../simulate/format.js";
+import { KEDA_DEFAULTS } from "../simulate/keda.js";
 import {
   DEFAULT_OPTIONS,
+  MODEL_DEFAULTS,
   simulate,
   type ModelParameters,
   type SimulationOptions,
   type SimulationResult,
 } from "../simulate/simulate.js";
 import { parseTrace, TraceError, type Trace } from "../simulate/trace.js";
-import { ClusterSampler, connectKube, findTarget, type KubeConnection, type LivePolicy } from "./cluster.js";
+import {
+  apiPaths,
+  ClusterSampler,
+  connectKube,
+  findTarget,
+  type KubeConnection,
+  type LivePolicy,
+} from "./cluster.js";
 import { compareRuns } from "./compare.js";
 import {
   formatReportCsv,
@@ -27,6 +36,7 @@ import {
   renderReportSvg,
   type LoadtestReport,
 } from "./format.js";
+import { autoscalerPhases } from "./phases.js";
 import { runLoadTest, wallClock, type Progress } from "./run.js";
 import { arrivalSchedule, realTimeTrace } from "./schedule.js";
 import {
@@ -387,6 +397,46 @@ export async function runLoadtestCommand(
           { ...policy, metadata: { ...policy.metadata, namespace } },
           { kedaInstalled: target.engine !== "HPA" },
         );
+        const kedaPollingIntervalSeconds =
+          rendered.engine === "KEDA"
+            ? (rendered.scaledObject?.spec.pollingInterval ?? KEDA_DEFAULTS.pollingIntervalSeconds)
+            : undefined;
+        // The cluster's HPA syncs (and KEDA's polls) fall where its HPA's creation put them; the simulation
+        // syncs and polls there too, unless the flags say otherwise.
+        if (
+          flags.model.hpaFirstSyncSeconds === undefined ||
+          (kedaPollingIntervalSeconds !== undefined && flags.model.kedaFirstPollSeconds === undefined)
+        ) {
+          const hpa = await kube.reader
+            .get<{ metadata?: { creationTimestamp?: string } }>(apiPaths.hpa(namespace, target.hpaName))
+            .catch(() => undefined);
+          const phases = autoscalerPhases({
+            hpaCreationTimestamp: hpa?.metadata?.creationTimestamp,
+            loadStartMs: deps.clock.now(),
+            hpaSyncPeriodSeconds: options.hpaSyncPeriodSeconds ?? MODEL_DEFAULTS.hpaSyncPeriodSeconds,
+            kedaPollingIntervalSeconds,
+          });
+          if (phases === undefined) {
+            note(
+              `note: cannot read when HPA ${namespace}/${target.hpaName} was created: the simulation syncs ` +
+                "and polls from the load's start (--hpa-first-sync, --keda-first-poll)",
+            );
+          } else {
+            const derived: string[] = [];
+            if (flags.model.hpaFirstSyncSeconds === undefined) {
+              options.hpaFirstSyncSeconds = phases.hpaFirstSyncSeconds;
+              derived.push(`syncs the HPA ${phases.hpaFirstSyncSeconds} s`);
+            }
+            if (phases.kedaFirstPollSeconds !== undefined && flags.model.kedaFirstPollSeconds === undefined) {
+              options.kedaFirstPollSeconds = phases.kedaFirstPollSeconds;
+              derived.push(`polls KEDA ${phases.kedaFirstPollSeconds} s`);
+            }
+            note(
+              `loadtest: the simulation ${derived.join(" and ")} into the load, where HPA ${target.hpaName}'s ` +
+                `creation (${hpa?.metadata?.creationTimestamp ?? ""}) puts the cluster's`,
+            );
+          }
+        }
         const result = simulate(
           {
             name,

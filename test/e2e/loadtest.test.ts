@@ -22,6 +22,7 @@ import {
 import { configureWorkload, emulatedWorkload } from "../support/emulator.js";
 import { eventually, startOperator, type InProcessOperator } from "../support/operator.js";
 import { applyObjects, getScaledObject, waitForCondition } from "../support/policies.js";
+import { secondsToNextTick } from "../../src/loadtest/phases.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "mlautoscale-loadtest-e2e-"));
@@ -46,12 +47,14 @@ interface Step {
 interface Report {
   policy: string;
   namespace: string;
+  startedAt: string;
   engine: string | null;
   source: { kind: string; description: string };
   summary: { published: number; scheduled: number; durationSeconds: number; interrupted: boolean };
   steps: Step[];
   simulation?: {
     policy: string;
+    parameters: { model: { hpaFirstSyncSeconds: number; kedaFirstPollSeconds: number } };
     summary: { totalRequests: number };
     steps: { t: number; desiredReplicas: number }[];
   };
@@ -264,6 +267,15 @@ describe("mlautoscale loadtest against the local cluster", () => {
     expect(report.simulation?.steps.length).toBeGreaterThan(0);
     expect(report.comparison?.windowSeconds).toBe(30);
     expect(report.comparison?.notes.some((note) => note.startsWith("peak replicas:"))).toBe(true);
+    // The simulation's HPA syncs where the cluster's do: every 15 s from the real HPA's creation (to the
+    // half-second its timestamp allows), counted from the load's start (a few milliseconds before startedAt).
+    const created = await kubectl(["get", "hpa", "svc", "-o", "jsonpath={.metadata.creationTimestamp}"], {
+      namespace: ns,
+    });
+    const createdMs = Date.parse(created.stdout) + 500;
+    const startedMs = Date.parse(report.startedAt);
+    const possible = [startedMs - 1000, startedMs].map((from) => secondsToNextTick(createdMs, 15, from));
+    expect(possible).toContain(report.simulation?.parameters.model.hpaFirstSyncSeconds);
   });
 });
 

@@ -89,7 +89,12 @@ function harness(
           },
         }),
         [apiPaths.scaledObject(namespace, name)]: { status: { hpaName: name } },
-        [apiPaths.hpa(namespace, name)]: { status: { desiredReplicas: replicas() } },
+        [apiPaths.hpa(namespace, name)]: {
+          // 3.5 s past the harness clock's minute, taken at the middle of the second: syncs and polls every
+          // 15 s from there fall 3.5 s after the load's start.
+          metadata: { creationTimestamp: "2025-12-31T23:40:03Z" },
+          status: { desiredReplicas: replicas() },
+        },
         [apiPaths.workload(namespace, "Deployment", name)]: {
           spec: { replicas: replicas() },
           status: { readyReplicas: ready },
@@ -267,6 +272,8 @@ describe("mlautoscale loadtest", () => {
       "--compare-simulation",
       "--settle-seconds",
       "5",
+      // Syncs and polls on the load's start (the next test derives them from the cluster).
+      ...["--hpa-first-sync", "0", "--keda-first-poll", "0"],
     );
     expect(code).toBe(0);
     const document = JSON.parse(stdout) as Document;
@@ -291,6 +298,37 @@ describe("mlautoscale loadtest", () => {
     expect(table.stdout).toMatch(
       /^t\s+trace t\s+sent\s+queue\s+desired\s+replicas\s+ready\s+sim queue\s+sim replicas\s+sim ready$/m,
     );
+  });
+
+  it("syncs and polls in the simulation where the HPA's creation puts the cluster's, unless the flags say", async () => {
+    const derived = await run(harness(), "-f", batch, "--trace", trace, "-o", "json", "--compare-simulation");
+    expect(derived.code).toBe(0);
+    const model = (document: string) =>
+      (JSON.parse(document) as { simulation: { parameters: { model: Record<string, unknown> } } }).simulation
+        .parameters.model;
+    // 3.5 s rounds to 4; example 2 polls every 15 s, like the HPA's sync period.
+    expect(model(derived.stdout)).toMatchObject({ hpaFirstSyncSeconds: 4, kedaFirstPollSeconds: 4 });
+    expect(derived.stderr).toContain(
+      "the simulation syncs the HPA 4 s and polls KEDA 4 s into the load, where HPA batch-embeddings's creation",
+    );
+    // The steps fall on the syncs and polls: every 4 s and 15 s from 0 share a 1 s tick.
+    const steps = (JSON.parse(derived.stdout) as Document).simulation?.steps ?? [];
+    expect(steps.slice(0, 5).map((step) => step.t)).toEqual([0, 1, 2, 3, 4]);
+
+    const given = await run(
+      harness(),
+      ...["-f", batch, "--trace", trace, "-o", "json", "--compare-simulation", "--keda-first-poll", "0"],
+    );
+    expect(model(given.stdout)).toMatchObject({ hpaFirstSyncSeconds: 4, kedaFirstPollSeconds: 0 });
+    expect(given.stderr).toMatch(/the simulation syncs the HPA 4 s into the load/);
+
+    const both = await run(
+      harness(),
+      ...["-f", batch, "--trace", trace, "-o", "json", "--compare-simulation"],
+      ...["--keda-first-poll", "0", "--hpa-first-sync", "0"],
+    );
+    expect(model(both.stdout)).toMatchObject({ hpaFirstSyncSeconds: 0, kedaFirstPollSeconds: 0 });
+    expect(both.stderr).not.toContain("into the load");
   });
 
   it("prints CSV with the simulation's columns, and an SVG with both series", async () => {

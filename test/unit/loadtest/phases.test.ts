@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { autoscalerPhases, secondsToNextTick } from "../../../src/loadtest/phases.js";
+
+const at = (iso: string): number => Date.parse(iso);
+
+describe("secondsToNextTick", () => {
+  it("counts to the next tick of a loop, whole seconds below the interval", () => {
+    const loopStart = at("2026-01-01T00:00:03Z");
+    // Ticks at 3, 18, 33, 48 s past the minute.
+    expect(secondsToNextTick(loopStart, 15, at("2026-01-01T00:01:00Z"))).toBe(3);
+    expect(secondsToNextTick(loopStart, 15, at("2026-01-01T00:01:04Z"))).toBe(14);
+    // A tick at the very start is 0, not a whole interval.
+    expect(secondsToNextTick(loopStart, 15, at("2026-01-01T00:00:33Z"))).toBe(0);
+    // A load that starts before the loop does: its first tick is still the loop's start.
+    expect(secondsToNextTick(loopStart, 30, at("2026-01-01T00:00:00Z"))).toBe(3);
+    // Rounded: 14.6 s to go is 15, which is the next interval's 0.
+    expect(secondsToNextTick(loopStart, 15, at("2026-01-01T00:00:03.400Z"))).toBe(0);
+  });
+});
+
+describe("autoscalerPhases", () => {
+  it("puts the HPA's syncs and KEDA's polls on the HPA's creation, taken at the middle of its second", () => {
+    // Created in 00:00:07: the loops started at 7.5 s; the load starts at 01:00 -> next tick at 01:07.5 for
+    // a 15 s period (8 s away, rounded up from 7.5), 01:07.5 for a 30 s interval too.
+    expect(
+      autoscalerPhases({
+        hpaCreationTimestamp: "2026-01-01T00:00:07Z",
+        loadStartMs: at("2026-01-01T00:01:00Z"),
+        hpaSyncPeriodSeconds: 15,
+        kedaPollingIntervalSeconds: 30,
+      }),
+    ).toEqual({ hpaFirstSyncSeconds: 8, kedaFirstPollSeconds: 8 });
+    // The HPA's 15 s and a 20 s polling interval part ways: the load at 50.2 s finds the next sync at 52.5 s
+    // (7.5 + 3 * 15) and the next poll at 67.5 s (7.5 + 3 * 20).
+    expect(
+      autoscalerPhases({
+        hpaCreationTimestamp: "2026-01-01T00:00:07Z",
+        loadStartMs: at("2026-01-01T00:00:50.200Z"),
+        hpaSyncPeriodSeconds: 15,
+        kedaPollingIntervalSeconds: 20,
+      }),
+    ).toEqual({ hpaFirstSyncSeconds: 2, kedaFirstPollSeconds: 17 });
+  });
+
+  it("gives no KEDA poll for an HPA policy, and nothing for an HPA without a creation time", () => {
+    expect(
+      autoscalerPhases({
+        hpaCreationTimestamp: "2026-01-01T00:00:07Z",
+        loadStartMs: at("2026-01-01T00:01:00Z"),
+        hpaSyncPeriodSeconds: 15,
+      }),
+    ).toEqual({ hpaFirstSyncSeconds: 8 });
+    expect(
+      autoscalerPhases({ hpaCreationTimestamp: undefined, loadStartMs: 0, hpaSyncPeriodSeconds: 15 }),
+    ).toBeUndefined();
+  });
+});
