@@ -71,6 +71,25 @@ export function observedChanges(observed: readonly ObservedSecond[]): ScaleChang
   return changes;
 }
 
+/**
+ * The simulation's scale events as the cluster's per-second samples would show them: changes in one tick
+ * (KEDA's activation and the HPA's first scale-up in the same second) are one change, from the first's
+ * count to the last's; a tick whose changes cancel out shows none.
+ */
+export function simulatedChanges(events: readonly ScaleChange[]): ScaleChange[] {
+  const changes: ScaleChange[] = [];
+  for (const event of events) {
+    const last = changes.at(-1);
+    if (last !== undefined && last.t === event.t) {
+      last.to = event.to;
+      if (last.to === last.from) changes.pop();
+    } else {
+      changes.push({ t: event.t, from: event.from, to: event.to });
+    }
+  }
+  return changes;
+}
+
 function pair(
   observed: readonly ScaleChange[],
   simulated: readonly ScaleChange[],
@@ -113,17 +132,35 @@ export function fidelity(
     known++;
   }
   const window = observed.slice(0, seconds);
-  const observedEvents = observedChanges(window);
-  const simulatedInWindow = simulatedEvents.filter((event) => event.t < seconds);
-  const up = pair(observedEvents, simulatedInWindow, "up");
-  const down = pair(observedEvents, simulatedInWindow, "down");
-  const events = [...up.pairs, ...down.pairs].sort((a, b) => a.observed.t - b.observed.t);
-  const offsets = events.map((event) => Math.abs(event.offsetSeconds));
   return {
     seconds,
     meanAbsDesired: known > 0 ? desired / known : 0,
     meanAbsReady: known > 0 ? ready / known : 0,
     maxAbsDesired,
+    ...pairScaleEvents(
+      observedChanges(window),
+      simulatedEvents.filter((event) => event.t < seconds),
+    ),
+  };
+}
+
+/**
+ * The cluster's scale events (from its per-second samples) against the simulation's: the k-th scale-up of
+ * one side with the k-th of the other, scale-downs likewise, and the offsets.
+ */
+export function pairScaleEvents(
+  observedEvents: readonly ScaleChange[],
+  simulatedEvents: readonly ScaleChange[],
+): Pick<
+  Fidelity,
+  "events" | "unmatchedObserved" | "unmatchedSimulated" | "meanAbsOffsetSeconds" | "maxAbsOffsetSeconds"
+> {
+  const simulated = simulatedChanges(simulatedEvents);
+  const up = pair(observedEvents, simulated, "up");
+  const down = pair(observedEvents, simulated, "down");
+  const events = [...up.pairs, ...down.pairs].sort((a, b) => a.observed.t - b.observed.t);
+  const offsets = events.map((event) => Math.abs(event.offsetSeconds));
+  return {
     events,
     unmatchedObserved: [...up.observed, ...down.observed],
     unmatchedSimulated: [...up.simulated, ...down.simulated],

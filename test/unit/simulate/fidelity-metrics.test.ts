@@ -1,6 +1,11 @@
 // The fidelity benchmark's arithmetic (bench/fidelity-metrics.ts).
 import { describe, expect, it } from "vitest";
-import { fidelity, observedChanges, type ObservedSecond } from "../../../bench/fidelity-metrics.js";
+import {
+  fidelity,
+  observedChanges,
+  simulatedChanges,
+  type ObservedSecond,
+} from "../../../bench/fidelity-metrics.js";
 
 const second = (t: number, replicas: number | null, readyReplicas: number | null): ObservedSecond => ({
   t,
@@ -47,15 +52,40 @@ describe("fidelity", () => {
     const ticks = [{ t: 0, desiredReplicas: 0, readyReplicas: 0 }];
     const result = fidelity(observed, ticks, 10, [
       { t: 0, from: 0, to: 1 },
-      { t: 0, from: 1, to: 4 },
+      { t: 2, from: 1, to: 4 },
       { t: 9, from: 4, to: 8 },
     ]);
     expect(result.events.map((event) => [event.direction, event.offsetSeconds])).toEqual([
       ["up", 1],
-      ["up", 3],
+      ["up", 1],
     ]);
     // The observed scale-down has no simulated one in the window; the simulated third scale-up is past it.
     expect(result.unmatchedObserved).toEqual([{ t: 4, from: 4, to: 2 }]);
+    expect(result.unmatchedSimulated).toEqual([]);
+  });
+
+  it("takes the simulation's changes in one tick as one, as the cluster's per-second samples show them", () => {
+    expect(
+      simulatedChanges([
+        { t: 9, from: 0, to: 1 },
+        { t: 9, from: 1, to: 4 },
+        { t: 24, from: 4, to: 10 },
+        { t: 30, from: 10, to: 12 },
+        { t: 30, from: 12, to: 10 },
+      ]),
+    ).toEqual([
+      { t: 9, from: 0, to: 4 },
+      { t: 24, from: 4, to: 10 },
+    ]);
+    // KEDA's activation and the HPA's first scale-up in one second: the samples see 0 -> 4 once, and the
+    // next scale-ups pair with the next ones, not one behind.
+    const observed = Array.from({ length: 30 }, (_, t) => second(t, t < 10 ? 0 : t < 25 ? 4 : 10, 0));
+    const result = fidelity(observed, [{ t: 0, desiredReplicas: 0, readyReplicas: 0 }], 30, [
+      { t: 9, from: 0, to: 1 },
+      { t: 9, from: 1, to: 4 },
+      { t: 24, from: 4, to: 10 },
+    ]);
+    expect(result.events.map((event) => event.offsetSeconds)).toEqual([1, 1]);
     expect(result.unmatchedSimulated).toEqual([]);
   });
 
