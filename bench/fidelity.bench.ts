@@ -47,7 +47,7 @@ const HPA_SYNC_SECONDS = 15;
 
 const { values: flags } = parseArgs({
   options: {
-    workloads: { type: "string", default: "1,2,3,4" },
+    workloads: { type: "string", default: "1,2,3,4,5" },
     traces: { type: "string", default: "step,spike,azure" },
   },
   strict: true,
@@ -141,6 +141,17 @@ const WORKLOADS: Workload[] = [
     serviceRate: 100,
     shape: { base: 200, high: 900, azureScale: 100 },
     policy: (addresses) => example(addresses, "hybrid-ranker"),
+  },
+  {
+    // Chats through the emulator's LLM server: two a second per replica at a full batch (the demo's rate).
+    // 1/s wakes one replica; the step and spike need 3 and its maximum of 4; the log's ~7/s at half is 2.
+    example: 5,
+    name: "llama-chat",
+    engine: "KEDA",
+    cluster: "keda",
+    serviceRate: 2,
+    shape: { base: 1, high: 6, azureScale: 0.5 },
+    policy: (addresses) => example(addresses, "llama-chat"),
   },
 ];
 

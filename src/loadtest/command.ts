@@ -271,6 +271,55 @@ function progressLine(progress: Progress): string {
   );
 }
 
+/**
+ * Sets the simulation's first HPA sync and first KEDA poll where the cluster's fall, unless the flags gave
+ * them: the cluster's syncs and polls fall on the HPA's creation plus whole periods (see phases.ts).
+ */
+async function phaseLikeTheCluster(
+  options: SimulationOptions,
+  input: {
+    given: Partial<ModelParameters>;
+    kedaPollingIntervalSeconds: number | undefined;
+    readHpa: () => Promise<{ metadata?: { creationTimestamp?: string } } | undefined>;
+    hpaName: string;
+    nowMs: number;
+    note: (line: string) => void;
+  },
+): Promise<void> {
+  const { given, kedaPollingIntervalSeconds, note } = input;
+  const needsSync = given.hpaFirstSyncSeconds === undefined;
+  const needsPoll = kedaPollingIntervalSeconds !== undefined && given.kedaFirstPollSeconds === undefined;
+  if (!needsSync && !needsPoll) return;
+  const hpa = await input.readHpa().catch(() => undefined);
+  const createdAt = hpa?.metadata?.creationTimestamp;
+  const phases = autoscalerPhases({
+    hpaCreationTimestamp: createdAt,
+    loadStartMs: input.nowMs,
+    hpaSyncPeriodSeconds: options.hpaSyncPeriodSeconds ?? MODEL_DEFAULTS.hpaSyncPeriodSeconds,
+    kedaPollingIntervalSeconds,
+  });
+  if (phases === undefined) {
+    note(
+      `note: cannot read when HPA ${input.hpaName} was created: the simulation syncs and polls from the ` +
+        "load's start (--hpa-first-sync, --keda-first-poll)",
+    );
+    return;
+  }
+  const derived: string[] = [];
+  if (needsSync) {
+    options.hpaFirstSyncSeconds = phases.hpaFirstSyncSeconds;
+    derived.push(`syncs the HPA ${phases.hpaFirstSyncSeconds} s`);
+  }
+  if (needsPoll && phases.kedaFirstPollSeconds !== undefined) {
+    options.kedaFirstPollSeconds = phases.kedaFirstPollSeconds;
+    derived.push(`polls KEDA ${phases.kedaFirstPollSeconds} s`);
+  }
+  note(
+    `loadtest: the simulation ${derived.join(" and ")} into the load, where HPA ${input.hpaName}'s ` +
+      `creation (${createdAt ?? ""}) puts the cluster's`,
+  );
+}
+
 export async function runLoadtestCommand(
   argv: string[],
   io: CommandIO,
@@ -401,42 +450,17 @@ export async function runLoadtestCommand(
           rendered.engine === "KEDA"
             ? (rendered.scaledObject?.spec.pollingInterval ?? KEDA_DEFAULTS.pollingIntervalSeconds)
             : undefined;
-        // The cluster's HPA syncs (and KEDA's polls) fall where its HPA's creation put them; the simulation
-        // syncs and polls there too, unless the flags say otherwise.
-        if (
-          flags.model.hpaFirstSyncSeconds === undefined ||
-          (kedaPollingIntervalSeconds !== undefined && flags.model.kedaFirstPollSeconds === undefined)
-        ) {
-          const hpa = await kube.reader
-            .get<{ metadata?: { creationTimestamp?: string } }>(apiPaths.hpa(namespace, target.hpaName))
-            .catch(() => undefined);
-          const phases = autoscalerPhases({
-            hpaCreationTimestamp: hpa?.metadata?.creationTimestamp,
-            loadStartMs: deps.clock.now(),
-            hpaSyncPeriodSeconds: options.hpaSyncPeriodSeconds ?? MODEL_DEFAULTS.hpaSyncPeriodSeconds,
-            kedaPollingIntervalSeconds,
-          });
-          if (phases === undefined) {
-            note(
-              `note: cannot read when HPA ${namespace}/${target.hpaName} was created: the simulation syncs ` +
-                "and polls from the load's start (--hpa-first-sync, --keda-first-poll)",
-            );
-          } else {
-            const derived: string[] = [];
-            if (flags.model.hpaFirstSyncSeconds === undefined) {
-              options.hpaFirstSyncSeconds = phases.hpaFirstSyncSeconds;
-              derived.push(`syncs the HPA ${phases.hpaFirstSyncSeconds} s`);
-            }
-            if (phases.kedaFirstPollSeconds !== undefined && flags.model.kedaFirstPollSeconds === undefined) {
-              options.kedaFirstPollSeconds = phases.kedaFirstPollSeconds;
-              derived.push(`polls KEDA ${phases.kedaFirstPollSeconds} s`);
-            }
-            note(
-              `loadtest: the simulation ${derived.join(" and ")} into the load, where HPA ${target.hpaName}'s ` +
-                `creation (${hpa?.metadata?.creationTimestamp ?? ""}) puts the cluster's`,
-            );
-          }
-        }
+        await phaseLikeTheCluster(options, {
+          given: flags.model,
+          kedaPollingIntervalSeconds,
+          readHpa: () =>
+            kube.reader.get<{ metadata?: { creationTimestamp?: string } }>(
+              apiPaths.hpa(namespace, target.hpaName),
+            ),
+          hpaName: `${namespace}/${target.hpaName}`,
+          nowMs: deps.clock.now(),
+          note,
+        });
         const result = simulate(
           {
             name,

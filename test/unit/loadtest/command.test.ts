@@ -63,6 +63,8 @@ function harness(
     connectError?: Error;
     failPublishAt?: number;
     emulatorKnows?: boolean;
+    /** The HPA's creationTimestamp; null: none. */
+    hpaCreatedAt?: string | null;
   } = {},
 ): Harness {
   const namespace = options.namespace ?? "ml";
@@ -92,7 +94,10 @@ function harness(
         [apiPaths.hpa(namespace, name)]: {
           // 3.5 s past the harness clock's minute, taken at the middle of the second: syncs and polls every
           // 15 s from there fall 3.5 s after the load's start.
-          metadata: { creationTimestamp: "2025-12-31T23:40:03Z" },
+          metadata:
+            options.hpaCreatedAt === null
+              ? {}
+              : { creationTimestamp: options.hpaCreatedAt ?? "2025-12-31T23:40:03Z" },
           status: { desiredReplicas: replicas() },
         },
         [apiPaths.workload(namespace, "Deployment", name)]: {
@@ -309,7 +314,7 @@ describe("mlautoscale loadtest", () => {
     // 3.5 s rounds to 4; example 2 polls every 15 s, like the HPA's sync period.
     expect(model(derived.stdout)).toMatchObject({ hpaFirstSyncSeconds: 4, kedaFirstPollSeconds: 4 });
     expect(derived.stderr).toContain(
-      "the simulation syncs the HPA 4 s and polls KEDA 4 s into the load, where HPA batch-embeddings's creation",
+      "the simulation syncs the HPA 4 s and polls KEDA 4 s into the load, where HPA ml/batch-embeddings's creation",
     );
     // The steps fall on the syncs and polls: every 4 s and 15 s from 0 share a 1 s tick.
     const steps = (JSON.parse(derived.stdout) as Document).simulation?.steps ?? [];
@@ -329,6 +334,16 @@ describe("mlautoscale loadtest", () => {
     );
     expect(model(both.stdout)).toMatchObject({ hpaFirstSyncSeconds: 0, kedaFirstPollSeconds: 0 });
     expect(both.stderr).not.toContain("into the load");
+
+    const unknown = await run(
+      harness({ hpaCreatedAt: null }),
+      ...["-f", batch, "--trace", trace, "-o", "json", "--compare-simulation"],
+    );
+    expect(unknown.code).toBe(0);
+    expect(model(unknown.stdout)).toMatchObject({ hpaFirstSyncSeconds: 0, kedaFirstPollSeconds: 0 });
+    expect(unknown.stderr).toContain(
+      "note: cannot read when HPA ml/batch-embeddings was created: the simulation syncs and polls from the load's start",
+    );
   });
 
   it("prints CSV with the simulation's columns, and an SVG with both series", async () => {
