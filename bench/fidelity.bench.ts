@@ -236,7 +236,13 @@ interface LoadtestDocument {
     summary: { tickSeconds: number };
     steps: SimulatedTick[];
     events: (ScaleChange & { by: string; reason: string })[];
-    parameters: { model: { hpaFirstSyncSeconds?: number; kedaFirstPollSeconds?: number } };
+    parameters: {
+      model: {
+        hpaFirstSyncSeconds?: number;
+        kedaFirstPollSeconds?: number;
+        hpaLastRecommendationSeconds?: number;
+      };
+    };
   };
 }
 
@@ -255,6 +261,8 @@ interface Run {
    */
   hpaFirstSyncSeconds?: number;
   kedaFirstPollSeconds?: number;
+  /** Seconds from the HPA's last recommendation to the load's start, when it had stopped computing them. */
+  hpaLastRecommendationSeconds?: number;
   /** Pod creation to container start, and start to Ready, as the pods' own timestamps say (seconds). */
   podStartSeconds: number[];
   podReadySeconds: number[];
@@ -397,6 +405,9 @@ async function runOne(cluster: Cluster, workload: Workload, trace: TraceName, sc
   if (!simulation) throw new Error("loadtest printed no simulation");
   run.hpaFirstSyncSeconds = simulation.parameters.model.hpaFirstSyncSeconds;
   if (workload.engine === "KEDA") run.kedaFirstPollSeconds = simulation.parameters.model.kedaFirstPollSeconds;
+  const lastRecommendation = simulation.parameters.model.hpaLastRecommendationSeconds;
+  if (lastRecommendation !== undefined && lastRecommendation > 0)
+    run.hpaLastRecommendationSeconds = lastRecommendation;
   run.fidelity = fidelity(
     document.steps,
     simulation.steps,

@@ -36,7 +36,7 @@ import {
   renderReportSvg,
   type LoadtestReport,
 } from "./format.js";
-import { autoscalerPhases } from "./phases.js";
+import { autoscalerPhases, type ScalingActiveCondition } from "./phases.js";
 import { runLoadTest, wallClock, type Progress } from "./run.js";
 import { arrivalSchedule, realTimeTrace } from "./schedule.js";
 import {
@@ -271,16 +271,22 @@ function progressLine(progress: Progress): string {
   );
 }
 
+/** What loadtest reads of the HPA for the simulation's phases. */
+interface LiveHpa {
+  metadata?: { creationTimestamp?: string };
+  status?: { conditions?: (ScalingActiveCondition & { type?: string })[] };
+}
+
 /**
- * Sets the simulation's first HPA sync and first KEDA poll where the cluster's fall, unless the flags gave
- * them: the cluster's syncs and polls fall on the HPA's creation plus whole periods (see phases.ts).
+ * Sets the simulation's first HPA sync and first KEDA poll where the cluster's fall, and the HPA's last
+ * recommendation before the load where the cluster's was, unless the flags gave them (see phases.ts).
  */
 async function phaseLikeTheCluster(
   options: SimulationOptions,
   input: {
     given: Partial<ModelParameters>;
     kedaPollingIntervalSeconds: number | undefined;
-    readHpa: () => Promise<{ metadata?: { creationTimestamp?: string } } | undefined>;
+    readHpa: () => Promise<LiveHpa | undefined>;
     hpaName: string;
     nowMs: number;
     note: (line: string) => void;
@@ -289,11 +295,13 @@ async function phaseLikeTheCluster(
   const { given, kedaPollingIntervalSeconds, note } = input;
   const needsSync = given.hpaFirstSyncSeconds === undefined;
   const needsPoll = kedaPollingIntervalSeconds !== undefined && given.kedaFirstPollSeconds === undefined;
-  if (!needsSync && !needsPoll) return;
+  const needsHistory = given.hpaLastRecommendationSeconds === undefined;
+  if (!needsSync && !needsPoll && !needsHistory) return;
   const hpa = await input.readHpa().catch(() => undefined);
   const createdAt = hpa?.metadata?.creationTimestamp;
   const phases = autoscalerPhases({
     hpaCreationTimestamp: createdAt,
+    scalingActive: hpa?.status?.conditions?.find((condition) => condition.type === "ScalingActive"),
     loadStartMs: input.nowMs,
     hpaSyncPeriodSeconds: options.hpaSyncPeriodSeconds ?? MODEL_DEFAULTS.hpaSyncPeriodSeconds,
     kedaPollingIntervalSeconds,
@@ -314,10 +322,19 @@ async function phaseLikeTheCluster(
     options.kedaFirstPollSeconds = phases.kedaFirstPollSeconds;
     derived.push(`polls KEDA ${phases.kedaFirstPollSeconds} s`);
   }
-  note(
-    `loadtest: the simulation ${derived.join(" and ")} into the load, where HPA ${input.hpaName}'s ` +
-      `creation (${createdAt ?? ""}) puts the cluster's`,
-  );
+  if (derived.length > 0) {
+    note(
+      `loadtest: the simulation ${derived.join(" and ")} into the load, where HPA ${input.hpaName}'s ` +
+        `creation (${createdAt ?? ""}) puts the cluster's`,
+    );
+  }
+  if (needsHistory && phases.hpaLastRecommendationSeconds !== undefined) {
+    options.hpaLastRecommendationSeconds = phases.hpaLastRecommendationSeconds;
+    note(
+      `loadtest: HPA ${input.hpaName} last recommended a scale ${phases.hpaLastRecommendationSeconds} s ` +
+        "before the load (it has had scaling disabled since); the simulation's HPA remembers it",
+    );
+  }
 }
 
 export async function runLoadtestCommand(
@@ -453,10 +470,7 @@ export async function runLoadtestCommand(
         await phaseLikeTheCluster(options, {
           given: flags.model,
           kedaPollingIntervalSeconds,
-          readHpa: () =>
-            kube.reader.get<{ metadata?: { creationTimestamp?: string } }>(
-              apiPaths.hpa(namespace, target.hpaName),
-            ),
+          readHpa: () => kube.reader.get<LiveHpa>(apiPaths.hpa(namespace, target.hpaName)),
           hpaName: `${namespace}/${target.hpaName}`,
           nowMs: deps.clock.now(),
           note,

@@ -6,6 +6,18 @@ export interface AutoscalerPhases {
   hpaFirstSyncSeconds: number;
   /** KEDA only: seconds from the load's start to KEDA's next poll (--keda-first-poll). */
   kedaFirstPollSeconds?: number;
+  /**
+   * Seconds from the HPA's last recommendation to the load's start (--hpa-last-recommendation), when the
+   * HPA has stopped computing them (KEDA holds the workload at zero).
+   */
+  hpaLastRecommendationSeconds?: number;
+}
+
+/** The HPA's ScalingActive condition, as the API server returns it. */
+export interface ScalingActiveCondition {
+  status?: string;
+  reason?: string;
+  lastTransitionTime?: string;
 }
 
 /**
@@ -25,17 +37,23 @@ export function secondsToNextTick(loopStartMs: number, intervalSeconds: number, 
  *   FixedItemIntervalRateLimiter), so its syncs fall on the creation plus whole periods;
  * - KEDA creates a ScaledObject's HPA and then starts its scale loop, which polls at once and every
  *   pollingInterval after (pkg/scaling/scale_handler.go startScaleLoop).
- * The timestamp has whole seconds: the creation is taken at the middle of its second. Undefined when the
- * timestamp cannot be read.
+ * And, for an HPA whose ScalingActive is False with ScalingDisabled (KEDA holds its workload at zero), when
+ * it last recorded a recommendation: the sync before the one that found zero replicas, or that sync itself
+ * when it was the HPA's first (recordInitialRecommendation records the replicas then; a sync with scaling
+ * disabled records nothing else).
+ * The timestamps have whole seconds: each is taken at the middle of its second. Undefined when the
+ * creation cannot be read.
  */
 export function autoscalerPhases(input: {
   hpaCreationTimestamp: string | undefined;
+  scalingActive?: ScalingActiveCondition | undefined;
   loadStartMs: number;
   hpaSyncPeriodSeconds: number;
   kedaPollingIntervalSeconds?: number | undefined;
 }): AutoscalerPhases | undefined {
   const createdMs = Date.parse(input.hpaCreationTimestamp ?? "") + 500;
   if (!Number.isFinite(createdMs)) return undefined;
+  const periodMs = input.hpaSyncPeriodSeconds * 1000;
   const phases: AutoscalerPhases = {
     hpaFirstSyncSeconds: secondsToNextTick(createdMs, input.hpaSyncPeriodSeconds, input.loadStartMs),
   };
@@ -44,6 +62,20 @@ export function autoscalerPhases(input: {
       createdMs,
       input.kedaPollingIntervalSeconds,
       input.loadStartMs,
+    );
+  }
+  const { scalingActive } = input;
+  const disabledMs = Date.parse(scalingActive?.lastTransitionTime ?? "") + 500;
+  if (
+    scalingActive?.status === "False" &&
+    scalingActive.reason === "ScalingDisabled" &&
+    Number.isFinite(disabledMs)
+  ) {
+    const firstSync = disabledMs - createdMs <= periodMs + 1000;
+    const lastRecommendationMs = firstSync ? disabledMs : disabledMs - periodMs;
+    phases.hpaLastRecommendationSeconds = Math.max(
+      0,
+      Math.round((input.loadStartMs - lastRecommendationMs) / 1000),
     );
   }
   return phases;

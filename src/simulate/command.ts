@@ -53,6 +53,8 @@ The cluster (defaults: each component's own; see docs/simulate.md):
       --hpa-sync-period        kube-controller-manager's HPA sync period, seconds (default ${MODEL_DEFAULTS.hpaSyncPeriodSeconds})
       --hpa-first-sync         seconds from the trace's start to the HPA's first sync, below the sync period
                                (default ${MODEL_DEFAULTS.hpaFirstSyncSeconds}: it syncs on the trace's start)
+      --hpa-last-recommendation  seconds before the trace's start of the HPA's last recommendation, which its
+                               stabilization windows still hold (default ${MODEL_DEFAULTS.hpaLastRecommendationSeconds}: none before the trace)
       --hpa-tolerance          its tolerance (default ${MODEL_DEFAULTS.hpaTolerance})
       --downscale-stabilization  its scale-down window without behavior, seconds (default ${MODEL_DEFAULTS.downscaleStabilizationSeconds})
       --cpu-initialization-period  seconds (default ${MODEL_DEFAULTS.cpuInitializationPeriodSeconds})
@@ -100,6 +102,7 @@ const isWholeNonNegative = (n: number) => Number.isInteger(n) && n >= 0;
 const MODEL_FLAGS: [string, keyof ModelParameters, (n: number) => boolean, string][] = [
   ["hpa-sync-period", "hpaSyncPeriodSeconds", isWholePositive, "a whole number >= 1"],
   ["hpa-first-sync", "hpaFirstSyncSeconds", isWholeNonNegative, "a whole number >= 0"],
+  ["hpa-last-recommendation", "hpaLastRecommendationSeconds", isNonNegative, "a number >= 0"],
   ["hpa-tolerance", "hpaTolerance", isNonNegative, "a number >= 0"],
   ["downscale-stabilization", "downscaleStabilizationSeconds", isNonNegative, "a number >= 0"],
   ["cpu-initialization-period", "cpuInitializationPeriodSeconds", isNonNegative, "a number >= 0"],

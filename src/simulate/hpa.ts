@@ -1306,6 +1306,14 @@ export class HorizontalPodAutoscalerController {
   }
 
   /**
+   * The controller's last recommendation before the simulation, at `timestamp`: the history the syncs
+   * before it left (for the scale-up window, what matters is a recommendation that low that recent).
+   */
+  recommendedBefore(timestamp: number, replicas: number): void {
+    this.recommendations ??= [{ recommendation: replicas, timestamp }];
+  }
+
+  /**
    * computeReplicasForMetrics: the largest proposal of the valid metrics, or -1 when every metric
    * failed, or when some failed and the rest would scale down.
    */

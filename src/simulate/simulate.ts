@@ -53,6 +53,14 @@ export interface ModelParameters {
    * fall at the HPA's creation plus whole periods; 0: on the trace's start.
    */
   hpaFirstSyncSeconds: number;
+  /**
+   * Seconds before the trace's start of the HPA controller's last recommendation for the HPA, if any: its
+   * stabilization windows still hold it (the first sync records one, horizontal.go
+   * recordInitialRecommendation, and each sync that computes a scale another; a sync of a workload KEDA
+   * holds at zero records none). A scale-up waits until the recommendations of the replicas then leave the
+   * scale-up window. 0: none before the trace (the first sync in it records one).
+   */
+  hpaLastRecommendationSeconds: number;
   /** --horizontal-pod-autoscaler-tolerance (an HPA's behavior may set its own per direction). */
   hpaTolerance: number;
   /** --horizontal-pod-autoscaler-downscale-stabilization: the window without behavior. */
@@ -99,6 +107,7 @@ export interface ModelParameters {
 export const MODEL_DEFAULTS: Readonly<ModelParameters> = {
   hpaSyncPeriodSeconds: HPA_CONTROLLER_DEFAULTS.syncPeriodSeconds,
   hpaFirstSyncSeconds: 0,
+  hpaLastRecommendationSeconds: 0,
   hpaTolerance: HPA_CONTROLLER_DEFAULTS.tolerance,
   downscaleStabilizationSeconds: HPA_CONTROLLER_DEFAULTS.downscaleStabilizationSeconds,
   cpuInitializationPeriodSeconds: HPA_CONTROLLER_DEFAULTS.cpuInitializationPeriodSeconds,
@@ -325,6 +334,7 @@ export function modelParameters(options: Partial<ModelParameters>): ModelParamet
   const model: ModelParameters = {
     hpaSyncPeriodSeconds: pick("hpaSyncPeriodSeconds"),
     hpaFirstSyncSeconds: pick("hpaFirstSyncSeconds"),
+    hpaLastRecommendationSeconds: pick("hpaLastRecommendationSeconds"),
     hpaTolerance: pick("hpaTolerance"),
     downscaleStabilizationSeconds: pick("downscaleStabilizationSeconds"),
     cpuInitializationPeriodSeconds: pick("cpuInitializationPeriodSeconds"),
@@ -354,6 +364,7 @@ export function modelParameters(options: Partial<ModelParameters>): ModelParamet
       failInput(key, "must be a whole number of seconds >= 1");
   }
   for (const key of [
+    "hpaLastRecommendationSeconds",
     "hpaTolerance",
     "downscaleStabilizationSeconds",
     "cpuInitializationPeriodSeconds",
@@ -722,6 +733,11 @@ class Simulation {
     );
     workload.seed(initialReplicas, t0);
     this.specReplicas = initialReplicas;
+    // The replicas then are taken to be those at the start (for a workload KEDA woke from zero, any count
+    // up to the one it wakes to holds a scale-up back the same).
+    if (model.hpaLastRecommendationSeconds > 0) {
+      this.hpa.recommendedBefore(t0 - model.hpaLastRecommendationSeconds, initialReplicas);
+    }
 
     const longestRange = Math.max(
       model.rateWindowSeconds,

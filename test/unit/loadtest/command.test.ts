@@ -98,7 +98,19 @@ function harness(
             options.hpaCreatedAt === null
               ? {}
               : { creationTimestamp: options.hpaCreatedAt ?? "2025-12-31T23:40:03Z" },
-          status: { desiredReplicas: replicas() },
+          status: {
+            desiredReplicas: replicas(),
+            // KEDA held the workload at zero from the sync at 23:59:18.5: the HPA's last recommendation was
+            // the sync before, 56.5 s before the load's start.
+            conditions: [
+              {
+                type: "ScalingActive",
+                status: "False",
+                reason: "ScalingDisabled",
+                lastTransitionTime: "2025-12-31T23:59:18Z",
+              },
+            ],
+          },
         },
         [apiPaths.workload(namespace, "Deployment", name)]: {
           spec: { replicas: replicas() },
@@ -312,7 +324,14 @@ describe("mlautoscale loadtest", () => {
       (JSON.parse(document) as { simulation: { parameters: { model: Record<string, unknown> } } }).simulation
         .parameters.model;
     // 3.5 s rounds to 4; example 2 polls every 15 s, like the HPA's sync period.
-    expect(model(derived.stdout)).toMatchObject({ hpaFirstSyncSeconds: 4, kedaFirstPollSeconds: 4 });
+    expect(model(derived.stdout)).toMatchObject({
+      hpaFirstSyncSeconds: 4,
+      kedaFirstPollSeconds: 4,
+      hpaLastRecommendationSeconds: 57,
+    });
+    expect(derived.stderr).toContain(
+      "HPA ml/batch-embeddings last recommended a scale 57 s before the load (it has had scaling disabled since)",
+    );
     expect(derived.stderr).toContain(
       "the simulation syncs the HPA 4 s and polls KEDA 4 s into the load, where HPA ml/batch-embeddings's creation",
     );

@@ -54,4 +54,43 @@ describe("autoscalerPhases", () => {
       autoscalerPhases({ hpaCreationTimestamp: undefined, loadStartMs: 0, hpaSyncPeriodSeconds: 15 }),
     ).toBeUndefined();
   });
+
+  it("dates the HPA's last recommendation from when its scaling was disabled", () => {
+    const base = {
+      hpaCreationTimestamp: "2026-01-01T00:00:07Z",
+      loadStartMs: at("2026-01-01T00:10:00Z"),
+      hpaSyncPeriodSeconds: 15,
+    };
+    // KEDA scaled the workload to zero: the sync at 00:08:52.5 found zero replicas, so the last that
+    // computed a scale was the one before it, 15 s earlier: 82.5 s before the load, 83 rounded.
+    expect(
+      autoscalerPhases({
+        ...base,
+        scalingActive: {
+          status: "False",
+          reason: "ScalingDisabled",
+          lastTransitionTime: "2026-01-01T00:08:52Z",
+        },
+      })?.hpaLastRecommendationSeconds,
+    ).toBe(83);
+    // Disabled from its first sync (created at zero replicas): that sync recorded the one recommendation.
+    expect(
+      autoscalerPhases({
+        ...base,
+        scalingActive: {
+          status: "False",
+          reason: "ScalingDisabled",
+          lastTransitionTime: "2026-01-01T00:00:22Z",
+        },
+      })?.hpaLastRecommendationSeconds,
+    ).toBe(578);
+    // Computing at every sync, or failing for another reason: nothing to carry into the simulation.
+    for (const scalingActive of [
+      { status: "True", reason: "ValidMetricFound", lastTransitionTime: "2026-01-01T00:08:52Z" },
+      { status: "False", reason: "FailedGetExternalMetric", lastTransitionTime: "2026-01-01T00:08:52Z" },
+      undefined,
+    ]) {
+      expect(autoscalerPhases({ ...base, scalingActive })?.hpaLastRecommendationSeconds).toBeUndefined();
+    }
+  });
 });

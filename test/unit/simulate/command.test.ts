@@ -8,6 +8,7 @@ import { runCommand } from "../../support/command-io.js";
 const examples = new URL("../../../examples/", import.meta.url).pathname;
 const realtime = join(examples, "1-realtime-inference.yaml");
 const batch = join(examples, "2-batch-rabbitmq.yaml");
+const training = join(examples, "3-training-sqs.yaml");
 const stepTrace = join(examples, "traces/step.csv");
 const scratch = mkdtempSync(join(tmpdir(), "mlautoscale-simulate-"));
 
@@ -23,6 +24,39 @@ describe("mlautoscale simulate", () => {
     expect(stdout).toMatch(/model load\s+\d+s/);
     expect(stdout).toMatch(/GPU-hours\s+\d+\.\d\d/);
     expect(stdout).toContain("scale events");
+  });
+
+  it("holds a scale-up back while the HPA's last recommendation before the trace is in its scale-up window", async () => {
+    // Example 3 (scale-up window 120 s, one pod per 60 s) from zero: KEDA wakes it at 18 s.
+    const trace = join(scratch, "training-step.csv");
+    writeFileSync(trace, "t,rps\n0,0.5\n60,4\n300,4\n");
+    const scaleUps = async (...flags: string[]) => {
+      const { code, stdout } = await run(
+        ...["-f", training, "--trace", trace, "-o", "json", "--service-rate", "1", "--initial-replicas", "0"],
+        ...["--hpa-first-sync", "3", "--keda-first-poll", "18", ...flags],
+      );
+      expect(code).toBe(0);
+      const document = JSON.parse(stdout) as { events: { t: number; to: number; by: string }[] };
+      return document.events.map((event) => [event.t, event.to, event.by]);
+    };
+    // The first sync in the trace (3 s) records the 0 replicas then: the HPA waits 120 s from it.
+    expect((await scaleUps()).slice(0, 3)).toEqual([
+      [18, 1, "KEDA"],
+      [123, 2, "HPA"],
+      [183, 3, "HPA"],
+    ]);
+    // Its last recommendation was 57 s before the trace (before KEDA scaled the workload to zero): it
+    // leaves the window at 63 s.
+    expect((await scaleUps("--hpa-last-recommendation", "57")).slice(0, 3)).toEqual([
+      [18, 1, "KEDA"],
+      [63, 2, "HPA"],
+      [123, 3, "HPA"],
+    ]);
+    // Long enough before, it holds nothing back: the first sync that computes after the wake-up scales.
+    expect((await scaleUps("--hpa-last-recommendation", "600")).slice(0, 2)).toEqual([
+      [18, 1, "KEDA"],
+      [18, 2, "HPA"],
+    ]);
   });
 
   it("prints the documented JSON shape", async () => {
