@@ -21,13 +21,15 @@ export interface ScalingActiveCondition {
 }
 
 /**
- * Seconds from `fromMs` to the next tick of a loop that started at `loopStartMs` and ticks every
- * `intervalSeconds`: whole, from 0 to the interval - 1.
+ * The simulation's tick for the next tick of a loop that started at `loopStartMs` and ticks every
+ * `intervalSeconds`, counted from `fromMs`: whole seconds, from 0 to the interval - 1. Rounded up: a load
+ * test sends each second's arrivals as the second begins, so a poll 2.3 s in has seen those of seconds 0
+ * to 2, as the simulation's poll at its tick 3 has (a tick's poll comes before its arrivals).
  */
 export function secondsToNextTick(loopStartMs: number, intervalSeconds: number, fromMs: number): number {
   const intervalMs = intervalSeconds * 1000;
   const untilNextMs = (((loopStartMs - fromMs) % intervalMs) + intervalMs) % intervalMs;
-  return Math.round(untilNextMs / 1000) % intervalSeconds;
+  return Math.ceil(untilNextMs / 1000) % intervalSeconds;
 }
 
 /**

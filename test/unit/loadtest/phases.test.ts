@@ -13,7 +13,9 @@ describe("secondsToNextTick", () => {
     expect(secondsToNextTick(loopStart, 15, at("2026-01-01T00:00:33Z"))).toBe(0);
     // A load that starts before the loop does: its first tick is still the loop's start.
     expect(secondsToNextTick(loopStart, 30, at("2026-01-01T00:00:00Z"))).toBe(3);
-    // Rounded: 14.6 s to go is 15, which is the next interval's 0.
+    // Rounded up: a tick 2.3 s in has seen the arrivals of seconds 0 to 2, as the simulation's tick 3 has;
+    // 14.6 s to go is 15, the next interval's 0.
+    expect(secondsToNextTick(loopStart, 15, at("2026-01-01T00:00:00.700Z"))).toBe(3);
     expect(secondsToNextTick(loopStart, 15, at("2026-01-01T00:00:03.400Z"))).toBe(0);
   });
 });
@@ -21,7 +23,7 @@ describe("secondsToNextTick", () => {
 describe("autoscalerPhases", () => {
   it("puts the HPA's syncs and KEDA's polls on the HPA's creation, taken at the middle of its second", () => {
     // Created in 00:00:07: the loops started at 7.5 s; the load starts at 01:00 -> next tick at 01:07.5 for
-    // a 15 s period (8 s away, rounded up from 7.5), 01:07.5 for a 30 s interval too.
+    // a 15 s period (tick 8), 01:07.5 for a 30 s interval too.
     expect(
       autoscalerPhases({
         hpaCreationTimestamp: "2026-01-01T00:00:07Z",
@@ -31,7 +33,7 @@ describe("autoscalerPhases", () => {
       }),
     ).toEqual({ hpaFirstSyncSeconds: 8, kedaFirstPollSeconds: 8 });
     // The HPA's 15 s and a 20 s polling interval part ways: the load at 50.2 s finds the next sync at 52.5 s
-    // (7.5 + 3 * 15) and the next poll at 67.5 s (7.5 + 3 * 20).
+    // (7.5 + 3 * 15) and the next poll at 67.5 s (7.5 + 3 * 20): 2.3 and 17.3 s away, ticks 3 and 18.
     expect(
       autoscalerPhases({
         hpaCreationTimestamp: "2026-01-01T00:00:07Z",
@@ -39,7 +41,7 @@ describe("autoscalerPhases", () => {
         hpaSyncPeriodSeconds: 15,
         kedaPollingIntervalSeconds: 20,
       }),
-    ).toEqual({ hpaFirstSyncSeconds: 2, kedaFirstPollSeconds: 17 });
+    ).toEqual({ hpaFirstSyncSeconds: 3, kedaFirstPollSeconds: 18 });
   });
 
   it("gives no KEDA poll for an HPA policy, and nothing for an HPA without a creation time", () => {
