@@ -1,8 +1,9 @@
 // What the metric pipeline has seen: the workload's state at each tick, kept long enough for the
 // oldest reading a controller can get (a scrape interval, a metrics-server window, a rate() range).
-// Scrapes fall on the simulation's ticks, half an interval (rounded down to a tick) after the start
-// of the trace: a real scrape's phase is arbitrary, and halfway gives a change of load the average
-// delay rather than the worst when the trace changes on round times, as traces do.
+// Scrapes fall on the simulation's ticks, half an interval (rounded down to a tick) after the HPA's first
+// sync: a real scrape's phase is arbitrary, and halfway gives a sync a reading of the average age, and a
+// change of load the average delay rather than the worst when the trace changes on round times, as
+// traces do.
 
 /** The workload's state at one tick: the end of the tick before it. */
 export interface Observation {
@@ -21,10 +22,13 @@ export interface Observation {
   gpuAtFullLoad: number;
 }
 
-/** The last scrape at or before `now` of a source scraped every `interval` seconds (see above). */
-export function lastScrape(now: number, t0: number, interval: number, tick: number): number {
+/**
+ * The last scrape at or before `now` of a source scraped every `interval` seconds, the scrapes falling half
+ * an interval after `anchor` (the HPA's first sync) and every interval either side of it (see above).
+ */
+export function lastScrape(now: number, anchor: number, interval: number, tick: number): number {
   const phase = Math.floor(interval / 2 / tick) * tick;
-  return t0 + phase + Math.floor((now - t0 - phase) / interval) * interval;
+  return anchor + phase + Math.floor((now - anchor - phase) / interval) * interval;
 }
 
 export class ObservationHistory {

@@ -426,10 +426,14 @@ class MetricSources {
   ) {
     // Pods Ready at the start ran before it: their series were listed long ago.
     if (readyAtStart > 0) this.firstSeriesScrape = -Infinity;
+    this.scrapeAnchor = t0 + model.hpaFirstSyncSeconds;
   }
 
+  /** Scrapes and relists fall half an interval after the HPA's first sync (pipeline.ts). */
+  private readonly scrapeAnchor: number;
+
   scrapeOf(now: number): number {
-    return lastScrape(now, this.t0, this.model.prometheusScrapeIntervalSeconds, this.tick);
+    return lastScrape(now, this.scrapeAnchor, this.model.prometheusScrapeIntervalSeconds, this.tick);
   }
 
   /** Called for every tick's observation after the start's, in order. */
@@ -442,7 +446,7 @@ class MetricSources {
   adapterKnows(now: number): boolean {
     const first = this.firstSeriesScrape;
     if (first === undefined) return false;
-    return first <= this.t0 || lastScrape(now, this.t0, this.model.adapterRelistSeconds, this.tick) >= first;
+    return first <= this.t0 || lastScrape(now, this.scrapeAnchor, this.model.adapterRelistSeconds, this.tick) >= first;
   }
 
   /** Messages a broker counts: the waiting ones, and those consumers hold if the scaler counts them. */
@@ -953,7 +957,7 @@ class Simulation {
     const { syncPods, resources } = this;
     const isCpu = route.name === "cpu";
     const resolution = this.model.metricsServerResolutionSeconds;
-    const scrape = lastScrape(this.syncNow, this.t0, resolution, this.tick);
+    const scrape = lastScrape(this.syncNow, this.t0 + this.model.hpaFirstSyncSeconds, resolution, this.tick);
     const request = isCpu ? resources.cpuMilli : resources.memoryMilli;
     // A pod without a request still uses something: a core, or its share of a gigabyte.
     const perPodRequest = request > 0 ? request : 1000;

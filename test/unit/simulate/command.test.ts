@@ -9,6 +9,7 @@ const examples = new URL("../../../examples/", import.meta.url).pathname;
 const realtime = join(examples, "1-realtime-inference.yaml");
 const batch = join(examples, "2-batch-rabbitmq.yaml");
 const training = join(examples, "3-training-sqs.yaml");
+const ranker = join(examples, "4-hybrid-external.yaml");
 const stepTrace = join(examples, "traces/step.csv");
 const scratch = mkdtempSync(join(tmpdir(), "mlautoscale-simulate-"));
 
@@ -57,6 +58,25 @@ describe("mlautoscale simulate", () => {
       [18, 1, "KEDA"],
       [18, 2, "HPA"],
     ]);
+  });
+
+  it("scrapes half an interval before the HPA's syncs, wherever its first sync falls", async () => {
+    // Example 4 reads requests per second through Prometheus (scraped every 5 s) and prometheus-adapter.
+    const trace = join(scratch, "ranker-step.csv");
+    writeFileSync(trace, "t,rps\n0,200\n60,900\n300,900\n");
+    const firstScaleUp = async (firstSync: string) => {
+      const { code, stdout } = await run(
+        ...["-f", ranker, "--trace", trace, "-o", "json", "--service-rate", "100", "--initial-replicas", "3"],
+        ...["--scrape-interval", "5", "--metric-resolution", "15", "--relist-interval", "10"],
+        ...["--hpa-first-sync", firstSync],
+      );
+      expect(code).toBe(0);
+      return (JSON.parse(stdout) as { events: { t: number; to: number }[] }).events[0];
+    };
+    // Syncs at 0, 15, ...: the scrape before the sync at 60 is at 57, before the step; the sync at 75 acts.
+    expect(await firstScaleUp("0")).toMatchObject({ t: 75, to: 7 });
+    // Syncs at 2, 17, ..., 62: the scrape before the sync at 62 is at 59 (not 62): the sync at 77 acts.
+    expect(await firstScaleUp("2")).toMatchObject({ t: 77, to: 7 });
   });
 
   it("prints the documented JSON shape", async () => {
