@@ -446,7 +446,10 @@ class MetricSources {
   adapterKnows(now: number): boolean {
     const first = this.firstSeriesScrape;
     if (first === undefined) return false;
-    return first <= this.t0 || lastScrape(now, this.scrapeAnchor, this.model.adapterRelistSeconds, this.tick) >= first;
+    return (
+      first <= this.t0 ||
+      lastScrape(now, this.scrapeAnchor, this.model.adapterRelistSeconds, this.tick) >= first
+    );
   }
 
   /** Messages a broker counts: the waiting ones, and those consumers hold if the scaler counts them. */
