@@ -169,7 +169,7 @@ async function openCluster(keda: boolean): Promise<Cluster> {
   const rest = new KubeRestClient(kubeConfig);
   // Roomy GPU nodes of the examples' instance types in both zones: no pod waits for room, as the
   // simulation assumes by default.
-  for (const instanceType of ["g4dn.xlarge", "p3.2xlarge"]) {
+  for (const instanceType of ["g4dn.xlarge", "p3.2xlarge", "g6.xlarge"]) {
     for (const zone of ["zone-a", "zone-b"]) {
       const node = fakeNode({
         name: `fid-${instanceType.replace(".", "-")}-${zone}`,
