@@ -201,6 +201,18 @@ export interface SimulationResult {
   model?: ModelParameters;
 }
 
+/** Whether a loop whose first tick is `first` seconds in and then every `period` ticks `elapsed` seconds in. */
+function loopTicks(elapsed: number, first: number, period: number): boolean {
+  return elapsed >= first && (elapsed - first) % period === 0;
+}
+
+/** A loop's first tick, `field`, must be a whole second below its period, `periodName`. */
+function checkFirstTick(field: string, first: number, period: number, periodName: string): void {
+  if (!Number.isInteger(first) || first < 0 || first >= period) {
+    failInput(field, `must be a whole number of seconds from 0 to the ${periodName} (${period}) - 1`);
+  }
+}
+
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
@@ -379,16 +391,7 @@ export function modelParameters(options: Partial<ModelParameters>): ModelParamet
   }
   if (!Number.isInteger(model.kafkaPartitions) || model.kafkaPartitions < 1)
     failInput("kafkaPartitions", "must be a whole number >= 1");
-  if (
-    !Number.isInteger(model.hpaFirstSyncSeconds) ||
-    model.hpaFirstSyncSeconds < 0 ||
-    model.hpaFirstSyncSeconds >= model.hpaSyncPeriodSeconds
-  ) {
-    failInput(
-      "hpaFirstSyncSeconds",
-      `must be a whole number of seconds from 0 to the sync period (${model.hpaSyncPeriodSeconds}) - 1`,
-    );
-  }
+  checkFirstTick("hpaFirstSyncSeconds", model.hpaFirstSyncSeconds, model.hpaSyncPeriodSeconds, "sync period");
   return model;
 }
 
@@ -701,16 +704,12 @@ class Simulation {
     // The steps must fall on the syncs and the polls.
     if (model.hpaFirstSyncSeconds > 0) periods.push(model.hpaFirstSyncSeconds);
     if (keda) {
-      if (
-        !Number.isInteger(model.kedaFirstPollSeconds) ||
-        model.kedaFirstPollSeconds < 0 ||
-        model.kedaFirstPollSeconds >= keda.pollingIntervalSeconds
-      ) {
-        failInput(
-          "kedaFirstPollSeconds",
-          `must be a whole number of seconds from 0 to the polling interval (${keda.pollingIntervalSeconds}) - 1`,
-        );
-      }
+      checkFirstTick(
+        "kedaFirstPollSeconds",
+        model.kedaFirstPollSeconds,
+        keda.pollingIntervalSeconds,
+        "polling interval",
+      );
       periods.push(keda.pollingIntervalSeconds);
       if (model.kedaFirstPollSeconds > 0) periods.push(model.kedaFirstPollSeconds);
     }
@@ -826,11 +825,7 @@ class Simulation {
     this.sources.observe(observation);
     this.scaledThisTick = false;
 
-    if (
-      keda &&
-      now - this.t0 >= model.kedaFirstPollSeconds &&
-      (now - this.t0 - model.kedaFirstPollSeconds) % keda.pollingIntervalSeconds === 0
-    ) {
+    if (keda && loopTicks(now - this.t0, model.kedaFirstPollSeconds, keda.pollingIntervalSeconds)) {
       for (let index = 0; index < keda.triggers.length; index++) {
         const trigger = keda.triggers[index];
         if (!trigger) continue;
@@ -842,10 +837,7 @@ class Simulation {
       const poll = keda.poll(now, this.specReplicas, this.triggerValues, this.triggerActivity);
       if (poll.scaleTo !== undefined) this.setReplicas(now, poll.scaleTo, "KEDA", poll.reason);
     }
-    if (
-      now - this.t0 >= model.hpaFirstSyncSeconds &&
-      (now - this.t0 - model.hpaFirstSyncSeconds) % model.hpaSyncPeriodSeconds === 0
-    ) {
+    if (loopTicks(now - this.t0, model.hpaFirstSyncSeconds, model.hpaSyncPeriodSeconds)) {
       const syncInput = this.syncInput;
       this.syncPods = workload.views(now);
       this.syncNow = now;
