@@ -1,8 +1,8 @@
 // What one policy costs in the operator's caches: N copies of each kind it caches per policy (the
 // policy, its Deployment, HPA and PDB, as a v1.35 API server sent them for the operator benchmark's
 // policy, in bench/fixtures/api-server-objects/), each with its own name and uid, taken through the
-// informers' path (the kind's cache transform, string interning, freezing) into a Store with the
-// controller's indexes, and the heap they hold.
+// informers' path (`cacheCopy`: the kind's cache transform, a compact copy, string interning; then
+// freezing) into a Store with the controller's indexes, and the heap they hold.
 // No cluster: it isolates the caches' share of the figures of bench/operator.bench.ts.
 //
 //   npx tsx bench/cache-memory.bench.ts [--objects 5000] [--no-intern]
@@ -12,7 +12,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { CACHE_TRANSFORMS } from "../src/controllers/mlautoscalepolicy/cache-transforms.js";
 import { CACHE_INDEXERS } from "../src/controllers/mlautoscalepolicy/scale-target.js";
-import { internStrings, StringTable } from "../src/runtime/intern.js";
+import { StringTable } from "../src/runtime/intern.js";
+import { cacheCopy } from "../src/runtime/informer.js";
 import { deepFreeze, type KubeObject } from "../src/runtime/object.js";
 import type { JsonObject } from "../src/runtime/rest.js";
 import { Store } from "../src/runtime/store.js";
@@ -46,7 +47,8 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-const table = new StringTable();
+// A table that keeps nothing leaves every string as parsed.
+const table = new StringTable(intern ? undefined : 0);
 const held: Store<KubeObject>[] = [];
 let total = 0;
 console.log(`${count} objects of each kind, strings ${intern ? "interned" : "as parsed"}`);
@@ -59,8 +61,9 @@ for (const [kind, file, transform, indexers] of KINDS) {
     const copy = text
       .replaceAll(FIXTURE_NAME, `bench-${String(index).padStart(5, "0")}`)
       .replace(/"uid": "[^"]+"/, `"uid": "${randomUUID()}"`);
-    const transformed = transform(JSON.parse(copy) as JsonObject);
-    store.upsert(deepFreeze((intern ? internStrings(transformed, table) : transformed) as KubeObject));
+    const raw = JSON.parse(copy) as JsonObject;
+    const cached = cacheCopy({ apiVersion: String(raw["apiVersion"]), kind }, raw, transform, table);
+    store.upsert(deepFreeze(cached as KubeObject));
   }
   const bytes = (heapUsed() - before) / count;
   held.push(store);

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { sleep, systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { errorMessage, KubeApiError } from "./errors.js";
-import { internStrings } from "./intern.js";
+import { internStrings, sharedStrings, type StringTable } from "./intern.js";
 import { deepFreeze, keyOf, keyString, type DeepReadonly, type KubeObject } from "./object.js";
 import {
   collectionPath,
@@ -77,6 +77,26 @@ export function stripManagedFields(object: JsonObject): JsonObject {
   if (!("managedFields" in metadata)) return object;
   const { managedFields: _dropped, ...rest } = metadata as Record<string, unknown>;
   return { ...object, metadata: rest };
+}
+
+/**
+ * An object from the server as a cache holds it: trimmed by `transform`, with its apiVersion and kind
+ * (list items lack them), rebuilt compact, and its strings interned (not yet frozen).
+ *
+ * Rebuilt compact: the transforms and the kind's spread copy objects, and V8 gives a copied object
+ * spare property storage; JSON.parse sizes each object for exactly its fields. The round trip costs
+ * about 17 µs per object and saves 0.3 KiB of the 6.3 KiB a policy's objects held in the caches
+ * (`bench/cache-memory.bench.ts`). Interned after the transform, so that only what the cache keeps is
+ * looked up.
+ */
+export function cacheCopy(
+  type: Pick<ResourceType, "apiVersion" | "kind">,
+  raw: JsonObject,
+  transform: (object: JsonObject) => JsonObject = stripManagedFields,
+  table: StringTable = sharedStrings,
+): JsonObject {
+  const trimmed = { apiVersion: type.apiVersion, kind: type.kind, ...transform(raw) };
+  return internStrings(JSON.parse(JSON.stringify(trimmed)) as JsonObject, table);
 }
 
 /** Who wrote a field, as a managedFields entry says, without the field sets. */
@@ -421,15 +441,8 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
    * the server.
    */
   private decode(type: ResourceType, raw: JsonObject): DeepReadonly<T> {
-    const transform = this.options.transform ?? stripManagedFields;
-    // Interned after the transform, so that only what the cache keeps is looked up.
-    const withKind: unknown = {
-      apiVersion: type.apiVersion,
-      kind: type.kind,
-      ...internStrings(transform(raw)),
-    };
     const decode = this.options.decode ?? ((value: unknown) => value as T);
-    return deepFreeze(decode(withKind));
+    return deepFreeze(decode(cacheCopy(type, raw, this.options.transform)));
   }
 
   private emit(kind: "add" | "update" | "delete", object: DeepReadonly<T>, previous?: DeepReadonly<T>): void {

@@ -81,6 +81,73 @@ function withoutForeignPodSpec(object: JsonObject): JsonObject {
   };
 }
 
+/** Set by the Deployment controller on every Deployment; nothing reads it. */
+const REVISION = "deployment.kubernetes.io/revision";
+
+function without(record: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(record)) if (!fields.includes(field)) kept[field] = value;
+  return kept;
+}
+
+function probeWithoutDefaults(probe: unknown): unknown {
+  if (!isRecord(probe)) return probe;
+  const httpGet = probe["httpGet"];
+  const trimmed = without(probe, ["successThreshold"]);
+  return isRecord(httpGet) ? { ...trimmed, httpGet: without(httpGet, ["scheme"]) } : trimmed;
+}
+
+function containerWithoutDefaults(container: unknown): unknown {
+  if (!isRecord(container)) return container;
+  const trimmed = without(container, [
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "imagePullPolicy",
+  ]);
+  for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+    if (probe in trimmed) trimmed[probe] = probeWithoutDefaults(trimmed[probe]);
+  }
+  return trimmed;
+}
+
+/**
+ * Of a policy's own Deployment, the fields the API server defaults and the operator never sets
+ * (apps/v1 and core/v1 SetDefaults_*: revisionHistoryLimit, the pod's dnsPolicy, restartPolicy,
+ * schedulerName and securityContext, each container's termination message and pull policy, each
+ * probe's successThreshold and HTTP scheme) and the Deployment controller's revision annotation.
+ * Write-skip compares only what the desired object sets, so these never count; the write-skip tests
+ * render every example to check that the desired Deployment sets none of them.
+ */
+function withoutServerDefaults(object: JsonObject): JsonObject {
+  const { metadata, spec } = object;
+  if (!controlledByPolicy(object) || !isRecord(spec) || !isRecord(spec["template"])) return object;
+  const template = spec["template"];
+  const podSpec = template["spec"];
+  const annotations = isRecord(metadata) ? metadata["annotations"] : undefined;
+  return {
+    ...object,
+    ...(isRecord(metadata) &&
+      isRecord(annotations) &&
+      REVISION in annotations && {
+        metadata: { ...metadata, annotations: without(annotations, [REVISION]) },
+      }),
+    spec: {
+      ...without(spec, ["revisionHistoryLimit"]),
+      template: isRecord(podSpec)
+        ? {
+            ...template,
+            spec: {
+              ...without(podSpec, ["dnsPolicy", "restartPolicy", "schedulerName", "securityContext"]),
+              ...(Array.isArray(podSpec["containers"]) && {
+                containers: podSpec["containers"].map(containerWithoutDefaults),
+              }),
+            },
+          }
+        : template,
+    },
+  };
+}
+
 /** What the caches keep of each kind. */
 export const CACHE_TRANSFORMS = {
   policy: pipe(stripManagedFields, withoutLastApplied),
@@ -88,6 +155,7 @@ export const CACHE_TRANSFORMS = {
     keepWritersOf(["spec", "replicas"]),
     withoutLastApplied,
     withoutForeignPodSpec,
+    withoutServerDefaults,
     keepStatus(["replicas", "readyReplicas", "availableReplicas"]),
   ),
   hpa: pipe(
