@@ -90,6 +90,29 @@ export function simulatedChanges(events: readonly ScaleChange[]): ScaleChange[] 
   return changes;
 }
 
+/**
+ * Changes in the same direction one second apart as one event, at the first's time, from the first's count
+ * to the last's. KEDA's activation and the HPA's scale-up on the metric that woke the workload are one
+ * moment of the loop (a poll and the sync that follows it), but they are two writes a few hundred
+ * milliseconds apart, which the cluster's per-second samples show in the same second or in two; taken as
+ * one on both sides, the k-th event of one side still pairs with the k-th of the other.
+ */
+export function mergeAdjacentSeconds(changes: readonly ScaleChange[]): ScaleChange[] {
+  const merged: ScaleChange[] = [];
+  let lastT = Number.NEGATIVE_INFINITY;
+  for (const change of changes) {
+    const last = merged.at(-1);
+    const up = change.to > change.from;
+    if (last !== undefined && change.t - lastT <= 1 && last.to > last.from === up) {
+      last.to = change.to;
+    } else {
+      merged.push({ t: change.t, from: change.from, to: change.to });
+    }
+    lastT = change.t;
+  }
+  return merged;
+}
+
 function pair(
   observed: readonly ScaleChange[],
   simulated: readonly ScaleChange[],
@@ -145,8 +168,9 @@ export function fidelity(
 }
 
 /**
- * The cluster's scale events (from its per-second samples) against the simulation's: the k-th scale-up of
- * one side with the k-th of the other, scale-downs likewise, and the offsets.
+ * The cluster's scale events (from its per-second samples) against the simulation's, each side's changes
+ * one second apart taken as one: the k-th scale-up of one side with the k-th of the other, scale-downs
+ * likewise, and the offsets.
  */
 export function pairScaleEvents(
   observedEvents: readonly ScaleChange[],
@@ -155,9 +179,10 @@ export function pairScaleEvents(
   Fidelity,
   "events" | "unmatchedObserved" | "unmatchedSimulated" | "meanAbsOffsetSeconds" | "maxAbsOffsetSeconds"
 > {
-  const simulated = simulatedChanges(simulatedEvents);
-  const up = pair(observedEvents, simulated, "up");
-  const down = pair(observedEvents, simulated, "down");
+  const observed = mergeAdjacentSeconds(observedEvents);
+  const simulated = mergeAdjacentSeconds(simulatedChanges(simulatedEvents));
+  const up = pair(observed, simulated, "up");
+  const down = pair(observed, simulated, "down");
   const events = [...up.pairs, ...down.pairs].sort((a, b) => a.observed.t - b.observed.t);
   const offsets = events.map((event) => Math.abs(event.offsetSeconds));
   return {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import {
   fidelity,
+  mergeAdjacentSeconds,
   observedChanges,
   simulatedChanges,
   type ObservedSecond,
@@ -87,6 +88,37 @@ describe("fidelity", () => {
     ]);
     expect(result.events.map((event) => event.offsetSeconds)).toEqual([1, 1]);
     expect(result.unmatchedSimulated).toEqual([]);
+  });
+
+  it("takes one side's changes one second apart as one event, as KEDA's activation and the HPA's scale-up", () => {
+    expect(
+      mergeAdjacentSeconds([
+        { t: 12, from: 0, to: 1 },
+        { t: 13, from: 1, to: 2 },
+        { t: 28, from: 2, to: 4 },
+        { t: 29, from: 4, to: 3 },
+        { t: 40, from: 3, to: 5 },
+        { t: 42, from: 5, to: 6 },
+      ]),
+    ).toEqual([
+      { t: 12, from: 0, to: 2 },
+      { t: 28, from: 2, to: 4 },
+      { t: 29, from: 4, to: 3 },
+      { t: 40, from: 3, to: 5 },
+      { t: 42, from: 5, to: 6 },
+    ]);
+    // The cluster's KEDA activated at 12 s and its HPA's write showed at 13 s; the simulation did both at
+    // 12 s. Its later scale-up (27 s) pairs with the cluster's (28 s), not with the HPA's first write.
+    const observed = Array.from({ length: 40 }, (_, t) =>
+      second(t, t < 12 ? 0 : t < 13 ? 1 : t < 28 ? 2 : 4, 0),
+    );
+    const result = fidelity(observed, [{ t: 0, desiredReplicas: 0, readyReplicas: 0 }], 40, [
+      { t: 12, from: 0, to: 1 },
+      { t: 12, from: 1, to: 3 },
+      { t: 27, from: 3, to: 4 },
+    ]);
+    expect(result.events.map((event) => event.offsetSeconds)).toEqual([0, 1]);
+    expect(result.unmatchedObserved).toEqual([]);
   });
 
   it("skips seconds whose reads failed, and counts a change across them once", () => {
