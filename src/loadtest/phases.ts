@@ -43,8 +43,11 @@ export function secondsToNextTick(loopStartMs: number, intervalSeconds: number, 
  * it last recorded a recommendation: the sync before the one that found zero replicas, or that sync itself
  * when it was the HPA's first (recordInitialRecommendation records the replicas then; a sync with scaling
  * disabled records nothing else).
- * The timestamps have whole seconds: each is taken at the middle of its second. Undefined when the
- * creation cannot be read.
+ * The timestamps have whole seconds: each is taken at the middle of its second. The last recommendation is
+ * placed on the creation's syncs too: with a scale-up window of whole periods (every preset's), whether it
+ * still holds a scale-up at a sync is decided by where it falls against that sync, to the millisecond in
+ * the cluster, so it must lie whole periods back in the simulation. Undefined when the creation cannot be
+ * read.
  */
 export function autoscalerPhases(input: {
   hpaCreationTimestamp: string | undefined;
@@ -73,12 +76,13 @@ export function autoscalerPhases(input: {
     scalingActive.reason === "ScalingDisabled" &&
     Number.isFinite(disabledMs)
   ) {
-    const firstSync = disabledMs - createdMs <= periodMs + 1000;
-    const lastRecommendationMs = firstSync ? disabledMs : disabledMs - periodMs;
-    phases.hpaLastRecommendationSeconds = Math.max(
-      0,
-      Math.round((input.loadStartMs - lastRecommendationMs) / 1000),
-    );
+    // The sync that found scaling disabled is the one of the creation's syncs nearest the condition's time
+    // (both truncated to their second, so a sync just past a second's start can read a second late).
+    const disabledSync = Math.max(1, Math.round((disabledMs - createdMs) / periodMs));
+    const recommendedMs = createdMs + (disabledSync === 1 ? 1 : disabledSync - 1) * periodMs;
+    // Rounded down as the syncs are rounded up, so that it lies whole periods before the simulation's
+    // syncs, as it does before the cluster's.
+    phases.hpaLastRecommendationSeconds = Math.max(0, Math.floor((input.loadStartMs - recommendedMs) / 1000));
   }
   return phases;
 }

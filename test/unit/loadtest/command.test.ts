@@ -101,7 +101,8 @@ function harness(
           status: {
             desiredReplicas: replicas(),
             // KEDA held the workload at zero from the sync at 23:59:18.5: the HPA's last recommendation was
-            // the sync before, 56.5 s before the load's start.
+            // the sync before, 56.5 s before the load's start (56 s, four periods before the simulation's
+            // first sync at 4 s).
             conditions: [
               {
                 type: "ScalingActive",
@@ -327,10 +328,10 @@ describe("mlautoscale loadtest", () => {
     expect(model(derived.stdout)).toMatchObject({
       hpaFirstSyncSeconds: 4,
       kedaFirstPollSeconds: 4,
-      hpaLastRecommendationSeconds: 57,
+      hpaLastRecommendationSeconds: 56,
     });
     expect(derived.stderr).toContain(
-      "HPA ml/batch-embeddings last recommended a scale 57 s before the load (it has had scaling disabled since)",
+      "HPA ml/batch-embeddings last recommended a scale 56 s before the load (it has had scaling disabled since)",
     );
     expect(derived.stderr).toContain(
       "the simulation syncs the HPA 4 s and polls KEDA 4 s into the load, where HPA ml/batch-embeddings's creation",

@@ -64,7 +64,8 @@ describe("autoscalerPhases", () => {
       hpaSyncPeriodSeconds: 15,
     };
     // KEDA scaled the workload to zero: the sync at 00:08:52.5 found zero replicas, so the last that
-    // computed a scale was the one before it, 15 s earlier: 82.5 s before the load, 83 rounded.
+    // computed a scale was the one before it, 15 s earlier: 82.5 s before the load. The simulation's first
+    // sync is at 8 s (607.5 rounded up), so 82 puts it six whole periods before that, as in the cluster.
     expect(
       autoscalerPhases({
         ...base,
@@ -74,7 +75,7 @@ describe("autoscalerPhases", () => {
           lastTransitionTime: "2026-01-01T00:08:52Z",
         },
       })?.hpaLastRecommendationSeconds,
-    ).toBe(83);
+    ).toBe(82);
     // Disabled from its first sync (created at zero replicas): that sync recorded the one recommendation.
     expect(
       autoscalerPhases({
@@ -85,7 +86,23 @@ describe("autoscalerPhases", () => {
           lastTransitionTime: "2026-01-01T00:00:22Z",
         },
       })?.hpaLastRecommendationSeconds,
-    ).toBe(578);
+    ).toBe(577);
+    // The condition's time is truncated to its second, as the creation's is; a sync a few milliseconds
+    // into the next second (00:08:53.0x) still belongs to the syncs the creation puts at .5 s, and the
+    // recommendation lies whole periods before the simulation's syncs (8 s in, and 82 s before the load):
+    // otherwise it would seem a second newer, and a scale-up window of whole periods would hold one sync
+    // longer than the cluster's did.
+    expect(
+      autoscalerPhases({
+        ...base,
+        loadStartMs: at("2026-01-01T00:09:59.800Z"),
+        scalingActive: {
+          status: "False",
+          reason: "ScalingDisabled",
+          lastTransitionTime: "2026-01-01T00:08:53Z",
+        },
+      }),
+    ).toEqual({ hpaFirstSyncSeconds: 8, hpaLastRecommendationSeconds: 82 });
     // Computing at every sync, or failing for another reason: nothing to carry into the simulation.
     for (const scalingActive of [
       { status: "True", reason: "ValidMetricFound", lastTransitionTime: "2026-01-01T00:08:52Z" },
