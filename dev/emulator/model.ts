@@ -9,7 +9,7 @@ import { quantityValue } from "../../src/runtime/quantity.js";
 import { ENGINES, type SeriesRef, type ServerEngine } from "../../src/model-servers/engines.js";
 import { DEFAULT_SERVER_CONCURRENCY, serverSignalValue } from "../../src/simulate/llm.js";
 import { PROMQL_WORDS, signalFromText, type Signal } from "../../src/simulate/signals.js";
-import { DEFAULT_OPTIONS } from "../../src/simulate/simulate.js";
+import { DEFAULT_OPTIONS, DEFAULT_REQUEST_TIMEOUT_SECONDS } from "../../src/simulate/simulate.js";
 import { Workload, type WorkloadParameters } from "../../src/simulate/workload.js";
 
 // ---------------------------------------------------------------------------------------------------
@@ -35,7 +35,7 @@ export interface EmulatorParameters {
 /** The simulator's defaults, so that `simulate` and the live cluster describe the same workload. */
 export const DEFAULT_PARAMETERS: Readonly<EmulatorParameters> = {
   serviceRatePerReplica: DEFAULT_OPTIONS.serviceRatePerReplica,
-  requestTimeoutSeconds: DEFAULT_OPTIONS.requestTimeoutSeconds,
+  requestTimeoutSeconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,
   latencySloSeconds: DEFAULT_OPTIONS.latencySloSeconds,
   memoryUtilizationPercent: DEFAULT_OPTIONS.memoryUtilizationPercent,
   gpuUtilizationAtFullLoad: 100,

@@ -493,7 +493,6 @@ export async function runLoadtestCommand(
             serviceRatePerReplica: options.serviceRatePerReplica,
             schedulingDelaySeconds: options.schedulingDelaySeconds,
             latencySloSeconds: options.latencySloSeconds,
-            requestTimeoutSeconds: options.requestTimeoutSeconds,
             gpuPricePerHour: options.gpuPricePerHour,
           },
         };

@@ -12,6 +12,7 @@ import { DEFAULT_SERVER_CONCURRENCY } from "./llm.js";
 import { parseSignalOverrides } from "./signals.js";
 import {
   DEFAULT_OPTIONS,
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
   MODEL_DEFAULTS,
   simulate,
   type ModelParameters,
@@ -41,7 +42,8 @@ queue, waits, SLO violations, GPU-hours and cost.
       --model-load        seconds from container start to Ready (default: the policy's model.loadSeconds)
       --scheduling-delay  seconds from pod creation to container start (default ${DEFAULT_OPTIONS.schedulingDelaySeconds})
       --slo               latency objective in seconds, wait plus service time (default ${DEFAULT_OPTIONS.latencySloSeconds})
-      --timeout           seconds a queued request waits before it is dropped (default ${DEFAULT_OPTIONS.requestTimeoutSeconds})
+      --timeout           seconds a queued request waits before it is dropped (default ${DEFAULT_REQUEST_TIMEOUT_SECONDS};
+                          none for messages on a broker a KEDA trigger reads)
       --gpu-price         price of one GPU-hour (default ${DEFAULT_OPTIONS.gpuPricePerHour})
       --memory-utilization  memory use of a running pod, percent of its request (default ${DEFAULT_OPTIONS.memoryUtilizationPercent})
       --initial-replicas  Ready replicas at the start (default: the autoscaler's minimum)
@@ -304,8 +306,9 @@ export async function runSimulateCommand(argv: string[], io: CommandIO): Promise
         numberFlag(values["scheduling-delay"], "scheduling-delay", isNonNegative) ??
         DEFAULT_OPTIONS.schedulingDelaySeconds,
       latencySloSeconds: numberFlag(values.slo, "slo", isPositive) ?? DEFAULT_OPTIONS.latencySloSeconds,
-      requestTimeoutSeconds:
-        numberFlag(values.timeout, "timeout", isPositive) ?? DEFAULT_OPTIONS.requestTimeoutSeconds,
+      ...(values.timeout !== undefined && {
+        requestTimeoutSeconds: numberFlag(values.timeout, "timeout", isPositive),
+      }),
       gpuPricePerHour:
         numberFlag(values["gpu-price"], "gpu-price", isNonNegative) ?? DEFAULT_OPTIONS.gpuPricePerHour,
       memoryUtilizationPercent:
@@ -359,7 +362,6 @@ export async function runSimulateCommand(argv: string[], io: CommandIO): Promise
     serviceRatePerReplica: options.serviceRatePerReplica,
     schedulingDelaySeconds: options.schedulingDelaySeconds,
     latencySloSeconds: options.latencySloSeconds,
-    requestTimeoutSeconds: options.requestTimeoutSeconds,
     gpuPricePerHour: options.gpuPricePerHour,
   };
   switch (output) {

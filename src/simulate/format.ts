@@ -17,7 +17,6 @@ export interface RunParameters {
   serviceRatePerReplica: number;
   schedulingDelaySeconds: number;
   latencySloSeconds: number;
-  requestTimeoutSeconds: number;
   gpuPricePerHour: number;
 }
 
@@ -41,6 +40,11 @@ function resultDocument(result: SimulationResult, parameters: RunParameters) {
     engine: result.summary.engine,
     parameters: {
       ...parameters,
+      // Per policy: none (null) where the requests are messages waiting on a broker.
+      ...(result.requestTimeoutSeconds !== undefined && {
+        requestTimeoutSeconds:
+          result.requestTimeoutSeconds === Infinity ? null : result.requestTimeoutSeconds,
+      }),
       modelLoadSeconds: result.summary.modelLoadSeconds,
       ...(model && { model }),
     },

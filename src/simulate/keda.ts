@@ -123,6 +123,11 @@ const QUEUE_SCALERS: Record<string, ScalerKeys> = {
   "gcp-pubsub": { target: "value", defaultTarget: 10, activation: "activationValue", countsHeld: always },
 };
 
+/** Whether a trigger of this type reads a broker's backlog (messages wait there until consumed). */
+export function readsBroker(type: string): boolean {
+  return type === "rabbitmq" || Object.hasOwn(QUEUE_SCALERS, type);
+}
+
 /** Target keys of scalers the simulator has no table for; exactly one may be present. */
 const GENERIC_TARGET_KEYS = [
   "threshold",

@@ -13,7 +13,7 @@ import {
   type PodView,
   type SyncInput,
 } from "./hpa.js";
-import { kafkaReportedLag, ScaledObjectController, type TriggerModel } from "./keda.js";
+import { kafkaReportedLag, readsBroker, ScaledObjectController, type TriggerModel } from "./keda.js";
 import { lastScrape, ObservationHistory, type Observation } from "./pipeline.js";
 import { quantityValue, toMilli } from "../runtime/quantity.js";
 import {
@@ -129,7 +129,13 @@ export interface SimulationOptions extends Partial<ModelParameters> {
   serviceRatePerReplica: number;
   schedulingDelaySeconds: number;
   latencySloSeconds: number;
-  requestTimeoutSeconds: number;
+  /**
+   * A request still waiting after this many seconds is dropped. By default 60 s for requests, and none
+   * for messages on a broker that a KEDA trigger reads (RabbitMQ, Kafka, SQS and the other queue
+   * scalers): a broker keeps a message until a consumer takes it (SQS for its retention period, four
+   * days by default; RabbitMQ and Kafka queues without a TTL, or for their retention).
+   */
+  requestTimeoutSeconds?: number;
   gpuPricePerHour: number;
   memoryUtilizationPercent: number;
   /** Overrides the policy's model load time. */
@@ -146,11 +152,13 @@ export interface SimulationOptions extends Partial<ModelParameters> {
   signalOverrides?: ReadonlyMap<string, Signal>;
 }
 
+/** How long a request waits before it is dropped, unless it waits on a broker (requestTimeoutSeconds). */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 60;
+
 export const DEFAULT_OPTIONS: SimulationOptions = {
   serviceRatePerReplica: 10,
   schedulingDelaySeconds: 10,
   latencySloSeconds: 2,
-  requestTimeoutSeconds: 60,
   gpuPricePerHour: 2.5,
   memoryUtilizationPercent: 60,
 };
@@ -199,6 +207,8 @@ export interface SimulationResult {
   events: ScaleEvent[];
   /** The model parameters the run used, defaults filled in. */
   model?: ModelParameters;
+  /** How long a request waited before it was dropped; Infinity for messages on a broker. */
+  requestTimeoutSeconds?: number;
 }
 
 /** Whether a loop whose first tick is `first` seconds in and then every `period` ticks `elapsed` seconds in. */
@@ -683,7 +693,11 @@ class Simulation {
       modelLoadSeconds: this.modelLoadSeconds,
       schedulingDelaySeconds: options.schedulingDelaySeconds,
       latencySloSeconds: options.latencySloSeconds,
-      requestTimeoutSeconds: options.requestTimeoutSeconds,
+      requestTimeoutSeconds:
+        options.requestTimeoutSeconds ??
+        (keda?.triggers.some((trigger) => readsBroker(trigger.type))
+          ? Infinity
+          : DEFAULT_REQUEST_TIMEOUT_SECONDS),
       gpusPerReplica: resources.gpus,
       gpuPricePerHour: options.gpuPricePerHour,
       memoryUtilizationPercent: options.memoryUtilizationPercent,
@@ -1037,6 +1051,7 @@ class Simulation {
       },
       events,
       model: this.model,
+      requestTimeoutSeconds: this.params.requestTimeoutSeconds,
       summary: {
         name: this.target.name,
         engine: this.target.engine,

@@ -8,7 +8,11 @@ import type { CommandIO } from "../render/command.js";
 import { parsePolicies, PolicyInputError } from "../render/index.js";
 import { DEFAULT_SERVER_CONCURRENCY } from "../simulate/llm.js";
 import { parseSignalOverrides } from "../simulate/signals.js";
-import { DEFAULT_OPTIONS, type SimulationOptions } from "../simulate/simulate.js";
+import {
+  DEFAULT_OPTIONS,
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  type SimulationOptions,
+} from "../simulate/simulate.js";
 import { parseTrace, TraceError, type Trace } from "../simulate/trace.js";
 import type { EvaluationSetup } from "./evaluate.js";
 import { percent } from "./explain.js";
@@ -39,7 +43,8 @@ SLO violations against GPU-hours and the cheapest policy that keeps violations w
       --service-rate      requests per second one ready replica serves (default ${DEFAULT_OPTIONS.serviceRatePerReplica})
       --model-load        seconds from container start to Ready (default: the policy's model.loadSeconds)
       --scheduling-delay  seconds from pod creation to container start (default ${DEFAULT_OPTIONS.schedulingDelaySeconds})
-      --timeout           seconds a queued request waits before it is dropped (default ${DEFAULT_OPTIONS.requestTimeoutSeconds})
+      --timeout           seconds a queued request waits before it is dropped (default ${DEFAULT_REQUEST_TIMEOUT_SECONDS};
+                          none for messages on a broker a KEDA trigger reads)
       --gpu-price         price of one GPU-hour (default ${DEFAULT_OPTIONS.gpuPricePerHour})
       --memory-utilization  memory use of a running pod, percent of its request (default ${DEFAULT_OPTIONS.memoryUtilizationPercent})
       --initial-replicas  Ready replicas at the start (default: as many as the first load keeps busy)

@@ -138,8 +138,26 @@ describe("spike trace through KEDA from zero", () => {
       [60, 20],
     ]);
     expect(at(90)?.readyReplicas).toBe(4);
-    // Requests that arrived at t=0..15 waited past the 60 s timeout.
-    expect(result.summary.droppedRequests).toBeGreaterThan(0);
+    // Messages wait on the broker until a consumer takes them: those of t=0..15 waited more than a
+    // minute, and none was dropped.
+    expect(result.summary.maxWaitSeconds).toBeGreaterThan(60);
+    expect(result.summary.droppedRequests).toBe(0);
+    expect(result.requestTimeoutSeconds).toBe(Infinity);
+  });
+
+  it("drops what waited past the timeout only where it is a request: 60 s by default, none on a broker", () => {
+    // The same backlog with a timeout given: what waited past it is dropped.
+    const withTimeout = simulate(kedaTarget(queueTrigger), trace("spike.csv"), {
+      ...DEFAULT_OPTIONS,
+      initialReplicas: 0,
+      requestTimeoutSeconds: 60,
+    });
+    expect(withTimeout.requestTimeoutSeconds).toBe(60);
+    expect(withTimeout.summary.droppedRequests).toBeGreaterThan(0);
+    // HTTP requests to an HPA workload that cannot keep up give up after 60 s.
+    const http = simulate(hpaTarget, trace("spike.csv"), { ...DEFAULT_OPTIONS, initialReplicas: 0 });
+    expect(http.requestTimeoutSeconds).toBe(60);
+    expect(http.summary.droppedRequests).toBeGreaterThan(0);
   });
 
   it("polls from KEDA's first poll: a scale loop 5 s into the trace sees the backlog 10 s sooner", () => {
