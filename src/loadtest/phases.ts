@@ -77,9 +77,10 @@ export function autoscalerPhases(input: {
     Number.isFinite(disabledMs)
   ) {
     // The sync that found scaling disabled is the one of the creation's syncs nearest the condition's time
-    // (both truncated to their second, so a sync just past a second's start can read a second late).
-    const disabledSync = Math.max(1, Math.round((disabledMs - createdMs) / periodMs));
-    const recommendedMs = createdMs + (disabledSync === 1 ? 1 : disabledSync - 1) * periodMs;
+    // (both truncated to their second, so a sync just past a second's start can read a second late); the
+    // recommendation is the sync's before it, or the first sync's own.
+    const disabledSync = Math.round((disabledMs - createdMs) / periodMs);
+    const recommendedMs = createdMs + Math.max(1, disabledSync - 1) * periodMs;
     // Rounded down as the syncs are rounded up, so that it lies whole periods before the simulation's
     // syncs, as it does before the cluster's.
     phases.hpaLastRecommendationSeconds = Math.max(0, Math.floor((input.loadStartMs - recommendedMs) / 1000));
