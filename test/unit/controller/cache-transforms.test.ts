@@ -163,5 +163,9 @@ describe("the caches' transforms", () => {
     });
     (raw["spec"] as JsonObject)["replicas"] = 7;
     expect(copy["spec"]).toHaveProperty("replicas", 1);
+    // Nested objects too: the transforms copy only the levels they change.
+    const rawSelector = (raw["spec"] as { selector: { matchLabels: Record<string, string> } }).selector;
+    rawSelector.matchLabels["added"] = "later";
+    expect(copy["spec"]).not.toHaveProperty(["selector", "matchLabels", "added"]);
   });
 });
