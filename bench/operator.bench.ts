@@ -1,9 +1,10 @@
 // The operator against a local e2e control plane (etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler, KWOK): time for 1,000 policies to become Ready, API writes in steady state, and the
+// kube-scheduler, KWOK; with --loop also KEDA and the scaling loop): time for 1,000 policies to become
+// Ready and the CPU each process spent until they were all Reconciled, API writes in steady state, and the
 // operator's resident memory at 1,000 and 5,000 policies. Method and figures: docs/benchmarks.md.
 //
 // Run: npx tsx bench/operator.bench.ts [--policies 1000] [--steady-seconds 300] [--rss-policies 1000,5000]
-//        [--namespaces 1] [--apply parallel|kubectl] [--operator-runtime compiled|tsx]
+//        [--namespaces 1] [--apply parallel|kubectl] [--operator-runtime compiled|tsx] [--loop]
 //        [--ready-timeout-seconds 1800] [--operator-args "--workers=16 ..."]
 //        [--operator-node-args="--cpu-prof --cpu-prof-dir=DIR"]
 import { spawn, execFile, type ChildProcess } from "node:child_process";
@@ -18,7 +19,13 @@ import { startControlPlane, type ControlPlane } from "../dev/controlplane/index.
 import { KubeRestClient } from "../src/runtime/rest.js";
 import { compileOperator, createBenchNodes, imageNodeFlags, PODS_PER_BENCH_NODE } from "./operator/setup.js";
 import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
-import { readProcessCpuSeconds, readProcessMemory, type ProcessMemory } from "./operator/process-memory.js";
+import {
+  cpuSecondsOfTrees,
+  readAllProcStats,
+  readProcessCpuSeconds,
+  readProcessMemory,
+  type ProcessMemory,
+} from "./operator/process-memory.js";
 import { percentile, progressOf, secondsToReady, type ListedPolicy } from "./operator/readiness.js";
 import {
   parseApiServerRequestTotals,
@@ -55,6 +62,7 @@ const { values: flags } = parseArgs({
     apply: { type: "string", default: "parallel" },
     "operator-args": { type: "string", default: "" },
     "operator-node-args": { type: "string", default: "" },
+    loop: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -160,13 +168,17 @@ interface RolloutTimes {
   policies: ListedPolicy[];
 }
 
-/** Polls every policy until `expected` are Ready (or only Reconciled, when `untilReady` is false). */
+/**
+ * Polls every policy until `expected` are Ready (or only Reconciled, when `untilReady` is false); calls
+ * `onAllReconciled` when they first all are.
+ */
 async function waitForPolicies(
   rest: KubeRestClient,
   operator: OperatorProcess,
   expected: number,
   startedAt: number,
   untilReady: boolean,
+  onAllReconciled: () => void = () => undefined,
 ): Promise<RolloutTimes> {
   let allReconciledMs: number | undefined;
   let lastLog = 0;
@@ -175,7 +187,10 @@ async function waitForPolicies(
     const policies = await listPolicies(rest);
     const progress = progressOf(policies);
     const now = Date.now();
-    if (allReconciledMs === undefined && progress.reconciled >= expected) allReconciledMs = now - startedAt;
+    if (allReconciledMs === undefined && progress.reconciled >= expected) {
+      allReconciledMs = now - startedAt;
+      onAllReconciled();
+    }
     if (progress.ready >= expected) return { allReconciledMs, allReadyMs: now - startedAt, policies };
     if (!untilReady && allReconciledMs !== undefined)
       return { allReconciledMs, allReadyMs: undefined, policies };
@@ -329,6 +344,29 @@ function countsObject(counts: RequestCounts): Record<string, number> {
   return Object.fromEntries(sortedEntries(counts));
 }
 
+/**
+ * CPU seconds so far of each process on the roll-out's path: the control plane's components (with what
+ * they started), the operator, and this benchmark (the applying client, the counting proxy, the polls).
+ */
+function processCpuSeconds(controlPlane: ControlPlane, operator: OperatorProcess): Map<string, number> {
+  const usage = process.cpuUsage();
+  const cpu = cpuSecondsOfTrees(
+    new Map([...controlPlane.componentPids(), ["mlautoscale operator", operator.pid]]),
+    readAllProcStats(),
+  );
+  cpu.set("benchmark (client, proxy)", (usage.user + usage.system) / 1e6);
+  return cpu;
+}
+
+/** The CPU each process spent between two readings, most first, with the machine's total. */
+function cpuSpent(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const spent = [...after].map(([name, total]): [string, number] => [name, total - (before.get(name) ?? 0)]);
+  spent.sort((a, b) => b[1] - a[1]);
+  const sum = spent.reduce((total, [, cpu]) => total + cpu, 0);
+  const rows: [string, number][] = [...spent, ["total", sum]];
+  return Object.fromEntries(rows.map(([name, cpu]) => [name, seconds(cpu * 1000)]));
+}
+
 function isOperatorLease(key: string): boolean {
   return splitKey(key).resource === "leases.coordination.k8s.io";
 }
@@ -348,7 +386,7 @@ async function main(): Promise<void> {
   const command = operatorCommand();
   log("starting the e2e control plane");
   const controlPlaneStartedAt = Date.now();
-  const controlPlane = await startControlPlane({ profile: "e2e" });
+  const controlPlane = await startControlPlane({ profile: "e2e", keda: flags.loop, loop: flags.loop });
   const controlPlaneSeconds = seconds(Date.now() - controlPlaneStartedAt);
   let proxy: CountingProxy | undefined;
   let operator: OperatorProcess | undefined;
@@ -395,6 +433,7 @@ async function main(): Promise<void> {
           secondsToReady: { p50: number; p90: number; p99: number; max: number };
           operatorWrites: Record<string, number>;
           operatorCpuSeconds: number;
+          cpuSecondsToAllReconciled: Record<string, number>;
         }
       | undefined;
     let steady:
@@ -417,10 +456,15 @@ async function main(): Promise<void> {
       log(`applying policies ${created}..${target - 1} (${applyDescription})`);
       const startedAt = Date.now();
       const cpuBefore = readProcessCpuSeconds(operator.pid);
+      const running = operator;
+      const processesBefore = processCpuSeconds(controlPlane, running);
+      let processesReconciled = processesBefore;
       const applyMs = await applyPolicies(controlPlane, rest, created, target);
       created = target;
       log(`applying took ${seconds(applyMs)} s`);
-      const times = await waitForPolicies(rest, operator, target, startedAt, isRollout);
+      const times = await waitForPolicies(rest, operator, target, startedAt, isRollout, () => {
+        processesReconciled = processCpuSeconds(controlPlane, running);
+      });
       const operatorCpuSeconds = seconds((readProcessCpuSeconds(operator.pid) - cpuBefore) * 1000);
       log(
         `all ${target} Reconciled after ${seconds(times.allReconciledMs ?? NaN)} s` +
@@ -442,6 +486,7 @@ async function main(): Promise<void> {
           },
           operatorWrites: countsObject(writesOnly(subtractCounts(proxy.counts(), operatorBefore))),
           operatorCpuSeconds,
+          cpuSecondsToAllReconciled: cpuSpent(processesBefore, processesReconciled),
         };
       }
       if (rssPolicies.includes(target)) {
@@ -510,6 +555,7 @@ async function main(): Promise<void> {
         operatorNodeArgs,
         applyMethod: applyDescription,
         benchNodes: nodeCount,
+        scalingLoop: flags.loop,
       },
       controlPlaneStartSeconds: controlPlaneSeconds,
       baselineRssMiB: Math.round(baseline.rssMiB * 10) / 10,
@@ -540,6 +586,7 @@ interface PrintableResults {
         allReadySeconds: number | undefined;
         secondsToReady: { p50: number; p90: number; p99: number; max: number };
         operatorCpuSeconds: number;
+        cpuSecondsToAllReconciled: Record<string, number>;
       }
     | undefined;
   steadyState?:
@@ -568,6 +615,8 @@ function printTable(results: PrintableResults): void {
       "per policy, creation -> Ready (p50 / p90 / p99 / max)",
       `${t.p50} / ${t.p90} / ${t.p99} / ${t.max} s`,
     );
+    console.log("\nCPU from the first apply until all were Reconciled");
+    for (const [name, cpu] of Object.entries(rollout.cpuSecondsToAllReconciled)) row(name, `${cpu} s`);
   }
   if (steadyState !== undefined) {
     console.log(`\nAPI writes in ${steadyState.seconds} s of steady state`);

@@ -97,6 +97,12 @@ export class Components {
     return entry !== undefined && !entry.process.hasExited();
   }
 
+  /** The pid of each running component, by name. */
+  pids(): Map<string, number> {
+    const running = [...this.entries.values()].filter((entry) => !entry.process.hasExited());
+    return new Map(running.map((entry) => [entry.name, entry.process.pid]));
+  }
+
   /** Stops the named components in this order (then any others), and forgets them. */
   async stopAll(order: readonly string[], graceMs?: number): Promise<void> {
     const names = [...order.filter((n) => this.entries.has(n))];

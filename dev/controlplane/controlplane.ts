@@ -94,6 +94,8 @@ export interface ControlPlane {
   /** Whether KEDA's programs were started. */
   readonly keda: boolean;
   readonly addresses: Readonly<ClusterAddresses>;
+  /** The pid of each running component (etcd, kube-apiserver, KEDA's programs...), by name. */
+  componentPids(): ReadonlyMap<string, number>;
   /** Stops kube-apiserver and starts it again on the same port and etcd. */
   restartApiServer(): Promise<void>;
   /** Stops an add-on's processes by pid; its registrations (APIService, webhooks) stay, as in a crash. */
@@ -228,6 +230,10 @@ class LocalControlPlane implements ControlPlane {
     this.addresses = { KUBECONFIG: this.kubeconfigPath };
     for (const folder of ["bin", "logs", "etcd", "pki"]) mkdirSync(join(this.dir, folder));
     this.components = new Components(this.path("logs"), this.log, STARTUP_TIMEOUT_MS);
+  }
+
+  componentPids(): ReadonlyMap<string, number> {
+    return this.components.pids();
   }
 
   private path(...parts: string[]): string {
@@ -624,6 +630,8 @@ async function useExistingCluster(options: ControlPlaneOptions): Promise<Control
     kubernetesVersion,
     keda: options.keda !== false,
     addresses,
+    // Its processes are not this harness's.
+    componentPids: () => new Map(),
     restartApiServer: notHere("restartApiServer"),
     stopAddon: notHere("stopAddon"),
     startAddon: notHere("startAddon"),

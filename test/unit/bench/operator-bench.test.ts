@@ -1,6 +1,10 @@
 // The operator benchmark's own arithmetic: request counting, readiness and /proc parsing.
 import { describe, expect, it } from "vitest";
-import { parseProcStatCpuSeconds, parseProcStatus } from "../../../bench/operator/process-memory.js";
+import {
+  cpuSecondsOfTrees,
+  parseProcStatCpuSeconds,
+  parseProcStatus,
+} from "../../../bench/operator/process-memory.js";
 import {
   currentTrueCondition,
   percentile,
@@ -171,5 +175,26 @@ describe("/proc parsing", () => {
   it("adds user and system time from a stat line whose command name holds spaces and parentheses", () => {
     const stat = "4242 (node (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 1000 0 0";
     expect(parseProcStatCpuSeconds(stat)).toBe(3);
+  });
+
+  it("adds up a process and every process below it, with its waited-for children's time", () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
+    const stat = (pid: number, ppid: number, ticks: [number, number, number, number]): string =>
+      `${pid} (p ${pid}) S ${ppid} 1 1 0 -1 0 0 0 0 0 ${ticks.join(" ")} 20 0 1 0`;
+    const lines = new Map([
+      [10, stat(10, 1, [100, 0, 50, 50])], // a start script, with 2 s of exited children
+      [11, stat(11, 10, [300, 100, 0, 0])], // the program it started
+      [12, stat(12, 11, [100, 0, 0, 0])], // and a helper below that
+      [20, stat(20, 1, [700, 0, 0, 0])], // another component
+    ]);
+    const cpu = cpuSecondsOfTrees(
+      new Map([
+        ["broker", 10],
+        ["apiserver", 20],
+        ["gone", 99],
+      ]),
+      lines,
+    );
+    expect(Object.fromEntries(cpu)).toEqual({ broker: 7, apiserver: 7, gone: 0 });
   });
 });
