@@ -33,7 +33,7 @@ export const OperatorConfigSchema = z.strictObject({
   leaderElectionNamespace: z.string().min(1).optional().describe("Namespace of the Lease."),
   leaderElectionId: z.string().min(1).default("mlautoscale-operator").describe("Name of the Lease."),
   workers: integer(1, 64)
-    .default(16)
+    .default(64)
     .describe(
       "Concurrent reconciles. A reconcile mostly waits for the API server, so more workers than cores pay off while many policies change at once.",
     ),

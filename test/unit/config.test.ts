@@ -11,7 +11,7 @@ describe("operator configuration", () => {
       leaderElect: true,
       leaderElectionNamespace: "mlautoscale-system",
       leaderElectionId: "mlautoscale-operator",
-      workers: 16,
+      workers: 64,
       kubeApiQps: 0,
       kubeApiBurst: 100,
       resyncSeconds: 600,
