@@ -58,7 +58,10 @@ export function cpuSecondsOfTrees(
     const fields = statFields(line);
     const parent = Number(fields[1]);
     children.set(parent, [...(children.get(parent) ?? []), pid]);
-    ticks.set(pid, [11, 12, 13, 14].reduce((sum, i) => sum + (Number(fields[i]) || 0), 0));
+    ticks.set(
+      pid,
+      [11, 12, 13, 14].reduce((sum, i) => sum + (Number(fields[i]) || 0), 0),
+    );
   }
   const treeTicks = (pid: number): number =>
     (ticks.get(pid) ?? 0) + (children.get(pid) ?? []).reduce((sum, child) => sum + treeTicks(child), 0);
