@@ -57,7 +57,9 @@ export function cpuSecondsOfTrees(
   for (const [pid, line] of statLines) {
     const fields = statFields(line);
     const parent = Number(fields[1]);
-    children.set(parent, [...(children.get(parent) ?? []), pid]);
+    const siblings = children.get(parent);
+    if (siblings === undefined) children.set(parent, [pid]);
+    else siblings.push(pid);
     ticks.set(
       pid,
       [11, 12, 13, 14].reduce((sum, i) => sum + (Number(fields[i]) || 0), 0),
