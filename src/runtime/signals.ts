@@ -1,3 +1,5 @@
+import { setMaxListeners } from "node:events";
+
 /**
  * A signal that aborts when any of `sources` aborts, or after `timeoutMs`, with that source's reason;
  * `release` unlinks it from the sources and stops its timer, and must be called when the work it
@@ -7,6 +9,10 @@
  * it while the source lives: with a long-lived source (the write fence, a controller's stop signal) a
  * request leaves an entry behind for good (a heap snapshot of the operator after a roll-out of 1,000
  * policies held 14,000 of them). Listeners removed in `release` leave nothing behind.
+ *
+ * A source carries one listener per request in flight, and 64 workers keep far more than the 10 after
+ * which Node prints a MaxListenersExceededWarning to stderr: the limit is lifted on every source, since
+ * `release` (tested) is what bounds them.
  */
 export function linkedSignal(
   sources: readonly AbortSignal[],
@@ -27,6 +33,7 @@ export function linkedSignal(
       return { signal: controller.signal, release };
     }
     const onAbort = (): void => abort(source.reason);
+    setMaxListeners(0, source);
     source.addEventListener("abort", onAbort, { once: true });
     unlinks.push(() => source.removeEventListener("abort", onAbort));
   }

@@ -60,4 +60,25 @@ describe("linkedSignal", () => {
     fence.abort();
     expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
   });
+
+  it("links many requests in flight to one source without a MaxListenersExceededWarning", async () => {
+    // Node warns at the 11th listener on an EventTarget; 64 workers keep far more requests in flight
+    // on the write fence and the controller's stop signal, each released when its request ends.
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on("warning", onWarning);
+    try {
+      const longLived = new AbortController();
+      const linked = Array.from({ length: 200 }, () => linkedSignal([longLived.signal], 30_000));
+      // process warnings are emitted on the next tick
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const { release } of linked) release();
+      expect(warnings.map((w) => w.name)).not.toContain("MaxListenersExceededWarning");
+      expect(getEventListeners(longLived.signal, "abort")).toHaveLength(0);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
 });
