@@ -35,12 +35,13 @@ export async function runOperatorCommand(argv: string[], io: CommandIO): Promise
   const kubeConfig = await loadClusterConnection(config.kubeconfig);
   // Writes go out only while this replica leads (with leader election) or runs (without).
   const fence = new WriteFence();
+  const metrics = new OperatorMetrics();
   const rest = new KubeRestClient(kubeConfig, {
     fence,
     qps: config.kubeApiQps,
     burst: config.kubeApiBurst,
+    metrics: metrics.restClient,
   });
-  const metrics = new OperatorMetrics();
   const identity = defaultIdentity();
   const manager = new Manager({
     logger,

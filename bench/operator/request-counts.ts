@@ -1,6 +1,8 @@
 // Pure: counts of API requests by verb and resource, from kube-apiserver's `apiserver_request_total` or
 // from the requests a client sent, in one shape so the two can be compared and subtracted.
 
+import { classifyApiRequest, resourceLabel } from "../../src/runtime/api-request.js";
+
 /** The verbs kube-apiserver reports (`verb` label of apiserver_request_total) that change state. */
 export const WRITE_VERBS: ReadonlySet<string> = new Set([
   "POST",
@@ -14,10 +16,7 @@ export const WRITE_VERBS: ReadonlySet<string> = new Set([
 /** "VERB resource[.group][/subresource]" -> number of requests. */
 export type RequestCounts = Map<string, number>;
 
-export function resourceLabel(group: string, resource: string, subresource: string): string {
-  const qualified = group === "" ? resource : `${resource}.${group}`;
-  return subresource === "" ? qualified : `${qualified}/${subresource}`;
-}
+export { resourceLabel };
 
 export function countKey(verb: string, resource: string): string {
   return `${verb} ${resource}`;
@@ -53,6 +52,27 @@ export function parseApiServerRequestTotals(metricsText: string): RequestCounts 
   return counts;
 }
 
+const OPERATOR_SAMPLE = /^mlautoscale_api_requests_total\{(.*)\}\s+(\S+)/;
+
+/**
+ * Sums the operator's own `mlautoscale_api_requests_total` over response codes per verb and resource,
+ * from the Prometheus text of its /metrics: the requests it sent, named as kube-apiserver names them.
+ */
+export function parseOperatorRequestTotals(metricsText: string): RequestCounts {
+  const counts: RequestCounts = new Map();
+  for (const line of metricsText.split("\n")) {
+    const sample = OPERATOR_SAMPLE.exec(line);
+    if (sample === null) continue;
+    const labels = new Map<string, string>();
+    for (const match of (sample[1] ?? "").matchAll(LABEL)) labels.set(match[1] ?? "", match[2] ?? "");
+    const value = Number(sample[2]);
+    if (!Number.isFinite(value)) continue;
+    const key = countKey(labels.get("verb") ?? "", labels.get("resource") ?? "");
+    counts.set(key, (counts.get(key) ?? 0) + value);
+  }
+  return counts;
+}
+
 /** after - before, per key; keys whose difference is zero are left out. */
 export function subtractCounts(after: RequestCounts, before: RequestCounts): RequestCounts {
   const difference: RequestCounts = new Map();
@@ -82,42 +102,13 @@ export function sortedEntries(counts: RequestCounts): [string, number][] {
 }
 
 /**
- * The verb and resource kube-apiserver would record for a client request, from its method, URL and
- * content type: GET becomes GET, LIST or WATCH, a server-side apply PATCH becomes APPLY. Undefined for
- * paths that name no resource (discovery, /version, /healthz).
+ * The verb and resource kube-apiserver would record for a client request (see classifyApiRequest),
+ * from its method, URL (path and query) and content type.
  */
 export function classifyRequest(
   method: string,
   url: string,
   contentType: string | undefined,
 ): { verb: string; resource: string } | undefined {
-  const parsed = new URL(url, "http://localhost");
-  const segments = parsed.pathname.split("/").filter((s) => s.length > 0);
-  let group: string;
-  let rest: string[];
-  if (segments[0] === "api" && segments.length >= 3) {
-    group = "";
-    rest = segments.slice(2);
-  } else if (segments[0] === "apis" && segments.length >= 4) {
-    group = segments[1] ?? "";
-    rest = segments.slice(3);
-  } else {
-    return undefined;
-  }
-  // /namespaces/<ns>/<resource>/... is namespaced; /namespaces and /namespaces/<name>[/status] are the
-  // namespaces themselves.
-  if (rest[0] === "namespaces" && rest.length >= 3) rest = rest.slice(2);
-  const [resource, name, subresource] = rest;
-  if (resource === undefined) return undefined;
-  const upper = method.toUpperCase();
-  let verb = upper;
-  if (upper === "GET") {
-    const watch = parsed.searchParams.get("watch");
-    verb = watch === "true" || watch === "1" ? "WATCH" : name === undefined ? "LIST" : "GET";
-  } else if (upper === "PATCH" && contentType?.startsWith("application/apply-patch") === true) {
-    verb = "APPLY";
-  } else if (upper === "DELETE" && name === undefined) {
-    verb = "DELETECOLLECTION";
-  }
-  return { verb, resource: resourceLabel(group, resource, subresource ?? "") };
+  return classifyApiRequest(method, new URL(url, "http://localhost"), contentType);
 }

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ControllerMetrics, ReconcileOutcome } from "../runtime/controller.js";
+import type { RestClientMetrics } from "../runtime/rest.js";
 import type { WorkQueueMetrics } from "../runtime/workqueue.js";
 
 /**
@@ -21,6 +22,7 @@ export class OperatorMetrics {
   private readonly reconcileTime: Histogram<"controller">;
   private readonly activeWorkers: Gauge<"controller">;
   private readonly maxConcurrent: Gauge<"controller">;
+  private readonly apiRequests: Counter<"verb" | "resource" | "code">;
   private readonly inProgressSources = new Map<
     string,
     { unfinishedWorkSeconds(): number; longestRunningProcessorSeconds(): number }
@@ -126,7 +128,20 @@ export class OperatorMetrics {
       labelNames: ["controller"] as const,
       registers,
     });
+    // client-go's rest_client_requests_total has only the method and the host; the verb and resource,
+    // named as kube-apiserver's apiserver_request_total names them, say which writes a reconcile costs.
+    this.apiRequests = new Counter({
+      name: "mlautoscale_api_requests_total",
+      help: "Requests to the Kubernetes API by verb (as kube-apiserver counts them), resource and HTTP status code",
+      labelNames: ["verb", "resource", "code"] as const,
+      registers,
+    });
   }
+
+  /** The hook the API client reports each request to. */
+  readonly restClient: RestClientMetrics = {
+    requestDone: (verb, resource, code) => this.apiRequests.inc({ verb, resource, code }),
+  };
 
   /** Metric hooks for the work queue of controller `name` (controller-runtime labels name=controller). */
   workQueue(name: string): WorkQueueMetrics {

@@ -1,6 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import { createInterface } from "node:readline";
+import { classifyApiRequest } from "./api-request.js";
 import { KubeApiError } from "./errors.js";
 import type { WriteFence } from "./fence.js";
 import type { ClusterConnection } from "./kubeconfig.js";
@@ -48,6 +49,17 @@ export interface KubeRestClientOptions {
    */
   qps?: number;
   burst?: number;
+  /** Told of every request answered (or failed on the way), as kube-apiserver would count it. */
+  metrics?: RestClientMetrics;
+}
+
+export interface RestClientMetrics {
+  /**
+   * One request to `resource` with kube-apiserver's `verb` (GET, LIST, WATCH, POST, PUT, PATCH, APPLY,
+   * DELETE), answered with the HTTP status `code`, or `<error>` when no answer came (client-go's
+   * rest_client_requests_total uses the same).
+   */
+  requestDone(verb: string, resource: string, code: string): void;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -67,6 +79,7 @@ export class KubeRestClient {
   private readonly requestTimeoutMs: number;
   private readonly fence: WriteFence | undefined;
   private readonly rateLimit: TokenBucket;
+  private readonly metrics: RestClientMetrics | undefined;
   /** One keep-alive agent, so requests reuse connections (client-node builds a new agent per call). */
   private agent: { key: string; agent: https.Agent } | undefined;
   private readonly httpAgent = new http.Agent({ keepAlive: true });
@@ -78,6 +91,7 @@ export class KubeRestClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.fence = options.fence;
     this.rateLimit = new TokenBucket(options.qps ?? 0, options.burst ?? 0);
+    this.metrics = options.metrics;
   }
 
   /**
@@ -166,9 +180,23 @@ export class KubeRestClient {
       };
     }
     const transport = url.protocol === "http:" ? http : https;
+    const kind =
+      this.metrics === undefined ? undefined : classifyApiRequest(method, url, options.contentType);
+    const done = (code: string): void => {
+      if (kind !== undefined) this.metrics?.requestDone(kind.verb, kind.resource, code);
+    };
     return new Promise((resolve, reject) => {
-      const request = transport.request(url, { ...requestOptions, signal: options.signal }, resolve);
-      request.on("error", reject);
+      let answered = false;
+      const request = transport.request(url, { ...requestOptions, signal: options.signal }, (response) => {
+        answered = true;
+        done(String(response.statusCode ?? 0));
+        resolve(response);
+      });
+      request.on("error", (error) => {
+        // An answer was counted when it arrived; this is a request that got none.
+        if (!answered) done("<error>");
+        reject(error);
+      });
       if (payload !== undefined) request.write(payload);
       request.end();
     });

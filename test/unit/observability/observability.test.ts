@@ -39,6 +39,20 @@ describe("OperatorMetrics", () => {
     expect(text).toContain('controller_runtime_active_workers{controller="policies"} 1');
   });
 
+  it("counts the API requests its client reports, by verb, resource and code", async () => {
+    const metrics = new OperatorMetrics({ processMetrics: false });
+    metrics.restClient.requestDone("APPLY", "mlautoscalepolicies.mlautoscale.io/status", "200");
+    metrics.restClient.requestDone("APPLY", "mlautoscalepolicies.mlautoscale.io/status", "200");
+    metrics.restClient.requestDone("POST", "deployments.apps", "409");
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(
+      'mlautoscale_api_requests_total{verb="APPLY",resource="mlautoscalepolicies.mlautoscale.io/status",code="200"} 2',
+    );
+    expect(text).toContain(
+      'mlautoscale_api_requests_total{verb="POST",resource="deployments.apps",code="409"} 1',
+    );
+  });
+
   it("includes process metrics by default", async () => {
     const text = await new OperatorMetrics().registry.metrics();
     expect(text).toContain("process_cpu_user_seconds_total");

@@ -18,6 +18,7 @@ class RecordingServer extends LoopbackServer {
         return;
       }
       response.setHeader("Content-Type", "application/json");
+      if (request.url?.includes("/missing") === true) response.statusCode = 404;
       response.end(JSON.stringify({ kind: "Status", ok: true }));
     });
   }
@@ -79,5 +80,35 @@ describe("KubeRestClient", () => {
     for (let i = 0; i < 5; i++) await rest.request("GET", "/api/v1/namespaces");
     expect(server.requests).toHaveLength(5);
     expect(server.connections).toBe(1);
+  });
+
+  it("reports each request as kube-apiserver counts it: verb, resource and code", async () => {
+    const done: string[] = [];
+    const rest = new KubeRestClient(kubeConfigFor(address), {
+      requestTimeoutMs: 200,
+      metrics: { requestDone: (verb, resource, code) => done.push(`${verb} ${resource} ${code}`) },
+    });
+    await rest.request("GET", "/apis/apps/v1/namespaces/a/deployments");
+    await rest.request("GET", "/apis/apps/v1/namespaces/a/deployments/d");
+    await rest.request("PATCH", "/apis/mlautoscale.io/v1alpha1/namespaces/a/mlautoscalepolicies/p/status", {
+      body: {},
+      contentType: "application/apply-patch+yaml",
+    });
+    await rest.request("POST", "/api/v1/namespaces/a/events", { body: {} });
+    await expect(rest.request("GET", "/api/v1/namespaces/a/pods/missing")).rejects.toThrow();
+    await rest.request("GET", "/version");
+    server.hold = () => true;
+    await expect(
+      rest.request("DELETE", "/apis/policy/v1/namespaces/a/poddisruptionbudgets/b"),
+    ).rejects.toThrow();
+    expect(done).toEqual([
+      "LIST deployments.apps 200",
+      "GET deployments.apps 200",
+      "APPLY mlautoscalepolicies.mlautoscale.io/status 200",
+      "POST events 200",
+      "GET pods 404",
+      // /version names no resource and is not counted; a request without an answer is "<error>".
+      "DELETE poddisruptionbudgets.policy <error>",
+    ]);
   });
 });
