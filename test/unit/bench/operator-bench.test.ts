@@ -1,5 +1,6 @@
 // The operator benchmark's own arithmetic: request counting, readiness and /proc parsing.
 import { describe, expect, it } from "vitest";
+import { ConditionClock } from "../../../bench/operator/condition-clock.js";
 import {
   cpuSecondsOfTrees,
   parseProcStatCpuSeconds,
@@ -15,6 +16,7 @@ import {
 import {
   classifyRequest,
   parseApiServerRequestTotals,
+  parseOperatorRequestTotals,
   subtractCounts,
   writesOnly,
 } from "../../../bench/operator/request-counts.js";
@@ -35,6 +37,23 @@ describe("parseApiServerRequestTotals", () => {
       "APPLY deployments.apps": 9,
       "PUT horizontalpodautoscalers.autoscaling/status": 3,
       "POST events": 4,
+    });
+  });
+});
+
+describe("parseOperatorRequestTotals", () => {
+  it("sums the operator's own counter over codes per verb and resource", () => {
+    const text = [
+      "# HELP mlautoscale_api_requests_total Requests to the Kubernetes API",
+      "# TYPE mlautoscale_api_requests_total counter",
+      'mlautoscale_api_requests_total{verb="POST",resource="horizontalpodautoscalers.autoscaling",code="201"} 1000',
+      'mlautoscale_api_requests_total{verb="POST",resource="horizontalpodautoscalers.autoscaling",code="409"} 7',
+      'mlautoscale_api_requests_total{verb="APPLY",resource="mlautoscalepolicies.mlautoscale.io/status",code="200"} 3',
+      'controller_runtime_reconcile_total{controller="mlautoscalepolicy",result="success"} 9',
+    ].join("\n");
+    expect(Object.fromEntries(parseOperatorRequestTotals(text))).toEqual({
+      "POST horizontalpodautoscalers.autoscaling": 1007,
+      "APPLY mlautoscalepolicies.mlautoscale.io/status": 3,
     });
   });
 });
@@ -196,5 +215,47 @@ describe("/proc parsing", () => {
       lines,
     );
     expect(Object.fromEntries(cpu)).toEqual({ broker: 7, apiserver: 7, gone: 0 });
+  });
+});
+
+describe("ConditionClock", () => {
+  const named = (name: string, reconciled: string, ready: string, generation = 1): ListedPolicy => ({
+    metadata: { name, namespace: "n", generation },
+    status: {
+      observedGeneration: generation,
+      conditions: [
+        { type: "Reconciled", status: reconciled, observedGeneration: generation },
+        { type: "Ready", status: ready, observedGeneration: generation },
+      ],
+    },
+  });
+
+  it("keeps the first moment each policy showed a condition, and the moment the n-th did", () => {
+    const clock = new ConditionClock();
+    clock.observe(named("a", "False", "False"), 100);
+    expect(clock.counts()).toEqual({ reconciled: 0, ready: 0 });
+    clock.observe(named("a", "True", "False"), 200);
+    clock.observe(named("b", "True", "False"), 150);
+    // A later event of a policy already Reconciled does not move its moment.
+    clock.observe(named("a", "True", "True"), 900);
+    expect(clock.counts()).toEqual({ reconciled: 2, ready: 1 });
+    expect(clock.reconciledBy(1)).toBe(150);
+    expect(clock.reconciledBy(2)).toBe(200);
+    expect(clock.reconciledBy(3)).toBeUndefined();
+    expect(clock.readyBy(1)).toBe(900);
+  });
+
+  it("does not count a condition left from an older generation", () => {
+    const clock = new ConditionClock();
+    const stale: ListedPolicy = {
+      metadata: { name: "a", namespace: "n", generation: 2 },
+      status: {
+        observedGeneration: 1,
+        conditions: [{ type: "Reconciled", status: "True", observedGeneration: 1 }],
+      },
+    };
+    expect(clock.observe(stale, 100)).toEqual({ reconciled: 0, ready: 0 });
+    expect(clock.observe(named("a", "True", "False", 2), 300)).toEqual({ reconciled: 1, ready: 0 });
+    expect(clock.reconciledBy(1)).toBe(300);
   });
 });
