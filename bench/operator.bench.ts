@@ -254,33 +254,24 @@ async function waitForPolicies(
       const policies = await listPolicies(rest);
       const progress = progressOf(policies);
       const now = Date.now();
-      const listedAt = now;
-      for (const policy of policies) clock.observe(policy, listedAt);
+      for (const policy of policies) clock.observe(policy, now);
       if (progress.reconciled >= expected) noticeAllReconciled();
-      const allReconciledAt = clock.reconciledBy(expected);
-      const allReconciledMs = allReconciledAt === undefined ? undefined : allReconciledAt - startedAt;
-      const reconciledByShareMs = (): RolloutTimes["reconciledByShareMs"] => {
-        const at = (share: number): number | undefined => {
-          const time = clock.reconciledBy(Math.ceil(expected * share));
-          return time === undefined ? undefined : time - startedAt;
-        };
-        return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
-      };
-      if (progress.ready >= expected) {
-        const allReadyAt = clock.readyBy(expected) ?? now;
+      const sinceStart = (time: number | undefined): number | undefined =>
+        time === undefined ? undefined : time - startedAt;
+      const allReconciledMs = sinceStart(clock.reconciledBy(expected));
+      const done = progress.ready >= expected || (!untilReady && allReconciledMs !== undefined);
+      if (done) {
+        const reconciledShare = (share: number): number | undefined =>
+          sinceStart(clock.reconciledBy(Math.ceil(expected * share)));
         return {
           allReconciledMs,
-          allReadyMs: allReadyAt - startedAt,
+          allReadyMs: progress.ready >= expected ? (clock.readyBy(expected) ?? now) - startedAt : undefined,
           policies,
-          reconciledByShareMs: reconciledByShareMs(),
-        };
-      }
-      if (!untilReady && allReconciledMs !== undefined) {
-        return {
-          allReconciledMs,
-          allReadyMs: undefined,
-          policies,
-          reconciledByShareMs: reconciledByShareMs(),
+          reconciledByShareMs: {
+            p50: reconciledShare(0.5),
+            p90: reconciledShare(0.9),
+            p99: reconciledShare(0.99),
+          },
         };
       }
       if (now - lastLog > 15_000) {
@@ -590,9 +581,8 @@ async function main(): Promise<void> {
         rollout = {
           policies: target,
           applySeconds: seconds(applyMs),
-          allReconciledSeconds:
-            times.allReconciledMs === undefined ? undefined : seconds(times.allReconciledMs),
-          allReadySeconds: times.allReadyMs === undefined ? undefined : seconds(times.allReadyMs),
+          allReconciledSeconds: secondsOrUndefined(times.allReconciledMs),
+          allReadySeconds: secondsOrUndefined(times.allReadyMs),
           reconciledSeconds: {
             p50: secondsOrUndefined(times.reconciledByShareMs.p50),
             p90: secondsOrUndefined(times.reconciledByShareMs.p90),
@@ -622,8 +612,7 @@ async function main(): Promise<void> {
           rssMiB: Math.round(sampled.rssMiB * 10) / 10,
           peakRssMiB: Math.round(sampled.peakRssMiB * 10) / 10,
           applySeconds: seconds(applyMs),
-          allReconciledSeconds:
-            times.allReconciledMs === undefined ? undefined : seconds(times.allReconciledMs),
+          allReconciledSeconds: secondsOrUndefined(times.allReconciledMs),
           readyWhenSampled: progress.ready,
           operatorCpuSeconds,
         });

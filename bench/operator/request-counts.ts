@@ -16,8 +16,6 @@ export const WRITE_VERBS: ReadonlySet<string> = new Set([
 /** "VERB resource[.group][/subresource]" -> number of requests. */
 export type RequestCounts = Map<string, number>;
 
-export { resourceLabel };
-
 export function countKey(verb: string, resource: string): string {
   return `${verb} ${resource}`;
 }
@@ -27,50 +25,56 @@ export function splitKey(key: string): { verb: string; resource: string } {
   return { verb: key.slice(0, space), resource: key.slice(space + 1) };
 }
 
-const SAMPLE = /^apiserver_request_total\{(.*)\}\s+(\S+)/;
+/** A sample line's labels and value: `name{labels} value`. */
+const SAMPLE = /^[^{]*\{(.*)\}\s+(\S+)/;
 const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
 
 /**
- * Sums `apiserver_request_total` over response codes (and the other labels) per verb and resource, from
- * the Prometheus text format of kube-apiserver's /metrics.
+ * Sums the samples of counter `metric` in Prometheus text by the key `keyOf` makes of their labels (the
+ * labels it leaves out, such as the response code, are summed over).
  */
-export function parseApiServerRequestTotals(metricsText: string): RequestCounts {
+function sumSamplesBy(
+  metricsText: string,
+  metric: string,
+  keyOf: (labels: ReadonlyMap<string, string>) => string,
+): RequestCounts {
   const counts: RequestCounts = new Map();
+  const prefix = `${metric}{`;
   for (const line of metricsText.split("\n")) {
+    if (!line.startsWith(prefix)) continue;
     const sample = SAMPLE.exec(line);
     if (sample === null) continue;
     const labels = new Map<string, string>();
     for (const match of (sample[1] ?? "").matchAll(LABEL)) labels.set(match[1] ?? "", match[2] ?? "");
     const value = Number(sample[2]);
     if (!Number.isFinite(value)) continue;
-    const key = countKey(
-      labels.get("verb") ?? "",
-      resourceLabel(labels.get("group") ?? "", labels.get("resource") ?? "", labels.get("subresource") ?? ""),
-    );
+    const key = keyOf(labels);
     counts.set(key, (counts.get(key) ?? 0) + value);
   }
   return counts;
 }
 
-const OPERATOR_SAMPLE = /^mlautoscale_api_requests_total\{(.*)\}\s+(\S+)/;
+/**
+ * Sums `apiserver_request_total` over response codes (and the other labels) per verb and resource, from
+ * the Prometheus text format of kube-apiserver's /metrics.
+ */
+export function parseApiServerRequestTotals(metricsText: string): RequestCounts {
+  return sumSamplesBy(metricsText, "apiserver_request_total", (labels) =>
+    countKey(
+      labels.get("verb") ?? "",
+      resourceLabel(labels.get("group") ?? "", labels.get("resource") ?? "", labels.get("subresource") ?? ""),
+    ),
+  );
+}
 
 /**
  * Sums the operator's own `mlautoscale_api_requests_total` over response codes per verb and resource,
  * from the Prometheus text of its /metrics: the requests it sent, named as kube-apiserver names them.
  */
 export function parseOperatorRequestTotals(metricsText: string): RequestCounts {
-  const counts: RequestCounts = new Map();
-  for (const line of metricsText.split("\n")) {
-    const sample = OPERATOR_SAMPLE.exec(line);
-    if (sample === null) continue;
-    const labels = new Map<string, string>();
-    for (const match of (sample[1] ?? "").matchAll(LABEL)) labels.set(match[1] ?? "", match[2] ?? "");
-    const value = Number(sample[2]);
-    if (!Number.isFinite(value)) continue;
-    const key = countKey(labels.get("verb") ?? "", labels.get("resource") ?? "");
-    counts.set(key, (counts.get(key) ?? 0) + value);
-  }
-  return counts;
+  return sumSamplesBy(metricsText, "mlautoscale_api_requests_total", (labels) =>
+    countKey(labels.get("verb") ?? "", labels.get("resource") ?? ""),
+  );
 }
 
 /** after - before, per key; keys whose difference is zero are left out. */
