@@ -79,15 +79,29 @@ function isZeroValue(value: unknown): boolean {
   return false;
 }
 
-/** JSON with object keys sorted, so equal objects serialise identically. */
+/**
+ * JSON with object keys sorted, so equal objects serialise identically. The output is what content hashes
+ * stored on live objects were computed from: it must not change, or every object would be written again.
+ * Built by concatenation in one pass (no intermediate arrays): it runs for every child of every reconcile.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) out += ",";
+      out += canonicalJson(value[index]);
+    }
+    return out + "]";
+  }
   if (isPlainObject(value)) {
-    const fields = Object.keys(value)
-      .filter((key) => value[key] !== undefined)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
-    return `{${fields.join(",")}}`;
+    let out = "{";
+    for (const key of Object.keys(value).sort()) {
+      const field = value[key];
+      if (field === undefined) continue;
+      if (out.length > 1) out += ",";
+      out += JSON.stringify(key) + ":" + canonicalJson(field);
+    }
+    return out + "}";
   }
   return JSON.stringify(value) ?? "null";
 }
@@ -100,14 +114,14 @@ export function contentHash(value: unknown): string {
 /**
  * Returns a copy of `desired` with annotation `annotationKey` set to the hash of its content, so a
  * change to the desired object (including a field it no longer sets) always differs from the live
- * object, while an unchanged desired object compares equal (Prometheus Operator's input hash).
+ * object, while an unchanged desired object compares equal (Prometheus Operator's input hash). The copy
+ * is new down to the annotations and shares everything else with `desired`, which is left as it was.
  */
 export function withApplyHash<T extends { metadata?: object }>(desired: T, annotationKey: string): T {
-  const copy = structuredClone(desired);
-  const metadata: { annotations?: { [key: string]: string } } = { ...copy.metadata };
+  const metadata: { annotations?: { [key: string]: string } } = { ...desired.metadata };
   const annotations = { ...metadata.annotations };
   delete annotations[annotationKey];
-  const unstamped = { ...copy, metadata: { ...metadata, annotations } };
+  const unstamped = { ...desired, metadata: { ...metadata, annotations } };
   annotations[annotationKey] = contentHash(unstamped);
-  return { ...copy, metadata: { ...metadata, annotations } };
+  return { ...desired, metadata: { ...metadata, annotations } };
 }

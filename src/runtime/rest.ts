@@ -1,6 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import { createInterface } from "node:readline";
+import { createSecureContext, type SecureContext } from "node:tls";
 import { classifyApiRequest } from "./api-request.js";
 import { KubeApiError } from "./errors.js";
 import type { WriteFence } from "./fence.js";
@@ -224,10 +225,23 @@ export class KubeRestClient {
       .join("|");
     if (this.agent?.key !== key) {
       this.agent?.agent.destroy();
-      this.agent = { key, agent: new https.Agent({ ...tls, keepAlive: true }) };
+      // One TLS context for every connection of the agent: without it each new connection parses the
+      // CA bundle, certificate and key again.
+      const secureContext = tlsContext(tls);
+      this.agent = { key, agent: new https.Agent({ ...tls, secureContext, keepAlive: true }) };
     }
     return this.agent.agent;
   }
+}
+
+function tlsContext(options: TlsOptions): SecureContext {
+  return createSecureContext({
+    ...(options.ca !== undefined && { ca: options.ca }),
+    ...(options.cert !== undefined && { cert: options.cert }),
+    ...(options.key !== undefined && { key: options.key }),
+    ...(options.pfx !== undefined && { pfx: options.pfx }),
+    ...(options.passphrase !== undefined && { passphrase: options.passphrase }),
+  });
 }
 
 function readAll(stream: http.IncomingMessage): Promise<string> {

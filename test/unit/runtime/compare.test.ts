@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   applyDifferences,
   canonicalJson,
+  contentHash,
   differingPaths,
   needsApply,
   valueAt,
@@ -177,5 +178,29 @@ describe("withApplyHash", () => {
 
   it("serialises canonically regardless of key order", () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
+  });
+
+  it("keeps the serialisation and hash that live objects were stamped with", () => {
+    // Hashes are stored on live objects: any change here would make every child differ and be rewritten.
+    const value = {
+      b: [1, "x", null, undefined, { z: true, a: { 'q"k': 1.5 } }],
+      a: undefined,
+      é: "ü\n",
+      c: {},
+      d: [],
+      e: 0,
+      f: "",
+    };
+    expect(canonicalJson(value)).toBe(
+      '{"b":[1,"x",null,null,{"a":{"q\\"k":1.5},"z":true}],"c":{},"d":[],"e":0,"f":"","é":"ü\\n"}',
+    );
+    expect(contentHash(value)).toBe("a287386dc7e29041");
+  });
+
+  it("leaves the desired object as it was, its annotations included", () => {
+    const desired = { metadata: { name: "a", annotations: { keep: "me" } }, spec: { replicas: 2 } };
+    const stamped = withApplyHash(desired, "example.io/applied-hash");
+    expect(desired).toEqual({ metadata: { name: "a", annotations: { keep: "me" } }, spec: { replicas: 2 } });
+    expect(Object.keys(stamped.metadata.annotations).sort()).toEqual(["example.io/applied-hash", "keep"]);
   });
 });
