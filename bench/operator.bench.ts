@@ -27,10 +27,12 @@ import {
   type ProcessMemory,
 } from "./operator/process-memory.js";
 import { ConditionClock } from "./operator/condition-clock.js";
+import { referenceWorkMs } from "./operator/cpu-reference.js";
 import { percentile, progressOf, secondsToReady, type ListedPolicy } from "./operator/readiness.js";
 import {
   parseApiServerRequestTotals,
   parseOperatorRequestTotals,
+  parseReconcileTotal,
   sortedEntries,
   splitKey,
   subtractCounts,
@@ -357,9 +359,18 @@ async function freeLoopbackPort(): Promise<number> {
  * mlautoscale_api_requests_total (a counter its API client keeps, named as kube-apiserver names them).
  */
 async function operatorRequestCounts(operator: OperatorProcess): Promise<RequestCounts> {
+  return parseOperatorRequestTotals(await operatorMetricsText(operator));
+}
+
+/** Reconciles the operator has run so far, whatever their result (controller_runtime_reconcile_total). */
+async function operatorReconciles(operator: OperatorProcess): Promise<number> {
+  return parseReconcileTotal(await operatorMetricsText(operator));
+}
+
+async function operatorMetricsText(operator: OperatorProcess): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${operator.metricsPort}/metrics`);
   if (!response.ok) throw new Error(`the operator's /metrics answered ${response.status}`);
-  return parseOperatorRequestTotals(await response.text());
+  return response.text();
 }
 
 function startOperator(controlPlane: ControlPlane, metricsPort: number, command: string[]): OperatorProcess {
@@ -521,6 +532,10 @@ async function main(): Promise<void> {
     await waitForLeadership(rest, operator);
     const baseline = await settledMemory(operator, 15_000);
     log(`operator ${operator.pid} leads; RSS ${baseline.rssMiB.toFixed(1)} MiB with no policy`);
+    const cpuReferenceMs: { beforeRollout: number; afterRollout?: number } = {
+      beforeRollout: referenceWorkMs(),
+    };
+    log(`reference work on one core: ${cpuReferenceMs.beforeRollout} ms`);
 
     let created = 0;
     let rollout:
@@ -535,6 +550,7 @@ async function main(): Promise<void> {
           operatorWritesToAllReconciled: Record<string, number>;
           operatorCpuSeconds: number;
           cpuSecondsToAllReconciled: Record<string, number>;
+          reconcilesToAllReconciled: number;
         }
       | undefined;
     let steady:
@@ -554,6 +570,7 @@ async function main(): Promise<void> {
     for (const target of stages) {
       const isRollout = target === rolloutPolicies;
       const operatorBefore = await operatorRequestCounts(operator);
+      const reconcilesBefore = await operatorReconciles(operator);
       log(`applying policies ${created}..${target - 1} (${applyDescription})`);
       const startedAt = Date.now();
       const cpuBefore = readProcessCpuSeconds(operator.pid);
@@ -561,6 +578,7 @@ async function main(): Promise<void> {
       const processesBefore = processCpuSeconds(controlPlane, running);
       let processesReconciled = processesBefore;
       let operatorCountsReconciled: Promise<RequestCounts> = Promise.resolve(operatorBefore);
+      let reconcilesReconciled: Promise<number> = Promise.resolve(reconcilesBefore);
       const applying = applyPolicies(controlPlane, rest, created, target).then((ms) => {
         log(`applying took ${seconds(ms)} s`);
         return ms;
@@ -568,6 +586,7 @@ async function main(): Promise<void> {
       const times = await waitForPolicies(rest, operator, target, startedAt, isRollout, applying, () => {
         processesReconciled = processCpuSeconds(controlPlane, running);
         operatorCountsReconciled = operatorRequestCounts(running);
+        reconcilesReconciled = operatorReconciles(running);
       });
       const applyMs = await applying;
       created = target;
@@ -602,6 +621,7 @@ async function main(): Promise<void> {
           ),
           operatorCpuSeconds,
           cpuSecondsToAllReconciled: cpuSpent(processesBefore, processesReconciled),
+          reconcilesToAllReconciled: (await reconcilesReconciled) - reconcilesBefore,
         };
       }
       if (rssPolicies.includes(target)) {
@@ -651,6 +671,8 @@ async function main(): Promise<void> {
             new Map([...operatorRequests].filter(([key]) => !operatorWrites.has(key))),
           ),
         };
+        cpuReferenceMs.afterRollout = referenceWorkMs();
+        log(`reference work on one core: ${cpuReferenceMs.afterRollout} ms`);
       }
     }
 
@@ -659,6 +681,7 @@ async function main(): Promise<void> {
         cpus: cpus().length,
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         node: process.version,
+        cpuReferenceMs,
       },
       date: new Date().toISOString(),
       parameters: {
@@ -704,6 +727,7 @@ interface PrintableResults {
         operatorCpuSeconds: number;
         cpuSecondsToAllReconciled: Record<string, number>;
         operatorWritesToAllReconciled: Record<string, number>;
+        reconcilesToAllReconciled: number;
       }
     | undefined;
   steadyState?:
@@ -717,6 +741,7 @@ interface PrintableResults {
       }
     | undefined;
   memory: MemoryPoint[];
+  machine: { cpuReferenceMs: { beforeRollout: number; afterRollout?: number } };
 }
 
 function printTable(results: PrintableResults): void {
@@ -736,8 +761,14 @@ function printTable(results: PrintableResults): void {
       "per policy, creation -> Ready (p50 / p90 / p99 / max)",
       `${t.p50} / ${t.p90} / ${t.p99} / ${t.max} s`,
     );
+    row("reconciles until all were Reconciled", String(rollout.reconcilesToAllReconciled));
     console.log("\nCPU from the first apply until all were Reconciled");
     for (const [name, cpu] of Object.entries(rollout.cpuSecondsToAllReconciled)) row(name, `${cpu} s`);
+    const reference = results.machine.cpuReferenceMs;
+    row(
+      "reference work on one core, before / after (lower: faster)",
+      `${reference.beforeRollout} / ${reference.afterRollout ?? "-"} ms`,
+    );
     console.log("\nThe operator's writes from the first apply until all were Reconciled");
     for (const [key, count] of Object.entries(rollout.operatorWritesToAllReconciled)) row(key, String(count));
   }

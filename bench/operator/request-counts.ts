@@ -77,6 +77,11 @@ export function parseOperatorRequestTotals(metricsText: string): RequestCounts {
   );
 }
 
+/** The sum of every sample of the operator's `controller_runtime_reconcile_total` (all results). */
+export function parseReconcileTotal(metricsText: string): number {
+  return totalOf(sumSamplesBy(metricsText, "controller_runtime_reconcile_total", () => ""));
+}
+
 /** after - before, per key; keys whose difference is zero are left out. */
 export function subtractCounts(after: RequestCounts, before: RequestCounts): RequestCounts {
   const difference: RequestCounts = new Map();

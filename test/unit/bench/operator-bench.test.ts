@@ -17,6 +17,7 @@ import {
   classifyRequest,
   parseApiServerRequestTotals,
   parseOperatorRequestTotals,
+  parseReconcileTotal,
   subtractCounts,
   writesOnly,
 } from "../../../bench/operator/request-counts.js";
@@ -55,6 +56,20 @@ describe("parseOperatorRequestTotals", () => {
       "POST horizontalpodautoscalers.autoscaling": 1007,
       "APPLY mlautoscalepolicies.mlautoscale.io/status": 3,
     });
+  });
+});
+
+describe("parseReconcileTotal", () => {
+  it("sums the operator's reconciles over every controller and result, and nothing else", () => {
+    const text = [
+      "# TYPE controller_runtime_reconcile_total counter",
+      'controller_runtime_reconcile_total{controller="mlautoscalepolicy",result="success"} 2900',
+      'controller_runtime_reconcile_total{controller="mlautoscalepolicy",result="requeue_after"} 12',
+      'controller_runtime_reconcile_total{controller="mlautoscalepolicy",result="error"} 3',
+      'controller_runtime_reconcile_errors_total{controller="mlautoscalepolicy"} 3',
+      'mlautoscale_api_requests_total{verb="POST",resource="events",code="201"} 40',
+    ].join("\n");
+    expect(parseReconcileTotal(text)).toBe(2915);
   });
 });
 
