@@ -15,14 +15,12 @@ import {
   Reason,
   type EndpointPattern,
   type MLAutoscalePolicy,
-  type ParseResult,
   type PolicyStatus,
 } from "../../api/v1alpha1/index.js";
 import type { ScaledObject, TriggerAuthentication } from "../../keda/types.js";
 import type { ReconcileContext, ReconcileResult } from "../../runtime/controller.js";
 import type { EventRecorder } from "../../runtime/events.js";
 import {
-  deepFreeze,
   metaTime,
   keyString,
   mutableCopy,
@@ -307,12 +305,6 @@ export class PolicyReconciler {
    * event names it with the ScaledObject, one event for the policy's children as without the wait.
    */
   private readonly createdBeforeScaledObject = new Map<string, string[]>();
-  /**
-   * Each cached policy object validated once: the cache replaces an object when it changes and never edits
-   * it, so one version is reconciled many times (every child event) with the same answer. Weak, so a
-   * version the cache let go is let go here too. The result is frozen: reconciles share it.
-   */
-  private readonly parsedPolicies = new WeakMap<DeepReadonly<PolicyObject>, ParseResult>();
 
   constructor(private readonly options: PolicyReconcilerOptions) {
     this.caches = options.caches;
@@ -357,7 +349,7 @@ export class PolicyReconciler {
     // One reconcile: read, build, apply, prune, then the status, once, from the caches and the answers to
     // the writes just made (the caches have not seen those yet).
     const written: WrittenChildren = { answers: new Map() };
-    const parsed = this.parsed(raw);
+    const parsed = parsePolicy(mutableCopy(raw));
     const policy = parsed.ok ? parsed.policy : undefined;
     const outcome: ReconcileOutcome =
       policy === undefined
@@ -375,16 +367,6 @@ export class PolicyReconciler {
     if (outcome.error !== undefined) throw outcome.error;
     return outcome.result;
   };
-
-  private parsed(raw: DeepReadonly<PolicyObject>): ParseResult {
-    let parsed = this.parsedPolicies.get(raw);
-    if (parsed === undefined) {
-      parsed = parsePolicy(mutableCopy(raw));
-      deepFreeze(parsed);
-      this.parsedPolicies.set(raw, parsed);
-    }
-    return parsed;
-  }
 
   private async reconcileValid(
     policy: MLAutoscalePolicy,
