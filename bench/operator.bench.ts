@@ -362,9 +362,18 @@ async function operatorRequestCounts(operator: OperatorProcess): Promise<Request
   return parseOperatorRequestTotals(await operatorMetricsText(operator));
 }
 
-/** Reconciles the operator has run so far, whatever their result (controller_runtime_reconcile_total). */
-async function operatorReconciles(operator: OperatorProcess): Promise<number> {
-  return parseReconcileTotal(await operatorMetricsText(operator));
+/**
+ * One scrape of the operator's /metrics: its requests as operatorRequestCounts gives them, and the
+ * reconciles it has run so far, whatever their result (controller_runtime_reconcile_total).
+ */
+async function operatorCounts(operator: OperatorProcess): Promise<OperatorCounts> {
+  const text = await operatorMetricsText(operator);
+  return { requests: parseOperatorRequestTotals(text), reconciles: parseReconcileTotal(text) };
+}
+
+interface OperatorCounts {
+  requests: RequestCounts;
+  reconciles: number;
 }
 
 async function operatorMetricsText(operator: OperatorProcess): Promise<string> {
@@ -532,7 +541,7 @@ async function main(): Promise<void> {
     await waitForLeadership(rest, operator);
     const baseline = await settledMemory(operator, 15_000);
     log(`operator ${operator.pid} leads; RSS ${baseline.rssMiB.toFixed(1)} MiB with no policy`);
-    const cpuReferenceMs: { beforeRollout: number; afterRollout?: number } = {
+    const cpuReferenceMs: CpuReference = {
       beforeRollout: referenceWorkMs(),
     };
     log(`reference work on one core: ${cpuReferenceMs.beforeRollout} ms`);
@@ -569,24 +578,21 @@ async function main(): Promise<void> {
 
     for (const target of stages) {
       const isRollout = target === rolloutPolicies;
-      const operatorBefore = await operatorRequestCounts(operator);
-      const reconcilesBefore = await operatorReconciles(operator);
+      const operatorBefore = await operatorCounts(operator);
       log(`applying policies ${created}..${target - 1} (${applyDescription})`);
       const startedAt = Date.now();
       const cpuBefore = readProcessCpuSeconds(operator.pid);
       const running = operator;
       const processesBefore = processCpuSeconds(controlPlane, running);
       let processesReconciled = processesBefore;
-      let operatorCountsReconciled: Promise<RequestCounts> = Promise.resolve(operatorBefore);
-      let reconcilesReconciled: Promise<number> = Promise.resolve(reconcilesBefore);
+      let operatorCountsReconciled: Promise<OperatorCounts> = Promise.resolve(operatorBefore);
       const applying = applyPolicies(controlPlane, rest, created, target).then((ms) => {
         log(`applying took ${seconds(ms)} s`);
         return ms;
       });
       const times = await waitForPolicies(rest, operator, target, startedAt, isRollout, applying, () => {
         processesReconciled = processCpuSeconds(controlPlane, running);
-        operatorCountsReconciled = operatorRequestCounts(running);
-        reconcilesReconciled = operatorReconciles(running);
+        operatorCountsReconciled = operatorCounts(running);
       });
       const applyMs = await applying;
       created = target;
@@ -597,6 +603,7 @@ async function main(): Promise<void> {
       );
       if (isRollout) {
         const perPolicy = secondsToReady(times.policies);
+        const atAllReconciled = await operatorCountsReconciled;
         rollout = {
           policies: target,
           applySeconds: seconds(applyMs),
@@ -614,14 +621,14 @@ async function main(): Promise<void> {
             max: percentile(perPolicy, 100),
           },
           operatorWrites: countsObject(
-            writesOnly(subtractCounts(await operatorRequestCounts(operator), operatorBefore)),
+            writesOnly(subtractCounts(await operatorRequestCounts(operator), operatorBefore.requests)),
           ),
           operatorWritesToAllReconciled: countsObject(
-            writesOnly(subtractCounts(await operatorCountsReconciled, operatorBefore)),
+            writesOnly(subtractCounts(atAllReconciled.requests, operatorBefore.requests)),
           ),
           operatorCpuSeconds,
           cpuSecondsToAllReconciled: cpuSpent(processesBefore, processesReconciled),
-          reconcilesToAllReconciled: (await reconcilesReconciled) - reconcilesBefore,
+          reconcilesToAllReconciled: atAllReconciled.reconciles - operatorBefore.reconciles,
         };
       }
       if (rssPolicies.includes(target)) {
@@ -714,6 +721,12 @@ async function main(): Promise<void> {
   }
 }
 
+/** The reference work's time on one core (bench/operator/cpu-reference.ts), before and after the roll-out. */
+interface CpuReference {
+  beforeRollout: number;
+  afterRollout?: number;
+}
+
 interface PrintableResults {
   baselineRssMiB: number;
   rollout?:
@@ -741,7 +754,7 @@ interface PrintableResults {
       }
     | undefined;
   memory: MemoryPoint[];
-  machine: { cpuReferenceMs: { beforeRollout: number; afterRollout?: number } };
+  machine: { cpuReferenceMs: CpuReference };
 }
 
 function printTable(results: PrintableResults): void {
