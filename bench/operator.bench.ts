@@ -19,15 +19,10 @@ import { stringify } from "yaml";
 import { startControlPlane, type ControlPlane } from "../dev/controlplane/index.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
 import { compileOperator, createBenchNodes, imageNodeFlags, PODS_PER_BENCH_NODE } from "./operator/setup.js";
-import {
-  cpuSecondsOfTrees,
-  readAllProcStats,
-  readProcessCpuSeconds,
-  readProcessMemory,
-  type ProcessMemory,
-} from "./operator/process-memory.js";
+import { readProcessCpuSeconds, readProcessMemory, type ProcessMemory } from "./operator/process-memory.js";
 import { ConditionClock } from "./operator/condition-clock.js";
 import { referenceWorkMs } from "./operator/cpu-reference.js";
+import { cpuSpent, readCpu, type CpuReading } from "./operator/machine-cpu.js";
 import { percentile, progressOf, secondsToReady, type ListedPolicy } from "./operator/readiness.js";
 import {
   parseApiServerRequestTotals,
@@ -459,40 +454,11 @@ function countsObject(counts: RequestCounts): Record<string, number> {
  * CPU seconds so far of each process on the roll-out's path: the control plane's components (with what
  * they started), the operator, and this benchmark (the applying client, the policy watch and lists).
  */
-function processCpuSeconds(controlPlane: ControlPlane, operator: OperatorProcess): Map<string, number> {
-  const usage = process.cpuUsage();
-  const cpu = cpuSecondsOfTrees(
+function processCpuSeconds(controlPlane: ControlPlane, operator: OperatorProcess): CpuReading {
+  return readCpu(
     new Map([...controlPlane.componentPids(), ["mlautoscale operator", operator.pid]]),
-    readAllProcStats(),
+    "benchmark (client, watch)",
   );
-  cpu.set("benchmark (client, watch)", (usage.user + usage.system) / 1e6);
-  cpu.set(MACHINE_CPU, machineBusySeconds());
-  return cpu;
-}
-
-/** Every process's CPU, the kernel's included, from /proc/stat: what the rows above leave out. */
-const MACHINE_CPU = "machine, all processes";
-
-/** Seconds the cores have spent busy since boot: /proc/stat's first line less idle and iowait. */
-function machineBusySeconds(): number {
-  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1);
-  // user nice system idle iowait irq softirq steal (guest time is already in user and nice)
-  const ticks = fields.slice(0, 8).map(Number);
-  const total = ticks.reduce((sum, value) => sum + value, 0);
-  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-  return (total - idle) / 100; // USER_HZ
-}
-
-/** The CPU each process spent between two readings, most first, with the machine's total. */
-function cpuSpent(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
-  const spent = [...after]
-    .filter(([name]) => name !== MACHINE_CPU)
-    .map(([name, total]): [string, number] => [name, total - (before.get(name) ?? 0)]);
-  spent.sort((a, b) => b[1] - a[1]);
-  const sum = spent.reduce((total, [, cpu]) => total + cpu, 0);
-  const machine = (after.get(MACHINE_CPU) ?? 0) - (before.get(MACHINE_CPU) ?? 0);
-  const rows: [string, number][] = [...spent, ["total", sum], [MACHINE_CPU, machine]];
-  return Object.fromEntries(rows.map(([name, cpu]) => [name, seconds(cpu * 1000)]));
 }
 
 function isOperatorLease(key: string): boolean {
