@@ -2,13 +2,14 @@
 // through the operator, and N hand-written Deployment + ScaledObject pairs (the specs the operator would
 // write, from renderPolicy) applied straight to the API server. For each path: the time from the first
 // apply until every ScaledObject is Ready and every HPA KEDA generates exists, API requests per object
-// (the operator's through a counting proxy, KEDA's own rest_client_requests_total, the client's applies),
-// and the resident memory of the operator, KEDA's operator, its metrics server and its webhooks.
+// (the operator's own mlautoscale_api_requests_total, KEDA's own rest_client_requests_total, the client's
+// applies), the CPU of every process on the machine's path, and the resident memory of the operator, KEDA's
+// operator, its metrics server and its webhooks.
 // Method and figures: docs/benchmarks.md.
 //
 // Run: npx tsx bench/keda-side-by-side.bench.ts [--objects 1000] [--order direct-first|operator-first]
 //        [--settle-seconds 60] [--apply-concurrency 16] [--loop] [--ready-timeout-seconds 1800]
-//        [--between delete|keep] [--keda-api-qps N]
+//        [--between delete|keep] [--keda-api-qps N] [--controller-manager-api-qps N]
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import {
   closeSync,
@@ -25,19 +26,22 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { stringify } from "yaml";
 import { startControlPlane, type ControlPlane } from "../dev/controlplane/index.js";
 import { freePorts } from "../dev/controlplane/net.js";
 import { parsePolicy } from "../src/api/v1alpha1/index.js";
 import { renderPolicy } from "../src/render/index.js";
+import { OperatorConfigSchema } from "../src/config.js";
+import { Informer, type ResourceSelector, type SharedInformer } from "../src/runtime/informer.js";
+import type { KubeObject } from "../src/runtime/object.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
-import type { ScaledObject } from "../src/keda/types.js";
 import { compileOperator, createBenchNodes, imageNodeFlags, PODS_PER_BENCH_NODE } from "./operator/setup.js";
-import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
+import { cpuSpent, readCpu, type CpuReading } from "./operator/machine-cpu.js";
 import { readProcessCpuSeconds, readProcessMemory } from "./operator/process-memory.js";
-import { currentTrueCondition, percentile, type ListedPolicy } from "./operator/readiness.js";
+import { percentile, type ListedPolicy } from "./operator/readiness.js";
+import { RolloutClock, type RolloutCounts, type RolloutStep } from "./operator/rollout-clock.js";
 import {
   parseApiServerRequestTotals,
+  parseOperatorRequestTotals,
   sortedEntries,
   subtractCounts,
   totalOf,
@@ -70,6 +74,8 @@ const { values: flags } = parseArgs({
     between: { type: "string", default: "delete" },
     // KEDA's operator's client limit (its --kube-api-qps, burst 1.5 times it); unset: KEDA's own 20/30.
     "keda-api-qps": { type: "string" },
+    // kube-controller-manager's client limit, likewise; unset: its own 20/30.
+    "controller-manager-api-qps": { type: "string" },
   },
   strict: true,
 });
@@ -94,6 +100,16 @@ const kedaClient =
   kedaApiQps === undefined
     ? { qps: 20, burst: 30, setByBenchmark: false }
     : { qps: kedaApiQps, burst: Math.ceil(kedaApiQps * 1.5), setByBenchmark: true };
+const controllerManagerApiQps =
+  flags["controller-manager-api-qps"] === undefined
+    ? undefined
+    : positiveInteger("controller-manager-api-qps", flags["controller-manager-api-qps"]);
+const controllerManagerClient =
+  controllerManagerApiQps === undefined
+    ? undefined
+    : { qps: controllerManagerApiQps, burst: Math.ceil(controllerManagerApiQps * 1.5) };
+/** The operator runs with its defaults. */
+const operatorDefaults = OperatorConfigSchema.parse({});
 const between = flags.between;
 if (between !== "delete" && between !== "keep") throw new Error("--between must be delete or keep");
 
@@ -303,23 +319,12 @@ interface OperatorProcess {
   metricsUrl: string;
 }
 
-async function startOperator(
-  controlPlane: ControlPlane,
-  proxy: CountingProxy,
-  command: string[],
-): Promise<OperatorProcess> {
-  const kubeconfigPath = join(controlPlane.dir, "operator.kubeconfig");
-  writeFileSync(
-    kubeconfigPath,
-    stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "bench", cluster: { server: proxy.url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "operator", user: {} }],
-      contexts: [{ name: "bench", context: { cluster: "bench", user: "operator" } }],
-      "current-context": "bench",
-    }),
-  );
+/**
+ * Starts the compiled operator as its own process, connected to kube-apiserver with TLS as in a cluster
+ * (the admin kubeconfig): it counts its own requests (mlautoscale_api_requests_total), so no proxy sits
+ * between them to cost the machine CPU on this path only.
+ */
+async function startOperator(controlPlane: ControlPlane, command: string[]): Promise<OperatorProcess> {
   const [port] = await freePorts(1);
   const logPath = join(controlPlane.dir, "logs", "operator.log");
   const logFd = openSync(logPath, "a");
@@ -328,7 +333,7 @@ async function startOperator(
     [
       ...command,
       "operator",
-      `--kubeconfig=${kubeconfigPath}`,
+      `--kubeconfig=${controlPlane.kubeconfigPath}`,
       // Its own namespace only, so that its caches hold its N policies and their children, not the
       // hand-written pairs of the other phase (KEDA, cluster-wide, holds both).
       `--namespaces=${OPERATOR_NAMESPACE}`,
@@ -431,22 +436,19 @@ async function applyAll(count: number, applyOne: (index: number) => Promise<void
 interface Listed {
   metadata?: { name?: string; creationTimestamp?: string };
 }
-interface ListedDeployment extends Listed {
-  status?: { availableReplicas?: number };
-}
 
-interface Progress {
-  scaledObjects: number;
-  scaledObjectsReady: number;
-  /** ScaledObjects whose status.hpaName names an HPA that exists. */
-  hpas: number;
-  deploymentsAvailable: number;
-  policiesReconciled?: number;
-  policiesReady?: number;
-  policiesScalingActive?: number;
-}
+type Progress = RolloutCounts;
+type Milestone = RolloutStep;
 
-type Milestone = keyof Progress;
+/** How often the phase's counts are kept for its timeline. */
+const TIMELINE_INTERVAL_MS = 10_000;
+
+type TimelinePoint = Partial<Progress> & {
+  /** Seconds since the first apply. */
+  seconds: number;
+  /** ScaledObjects waiting in KEDA's operator's work queue. */
+  kedaQueueDepth: number;
+};
 
 async function list<T>(rest: KubeRestClient, path: string): Promise<T[]> {
   // resourceVersion=0: served from the API server's watch cache, as informers list; cheaper for it.
@@ -455,24 +457,71 @@ async function list<T>(rest: KubeRestClient, path: string): Promise<T[]> {
 }
 
 interface PhaseObservation {
-  progress: Progress;
+  progress: Partial<Progress>;
   /** ms since the phase started at which each milestone first reached N. */
   reachedMs: Partial<Record<Milestone, number>>;
-  /** Per object: ms since the epoch at which it was first seen Ready (ScaledObject) / its HPA seen. */
-  soReadyAt: Map<string, number>;
-  hpaSeenAt: Map<string, number>;
-  policyReadyAt: Map<string, number>;
+  /** Per object: ms since the epoch at which it was first seen Ready (ScaledObject, policy). */
+  soReadyAt: ReadonlyMap<string, number>;
+  policyReadyAt: ReadonlyMap<string, number>;
   loadAverages: number[];
   kedaRequestRatePeak: number;
   kedaActiveWorkersPeak: number;
   kedaQueueDepthPeak: number;
   operatorQueueDepthPeak: number;
   timedOut: boolean;
-  samples: number;
+  timeline: TimelinePoint[];
 }
 
-async function observe(
+/** The steps a path is done with: the operator's adds its policies'. */
+function milestonesOf(withPolicies: boolean): Milestone[] {
+  const steps: Milestone[] = ["scaledObjects", "scaledObjectsReady", "hpas", "deploymentsAvailable"];
+  return withPolicies ? [...steps, "policiesReconciled", "policiesReady", "policiesScalingActive"] : steps;
+}
+
+/**
+ * Informers (the operator's own runtime) on the namespace's ScaledObjects, HPAs, Deployments and, for the
+ * operator's path, policies, feeding `clock` as each event arrives. Started before the first apply.
+ */
+async function watchNamespace(
   rest: KubeRestClient,
+  namespace: string,
+  withPolicies: boolean,
+  clock: RolloutClock,
+): Promise<SharedInformer<KubeObject>[]> {
+  const watched: [ResourceSelector, (object: KubeObject) => void][] = [
+    [{ apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject" }, (o) => clock.scaledObject(o, Date.now())],
+    [
+      { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler" },
+      (o) => clock.hpa(o.metadata?.name ?? "", Date.now()),
+    ],
+    [{ apiVersion: "apps/v1", kind: "Deployment" }, (o) => clock.deployment(o, Date.now())],
+  ];
+  if (withPolicies) {
+    watched.push([
+      { apiVersion: "mlautoscale.io/v1alpha1", kind: "MLAutoscalePolicy" },
+      (o) => clock.policy(o as ListedPolicy, Date.now()),
+    ]);
+  }
+  const informers = watched.map(([resource, see]) => {
+    const informer = new Informer<KubeObject>({ rest, resource, namespace });
+    informer.addEventHandler({
+      onAdd: (object) => see(object as KubeObject),
+      onUpdate: (_previous, object) => see(object as KubeObject),
+    });
+    informer.start();
+    return informer;
+  });
+  await Promise.all(informers.map((informer) => informer.waitForSync()));
+  return informers;
+}
+
+/**
+ * Until everything is Ready (or the timeout): every POLL_INTERVAL_MS, the counts the watches gave `clock`,
+ * KEDA's and the operator's metrics (request rate, workers, queues) and the load average, without
+ * listing anything from the API server.
+ */
+async function observe(
+  clock: RolloutClock,
   namespace: string,
   withPolicies: boolean,
   startedAt: number,
@@ -480,82 +529,39 @@ async function observe(
   operatorMetricsUrl: string | undefined,
   stillApplying: () => boolean,
 ): Promise<PhaseObservation> {
+  const milestones = milestonesOf(withPolicies);
   const observation: PhaseObservation = {
-    progress: { scaledObjects: 0, scaledObjectsReady: 0, hpas: 0, deploymentsAvailable: 0 },
+    progress: {},
     reachedMs: {},
-    soReadyAt: new Map(),
-    hpaSeenAt: new Map(),
-    policyReadyAt: new Map(),
+    soReadyAt: clock.times("scaledObjectsReady"),
+    policyReadyAt: clock.times("policiesReady"),
     loadAverages: [],
     kedaRequestRatePeak: 0,
     kedaActiveWorkersPeak: 0,
     kedaQueueDepthPeak: 0,
     operatorQueueDepthPeak: 0,
     timedOut: false,
-    samples: 0,
+    timeline: [],
   };
   let lastLog = 0;
   let lastKeda: { t: number; requests: number } | undefined;
   for (;;) {
     const now = Date.now();
-    const [scaledObjects, hpas, deployments, policies, kedaMetrics, operatorMetrics] = await Promise.all([
-      list<ScaledObject>(rest, `${KEDA_API}/namespaces/${namespace}/scaledobjects`),
-      list<Listed>(rest, `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers`),
-      list<ListedDeployment>(rest, `/apis/apps/v1/namespaces/${namespace}/deployments`),
-      withPolicies
-        ? list<ListedPolicy>(rest, `${POLICY_API}/namespaces/${namespace}/mlautoscalepolicies`)
-        : Promise.resolve([]),
+    const [kedaMetrics, operatorMetrics] = await Promise.all([
       scrape(keda.metricsUrl).catch(() => [] as MetricSample[]),
       operatorMetricsUrl === undefined
         ? Promise.resolve([] as MetricSample[])
         : scrape(operatorMetricsUrl).catch(() => [] as MetricSample[]),
     ]);
-    observation.samples++;
     observation.loadAverages.push(loadavg()[0] ?? 0);
-    const hpaNames = new Set(hpas.map((h) => h.metadata?.name ?? ""));
-    let ready = 0;
-    let withHpa = 0;
-    for (const so of scaledObjects) {
-      const name = so.metadata.name ?? "";
-      if (so.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true) {
-        ready++;
-        if (!observation.soReadyAt.has(name)) observation.soReadyAt.set(name, now);
-      }
-      const hpaName = so.status?.hpaName;
-      if (hpaName !== undefined && hpaNames.has(hpaName)) {
-        withHpa++;
-        if (!observation.hpaSeenAt.has(name)) observation.hpaSeenAt.set(name, now);
-      }
-    }
-    const progress: Progress = {
-      scaledObjects: scaledObjects.length,
-      scaledObjectsReady: ready,
-      hpas: withHpa,
-      deploymentsAvailable: deployments.filter((d) => (d.status?.availableReplicas ?? 0) >= 1).length,
-    };
-    if (withPolicies) {
-      let reconciled = 0;
-      let policiesReady = 0;
-      let active = 0;
-      for (const policy of policies) {
-        if (currentTrueCondition(policy, "Reconciled") !== undefined) reconciled++;
-        if (currentTrueCondition(policy, "Ready") !== undefined) {
-          policiesReady++;
-          const name = policy.metadata?.name ?? "";
-          if (!observation.policyReadyAt.has(name)) observation.policyReadyAt.set(name, now);
-        }
-        if (currentTrueCondition(policy, "ScalingActive") !== undefined) active++;
-      }
-      progress.policiesReconciled = reconciled;
-      progress.policiesReady = policiesReady;
-      progress.policiesScalingActive = active;
-    }
+    const counts = clock.counts();
+    const progress = Object.fromEntries(milestones.map((step) => [step, counts[step]])) as Partial<Progress>;
     observation.progress = progress;
-    for (const [key, value] of Object.entries(progress) as [Milestone, number][]) {
-      if (value >= objectCount && observation.reachedMs[key] === undefined) {
-        observation.reachedMs[key] = now - startedAt;
-      }
+    for (const step of milestones) {
+      const at = clock.reachedBy(step, objectCount);
+      if (at !== undefined) observation.reachedMs[step] = at - startedAt;
     }
+    let kedaQueueDepth = 0;
     if (kedaMetrics.length > 0) {
       const requests = recordTotal(restClientRequests(kedaMetrics));
       if (lastKeda !== undefined && now > lastKeda.t) {
@@ -569,10 +575,8 @@ async function observe(
         observation.kedaActiveWorkersPeak,
         sumOf(kedaMetrics, "controller_runtime_active_workers", isScaledObject),
       );
-      observation.kedaQueueDepthPeak = Math.max(
-        observation.kedaQueueDepthPeak,
-        sumOf(kedaMetrics, "workqueue_depth", isScaledObject),
-      );
+      kedaQueueDepth = sumOf(kedaMetrics, "workqueue_depth", isScaledObject);
+      observation.kedaQueueDepthPeak = Math.max(observation.kedaQueueDepthPeak, kedaQueueDepth);
     }
     if (operatorMetrics.length > 0) {
       observation.operatorQueueDepthPeak = Math.max(
@@ -580,12 +584,11 @@ async function observe(
         sumOf(operatorMetrics, "workqueue_depth"),
       );
     }
-    const done =
-      !stillApplying() &&
-      progress.scaledObjectsReady >= objectCount &&
-      progress.hpas >= objectCount &&
-      progress.deploymentsAvailable >= objectCount &&
-      (!withPolicies || (progress.policiesReady ?? 0) >= objectCount);
+    const sinceStart = now - startedAt;
+    if (sinceStart >= observation.timeline.length * TIMELINE_INTERVAL_MS) {
+      observation.timeline.push({ seconds: seconds(sinceStart), ...progress, kedaQueueDepth });
+    }
+    const done = !stillApplying() && milestones.every((step) => counts[step] >= objectCount);
     if (done) return observation;
     if (now - lastLog > 15_000) {
       log(`${namespace}: ${JSON.stringify(progress)}`);
@@ -640,7 +643,7 @@ interface PhaseResult {
   allDoneSeconds: number | undefined;
   perObjectSoReadySeconds: { p50: number; p90: number; p99: number; max: number };
   perPolicyReadySeconds?: { p50: number; p90: number; p99: number; max: number };
-  finalProgress: Progress;
+  finalProgress: Partial<Progress>;
   timedOut: boolean;
   keda: Record<KedaProgram, KedaRequestFigures & ProcessFigures>;
   kedaRequestRatePeakPerSecond: number;
@@ -663,6 +666,13 @@ interface PhaseResult {
     reconcileSecondsMean: number | undefined;
     queueDepthPeak: number;
   };
+  /**
+   * CPU seconds of each process from the first apply until everything was Ready: the control plane's
+   * components, KEDA's programs, the operator (its phase only), this benchmark, and the machine as a whole.
+   */
+  cpuSecondsToReady: Record<string, number>;
+  /** The counts, every TIMELINE_INTERVAL_MS from the first apply, and KEDA's ScaledObject queue. */
+  timeline: TimelinePoint[];
   /** kube-apiserver's apiserver_request_total writes of the whole phase (every client), by resource. */
   apiServerWrites: Record<string, number>;
   apiServerWritesTotal: number;
@@ -685,8 +695,6 @@ interface Context {
   rest: KubeRestClient;
   keda: Map<KedaProgram, KedaProcess>;
   command: string[];
-  caPem: string;
-  token: string;
 }
 
 function kedaProcess(context: Context, program: KedaProgram): KedaProcess {
@@ -720,11 +728,26 @@ async function countObjects(rest: KubeRestClient, namespace: string): Promise<Re
   return counts;
 }
 
+/** The operator's requests so far, from its own /metrics; none before it runs (the direct path). */
+async function operatorRequestCounts(operator: OperatorProcess | undefined): Promise<RequestCounts> {
+  if (operator === undefined) return new Map();
+  const response = await fetch(operator.metricsUrl);
+  if (!response.ok) throw new Error(`the operator's /metrics answered ${response.status}`);
+  return parseOperatorRequestTotals(await response.text());
+}
+
+/** CPU so far of the control plane's components (KEDA's programs among them), the operator and the machine. */
+function readMachineCpu(context: Context, operator: OperatorProcess | undefined): CpuReading {
+  const roots = new Map(context.controlPlane.componentPids());
+  if (operator !== undefined) roots.set("mlautoscale operator", operator.pid);
+  return readCpu(roots, "benchmark (client, observer)");
+}
+
 async function runPhase(context: Context, path: "direct" | "operator"): Promise<PhaseResult> {
   const { controlPlane, rest } = context;
   const namespace = path === "direct" ? DIRECT_NAMESPACE : OPERATOR_NAMESPACE;
-  let proxy: CountingProxy | undefined;
   let operator: OperatorProcess | undefined;
+  let informers: SharedInformer<KubeObject>[] = [];
   let operatorBaselineRss = 0;
   const killOnExit = (): void => {
     if (operator !== undefined && operator.child.exitCode === null) operator.child.kill("SIGKILL");
@@ -732,17 +755,14 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
   process.on("exit", killOnExit);
   try {
     if (path === "operator") {
-      proxy = await startCountingProxy({
-        server: controlPlane.server,
-        caPem: context.caPem,
-        token: context.token,
-      });
-      operator = await startOperator(controlPlane, proxy, context.command);
+      operator = await startOperator(controlPlane, context.command);
       await waitForLeadership(rest, operator);
       await sleep(15_000);
       operatorBaselineRss = readProcessMemory(operator.pid).rssMiB;
       log(`operator ${operator.pid} leads; RSS ${operatorBaselineRss.toFixed(1)} MiB with no policy`);
     }
+    const clock = new RolloutClock();
+    informers = await watchNamespace(rest, namespace, path === "operator", clock);
     const kedaOperator = kedaProcess(context, "keda-operator");
     const kedaLog = join(controlPlane.dir, "logs", "keda-operator.log");
     const throttlingBefore = countLogLines(kedaLog, "client-side throttling");
@@ -752,7 +772,8 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
       KEDA_PROGRAMS.map((p) => [p, readProcessCpuSeconds(kedaProcess(context, p).pid)]),
     );
     const operatorCpuBefore = operator === undefined ? 0 : readProcessCpuSeconds(operator.pid);
-    const proxyBefore = proxy?.counts() ?? new Map<string, number>();
+    const operatorBefore = await operatorRequestCounts(operator);
+    const machineBefore = readMachineCpu(context, operator);
 
     const applyLog: ApplyLog = {
       requests: {},
@@ -802,7 +823,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
       log(`${path}: applied in ${seconds(ms)} s`);
     });
     const observed = observe(
-      rest,
+      clock,
       namespace,
       path === "operator",
       startedAt,
@@ -812,16 +833,20 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     );
     await applied;
     const observation = await observed;
-    const doneAt = Date.now();
     const kedaAtReady = await scrapeAll(context);
     const cpuAtReady = new Map(
       KEDA_PROGRAMS.map((p) => [p, readProcessCpuSeconds(kedaProcess(context, p).pid)]),
     );
     const operatorCpuAtReady = operator === undefined ? 0 : readProcessCpuSeconds(operator.pid);
-    const proxyAtReady = proxy?.counts() ?? new Map<string, number>();
+    const machineAtReady = readMachineCpu(context, operator);
+    const operatorAtReady = await operatorRequestCounts(operator);
     const operatorMetricsAtReady =
       operator === undefined ? [] : await scrape(operator.metricsUrl).catch(() => [] as MetricSample[]);
-    const allDoneMs = observation.timedOut ? undefined : doneAt - startedAt;
+    // Everything was Ready when the last step was first reached for the last object (the watches' moment,
+    // not the poll's that noticed it), and the last apply had returned.
+    const allDoneMs = observation.timedOut
+      ? undefined
+      : Math.max(applyLog.durationMs, ...Object.values(observation.reachedMs));
     log(
       `${path}: everything Ready after ${allDoneMs === undefined ? "-" : seconds(allDoneMs)} s ` +
         JSON.stringify(observation.reachedMs),
@@ -833,7 +858,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     while (Date.now() < settleUntil) await sleep(Math.min(MEMORY_SAMPLE_MS, settleUntil - Date.now()));
     const kedaSettled = await scrapeAll(context);
     const apiAfter = await apiServerRequestTotals(controlPlane);
-    const proxySettled = proxy?.counts() ?? new Map<string, number>();
+    const operatorSettled = await operatorRequestCounts(operator);
 
     const keda = {} as Record<KedaProgram, KedaRequestFigures & ProcessFigures>;
     for (const program of KEDA_PROGRAMS) {
@@ -900,6 +925,8 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
         kedaReconciles > 0 ? Math.round((kedaReconcileSeconds / kedaReconciles) * 1000) / 1000 : undefined,
       apiServerWrites: Object.fromEntries(sortedEntries(apiWrites)),
       apiServerWritesTotal: totalOf(apiWrites),
+      cpuSecondsToReady: cpuSpent(machineBefore, machineAtReady),
+      timeline: observation.timeline,
       objectsAtEnd: await countObjects(rest, namespace),
       loadAverage: {
         min: Math.round(Math.min(...observation.loadAverages) * 10) / 10,
@@ -918,9 +945,9 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
       );
       result.perPolicyReadySeconds = spread(policyDelays);
       const memory = readProcessMemory(operator.pid);
-      const toReady = subtractCounts(proxyAtReady, proxyBefore);
+      const toReady = subtractCounts(operatorAtReady, operatorBefore);
       const writes = writesOnly(toReady);
-      const toSettled = subtractCounts(proxySettled, proxyBefore);
+      const toSettled = subtractCounts(operatorSettled, operatorBefore);
       const reconciles = sumOf(operatorMetricsAtReady, "controller_runtime_reconcile_total");
       const reconcileSeconds = sumOf(operatorMetricsAtReady, "controller_runtime_reconcile_time_seconds_sum");
       result.operator = {
@@ -948,7 +975,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
   } finally {
     // The operator is left running only for its own phase: the other phase is KEDA alone.
     if (operator !== undefined) await stopOperator(operator);
-    await proxy?.close();
+    await Promise.all(informers.map((informer) => informer.stop()));
     process.off("exit", killOnExit);
   }
 }
@@ -1026,14 +1053,17 @@ async function main(): Promise<void> {
     ...(kedaClient.setByBenchmark && {
       kedaOperatorArgs: [`--kube-api-qps=${kedaClient.qps}`, `--kube-api-burst=${kedaClient.burst}`],
     }),
+    ...(controllerManagerClient !== undefined && {
+      controllerManagerArgs: [
+        `--kube-api-qps=${controllerManagerClient.qps}`,
+        `--kube-api-burst=${controllerManagerClient.burst}`,
+      ],
+    }),
   });
   try {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
     const rest = new KubeRestClient(kubeConfig);
-    const caData = kubeConfig.getCurrentCluster()?.caData;
-    const token = kubeConfig.getCurrentUser()?.token;
-    if (caData === undefined || token === undefined) throw new Error("admin kubeconfig lacks a CA or token");
     const version = await rest.request<{ gitVersion?: string }>("GET", "/version");
     const nodeCount = Math.ceil((2 * objectCount) / PODS_PER_BENCH_NODE) + 1;
     log(`adding ${nodeCount} nodes of ${PODS_PER_BENCH_NODE} pods`);
@@ -1049,8 +1079,6 @@ async function main(): Promise<void> {
       rest,
       keda,
       command,
-      caPem: Buffer.from(caData, "base64").toString("utf8"),
-      token,
     };
     await sleep(15_000);
     const kedaIdle = Object.fromEntries(
@@ -1101,7 +1129,8 @@ async function main(): Promise<void> {
           source: "github.com/kedacore/keda/v2@v2.20.2 cmd/operator/main.go:107-108,187-188,229,286",
         },
         kedaClient,
-        operator: { workers: 4, clientRateLimit: "none" },
+        controllerManagerClient: controllerManagerClient ?? { qps: 20, burst: 30, setByBenchmark: false },
+        operator: { workers: operatorDefaults.workers, clientRateLimit: "none" },
       },
       parameters: {
         objects: objectCount,
@@ -1265,6 +1294,10 @@ function printSummary(direct: PhaseResult, viaOperator: PhaseResult, timeRatio: 
     s(direct.keda["keda-operator"].cpuSecondsToReady),
     s(viaOperator.keda["keda-operator"].cpuSecondsToReady),
   );
+  // The operator path's processes in its order (most CPU first, then the sums), with the direct path beside.
+  for (const name of Object.keys(viaOperator.cpuSecondsToReady)) {
+    row(`CPU to Ready: ${name}`, s(direct.cpuSecondsToReady[name]), s(viaOperator.cpuSecondsToReady[name]));
+  }
   row("objects in the namespace at the end", JSON.stringify(direct.objectsAtEnd), "");
   row("", "", JSON.stringify(viaOperator.objectsAtEnd));
   row(

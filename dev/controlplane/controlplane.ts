@@ -61,6 +61,11 @@ export interface ControlPlaneOptions {
    * than KEDA's default client limit (20 requests/s) gets through in reasonable time.
    */
   kedaOperatorArgs?: readonly string[];
+  /**
+   * e2e: flags added to kube-controller-manager, e.g. `--kube-api-qps=100` for a benchmark of more
+   * Deployments than its default client limit (20 requests/s per controller) rolls out in reasonable time.
+   */
+  controllerManagerArgs?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -493,6 +498,7 @@ class LocalControlPlane implements ControlPlane {
         // For the legacy token controller and the kube-root-ca.crt ConfigMap in each namespace.
         `--service-account-private-key-file=${this.path("pki", "service-account.key")}`,
         `--root-ca-file=${this.path("pki", "apiserver", "apiserver.crt")}`,
+        ...(this.options.controllerManagerArgs ?? []),
       ],
       probe: { url: `https://127.0.0.1:${port ?? 0}/healthz` },
     }));

@@ -21,6 +21,7 @@ import {
   subtractCounts,
   writesOnly,
 } from "../../../bench/operator/request-counts.js";
+import { RolloutClock, type WatchedScaledObject } from "../../../bench/operator/rollout-clock.js";
 
 describe("parseApiServerRequestTotals", () => {
   it("sums over codes per verb and resource, qualifying group and subresource", () => {
@@ -272,5 +273,72 @@ describe("ConditionClock", () => {
     expect(clock.observe(stale, 100)).toEqual({ reconciled: 0, ready: 0 });
     expect(clock.observe(named("a", "True", "False", 2), 300)).toEqual({ reconciled: 1, ready: 0 });
     expect(clock.reconciledBy(1)).toBe(300);
+  });
+});
+
+describe("RolloutClock", () => {
+  const scaledObject = (name: string, ready: boolean, hpaName?: string): WatchedScaledObject => ({
+    metadata: { name },
+    status: {
+      ...(hpaName !== undefined && { hpaName }),
+      conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+    },
+  });
+
+  it("keeps the first moment each ScaledObject existed and was Ready, and when the n-th was", () => {
+    const clock = new RolloutClock();
+    clock.scaledObject(scaledObject("a", false), 100);
+    clock.scaledObject(scaledObject("b", false), 150);
+    clock.scaledObject(scaledObject("a", true), 300);
+    clock.scaledObject(scaledObject("a", true), 900);
+    clock.scaledObject(scaledObject("b", true), 500);
+    expect(clock.counts()).toMatchObject({ scaledObjects: 2, scaledObjectsReady: 2 });
+    expect(clock.reachedBy("scaledObjects", 2)).toBe(150);
+    expect(clock.reachedBy("scaledObjectsReady", 1)).toBe(300);
+    expect(clock.reachedBy("scaledObjectsReady", 2)).toBe(500);
+    expect(clock.reachedBy("scaledObjectsReady", 3)).toBeUndefined();
+    expect(clock.times("scaledObjectsReady").get("a")).toBe(300);
+  });
+
+  it("counts a ScaledObject's HPA once the HPA its status names has been seen, in either order", () => {
+    const clock = new RolloutClock();
+    clock.scaledObject(scaledObject("a", false, "keda-hpa-a"), 100);
+    clock.hpa("keda-hpa-b", 150);
+    expect(clock.counts().hpas).toBe(0);
+    clock.hpa("keda-hpa-a", 200);
+    clock.scaledObject(scaledObject("b", true, "keda-hpa-b"), 400);
+    expect(clock.counts().hpas).toBe(2);
+    expect(clock.times("hpas").get("a")).toBe(200);
+    expect(clock.times("hpas").get("b")).toBe(400);
+    clock.hpa("unrelated", 500);
+    expect(clock.counts().hpas).toBe(2);
+  });
+
+  it("counts a Deployment once it has an available replica, and a policy's conditions for its generation", () => {
+    const clock = new RolloutClock();
+    clock.deployment({ metadata: { name: "a" }, status: {} }, 100);
+    clock.deployment({ metadata: { name: "a" }, status: { availableReplicas: 1 } }, 200);
+    const policy = (generation: number, observed: number, types: string[]): ListedPolicy => ({
+      metadata: { name: "p", generation },
+      status: {
+        observedGeneration: observed,
+        conditions: types.map((type) => ({ type, status: "True", observedGeneration: observed })),
+      },
+    });
+    clock.policy(policy(2, 1, ["Reconciled", "Ready", "ScalingActive"]), 250);
+    clock.policy(policy(2, 2, ["Reconciled"]), 300);
+    clock.policy(policy(2, 2, ["Reconciled", "Ready", "ScalingActive"]), 400);
+    expect(clock.counts()).toEqual({
+      scaledObjects: 0,
+      scaledObjectsReady: 0,
+      hpas: 0,
+      deploymentsAvailable: 1,
+      policiesReconciled: 1,
+      policiesReady: 1,
+      policiesScalingActive: 1,
+    });
+    expect(clock.reachedBy("deploymentsAvailable", 1)).toBe(200);
+    expect(clock.reachedBy("policiesReconciled", 1)).toBe(300);
+    expect(clock.reachedBy("policiesReady", 1)).toBe(400);
   });
 });
