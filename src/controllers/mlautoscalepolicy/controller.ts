@@ -421,6 +421,11 @@ export function setupPolicyController(options: PolicyControllerOptions): {
   });
 
   policies.addEventHandler({ onUpdate: (_previous, policy) => reconciler.policyCached(policy) });
+  // Once a cache shows a child (or its deletion), the reconciler lets go of the create it remembers.
+  const childCached = { onAdd: reconciler.childCached, onDelete: reconciler.childCached };
+  deployments.addEventHandler(childCached);
+  hpas.addEventHandler(childCached);
+  pdbs.addEventHandler(childCached);
 
   const controller = new Controller({
     name: CONTROLLER_NAME,
@@ -521,6 +526,8 @@ export function setupPolicyController(options: PolicyControllerOptions): {
             scaledObjectChanged,
           ),
           controller.watchMapped(triggerAuthentications, owningPolicy),
+          scaledObjects.addEventHandler(childCached),
+          triggerAuthentications.addEventHandler(childCached),
         ];
         scaledObjects.start();
         triggerAuthentications.start();

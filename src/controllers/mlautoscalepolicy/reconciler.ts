@@ -140,6 +140,15 @@ const KEDA_CACHES_RETRY_MS = 30_000;
  */
 const WRITTEN_STATUS_TRUST_MS = 30_000;
 
+/**
+ * How long a child this process created is taken as existing while the caches have not shown it. Its
+ * watch event follows within a round trip; until then another reconcile of the policy (its other
+ * children's events bring one) would send the create again, which the API server answers 409
+ * AlreadyExists and the writer follows with a read: under load, a third of a 1,000-policy roll-out's
+ * Deployment creates. Past this, the caches are trusted again (the child may have been deleted unseen).
+ */
+const CREATED_TRUST_MS = 30_000;
+
 /** How soon to look again while the API server's version is not known. */
 const SERVER_VERSION_RETRY_MS = 5_000;
 
@@ -170,6 +179,10 @@ interface AppliedChildren {
 
 function childKey(kind: string, name: string): string {
   return `${kind}/${name}`;
+}
+
+function createdKey(kind: string, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
 }
 
 /** A child as events name it: "Deployment llama". */
@@ -305,6 +318,11 @@ export class PolicyReconciler {
    * event names it with the ScaledObject, one event for the policy's children as without the wait.
    */
   private readonly createdBeforeScaledObject = new Map<string, string[]>();
+  /**
+   * Children this process created that the caches have not shown yet, by createdKey, oldest first: the
+   * API server's answer to the create, and when it came.
+   */
+  private readonly createdNotCached = new Map<string, { object: Live; createdAt: number }>();
 
   constructor(private readonly options: PolicyReconcilerOptions) {
     this.caches = options.caches;
@@ -320,6 +338,18 @@ export class PolicyReconciler {
    */
   readonly policyCached = (policy: DeepReadonly<PolicyObject>): void => {
     if (this.writtenStatus.size > 0) this.lastStatus(policy);
+  };
+
+  /**
+   * A child informer has shown `object` (added) or its deletion: from now on its cache says whether the
+   * object exists, not the create this process remembers.
+   */
+  readonly childCached = (object: DeepReadonly<KubeObject>): void => {
+    if (this.createdNotCached.size === 0) return;
+    const metadata = object.metadata;
+    this.createdNotCached.delete(
+      createdKey(object.kind ?? "", metadata?.namespace ?? "", metadata?.name ?? ""),
+    );
   };
 
   /** Statuses written and not yet seen in the policy cache. */
@@ -597,7 +627,40 @@ export class PolicyReconciler {
     return isPolicysHpa(hpa, policy.metadata.name, policy.metadata.uid ?? "", ourScaledObjectUid);
   }
 
+  /** The child as the caches hold it or, while they have not shown it yet, as this process created it. */
   private liveChild(
+    kind: string,
+    namespace: string,
+    name: string,
+    keda: KedaCaches | undefined,
+  ): Live | undefined {
+    const cached = this.cachedChild(kind, namespace, name, keda);
+    if (this.createdNotCached.size === 0) return cached;
+    const key = createdKey(kind, namespace, name);
+    const created = this.createdNotCached.get(key);
+    if (created === undefined) return cached;
+    if (cached !== undefined || this.now().getTime() - created.createdAt > CREATED_TRUST_MS) {
+      this.createdNotCached.delete(key);
+      return cached;
+    }
+    return created.object;
+  }
+
+  /** Remembers a child just created until the caches show it (childCached) or CREATED_TRUST_MS pass. */
+  private rememberCreated(answer: KubernetesObject): void {
+    const now = this.now().getTime();
+    // Oldest first: drop what has expired, so that children whose events never came are not kept.
+    for (const [key, entry] of this.createdNotCached) {
+      if (now - entry.createdAt <= CREATED_TRUST_MS) break;
+      this.createdNotCached.delete(key);
+    }
+    const { managedFields: _unread, ...metadata } = answer.metadata ?? {};
+    const key = createdKey(answer.kind ?? "", metadata.namespace ?? "", metadata.name ?? "");
+    this.createdNotCached.delete(key);
+    this.createdNotCached.set(key, { object: { ...answer, metadata }, createdAt: now });
+  }
+
+  private cachedChild(
     kind: string,
     namespace: string,
     name: string,
@@ -759,7 +822,10 @@ export class PolicyReconciler {
         }
         if (answer === undefined) return;
         written.answers.set(childKey(kind, childName), answer);
-        if (live === undefined) created.push(describeChild(kind, childName));
+        if (live === undefined) {
+          created.push(describeChild(kind, childName));
+          this.rememberCreated(answer);
+        }
       }),
     );
     const failures = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
