@@ -107,7 +107,7 @@ const controllerManagerApiQps =
 const controllerManagerClient =
   controllerManagerApiQps === undefined
     ? undefined
-    : { qps: controllerManagerApiQps, burst: Math.ceil(controllerManagerApiQps * 1.5) };
+    : { qps: controllerManagerApiQps, burst: Math.ceil(controllerManagerApiQps * 1.5), setByBenchmark: true };
 /** The operator runs with its defaults. */
 const operatorDefaults = OperatorConfigSchema.parse({});
 const between = flags.between;
