@@ -21,6 +21,7 @@ import {
   subtractCounts,
   writesOnly,
 } from "../../../bench/operator/request-counts.js";
+import { cpuSpent, MACHINE_CPU } from "../../../bench/operator/machine-cpu.js";
 import { RolloutClock, type WatchedScaledObject } from "../../../bench/operator/rollout-clock.js";
 
 describe("parseApiServerRequestTotals", () => {
@@ -340,5 +341,40 @@ describe("RolloutClock", () => {
     expect(clock.reachedBy("deploymentsAvailable", 1)).toBe(200);
     expect(clock.reachedBy("policiesReconciled", 1)).toBe(300);
     expect(clock.reachedBy("policiesReady", 1)).toBe(400);
+  });
+});
+
+describe("cpuSpent", () => {
+  it("gives each process's CPU between two readings, most first, then their sum and the machine's", () => {
+    const before = {
+      processes: new Map([
+        ["kube-apiserver", 100],
+        ["etcd", 10],
+      ]),
+      machineBusySeconds: 1_000,
+    };
+    const after = {
+      processes: new Map([
+        ["kube-apiserver", 130.04],
+        ["etcd", 15],
+        ["mlautoscale operator", 12.5],
+      ]),
+      machineBusySeconds: 1_050,
+    };
+    const spent = cpuSpent(before, after);
+    expect(Object.keys(spent)).toEqual([
+      "kube-apiserver",
+      "mlautoscale operator",
+      "etcd",
+      "total",
+      MACHINE_CPU,
+    ]);
+    expect(spent).toEqual({
+      "kube-apiserver": 30,
+      "mlautoscale operator": 12.5,
+      etcd: 5,
+      total: 47.5,
+      [MACHINE_CPU]: 50,
+    });
   });
 });
