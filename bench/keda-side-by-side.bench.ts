@@ -36,12 +36,12 @@ import type { KubeObject } from "../src/runtime/object.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
 import { compileOperator, createBenchNodes, imageNodeFlags, PODS_PER_BENCH_NODE } from "./operator/setup.js";
 import { cpuSpent, readCpu, type CpuReading } from "./operator/machine-cpu.js";
+import { operatorRequestCounts } from "./operator/operator-metrics.js";
 import { readProcessCpuSeconds, readProcessMemory } from "./operator/process-memory.js";
 import { percentile, type ListedPolicy } from "./operator/readiness.js";
 import { RolloutClock, type RolloutCounts, type RolloutStep } from "./operator/rollout-clock.js";
 import {
   parseApiServerRequestTotals,
-  parseOperatorRequestTotals,
   sortedEntries,
   subtractCounts,
   totalOf,
@@ -728,12 +728,9 @@ async function countObjects(rest: KubeRestClient, namespace: string): Promise<Re
   return counts;
 }
 
-/** The operator's requests so far, from its own /metrics; none before it runs (the direct path). */
-async function operatorRequestCounts(operator: OperatorProcess | undefined): Promise<RequestCounts> {
-  if (operator === undefined) return new Map();
-  const response = await fetch(operator.metricsUrl);
-  if (!response.ok) throw new Error(`the operator's /metrics answered ${response.status}`);
-  return parseOperatorRequestTotals(await response.text());
+/** The operator's requests so far, from its own /metrics; none when it does not run (the direct path). */
+async function operatorRequestsSoFar(operator: OperatorProcess | undefined): Promise<RequestCounts> {
+  return operator === undefined ? new Map() : operatorRequestCounts(operator.metricsUrl);
 }
 
 /** CPU so far of the control plane's components (KEDA's programs among them), the operator and the machine. */
@@ -772,7 +769,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
       KEDA_PROGRAMS.map((p) => [p, readProcessCpuSeconds(kedaProcess(context, p).pid)]),
     );
     const operatorCpuBefore = operator === undefined ? 0 : readProcessCpuSeconds(operator.pid);
-    const operatorBefore = await operatorRequestCounts(operator);
+    const operatorBefore = await operatorRequestsSoFar(operator);
     const machineBefore = readMachineCpu(context, operator);
 
     const applyLog: ApplyLog = {
@@ -839,7 +836,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     );
     const operatorCpuAtReady = operator === undefined ? 0 : readProcessCpuSeconds(operator.pid);
     const machineAtReady = readMachineCpu(context, operator);
-    const operatorAtReady = await operatorRequestCounts(operator);
+    const operatorAtReady = await operatorRequestsSoFar(operator);
     const operatorMetricsAtReady =
       operator === undefined ? [] : await scrape(operator.metricsUrl).catch(() => [] as MetricSample[]);
     // Everything was Ready when the last step was first reached for the last object (the watches' moment,
@@ -858,7 +855,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     while (Date.now() < settleUntil) await sleep(Math.min(MEMORY_SAMPLE_MS, settleUntil - Date.now()));
     const kedaSettled = await scrapeAll(context);
     const apiAfter = await apiServerRequestTotals(controlPlane);
-    const operatorSettled = await operatorRequestCounts(operator);
+    const operatorSettled = await operatorRequestsSoFar(operator);
 
     const keda = {} as Record<KedaProgram, KedaRequestFigures & ProcessFigures>;
     for (const program of KEDA_PROGRAMS) {

@@ -22,6 +22,7 @@ import { compileOperator, createBenchNodes, imageNodeFlags, PODS_PER_BENCH_NODE 
 import { readProcessCpuSeconds, readProcessMemory, type ProcessMemory } from "./operator/process-memory.js";
 import { ConditionClock } from "./operator/condition-clock.js";
 import { referenceWorkMs } from "./operator/cpu-reference.js";
+import { operatorMetricsText, operatorRequestCounts } from "./operator/operator-metrics.js";
 import { cpuSpent, readCpu, type CpuReading } from "./operator/machine-cpu.js";
 import { percentile, progressOf, secondsToReady, type ListedPolicy } from "./operator/readiness.js";
 import {
@@ -353,16 +354,16 @@ async function freeLoopbackPort(): Promise<number> {
  * The requests the operator has sent so far, by verb and resource, from its own
  * mlautoscale_api_requests_total (a counter its API client keeps, named as kube-apiserver names them).
  */
-async function operatorRequestCounts(operator: OperatorProcess): Promise<RequestCounts> {
-  return parseOperatorRequestTotals(await operatorMetricsText(operator));
+async function requestsSoFar(operator: OperatorProcess): Promise<RequestCounts> {
+  return operatorRequestCounts(metricsUrl(operator));
 }
 
 /**
- * One scrape of the operator's /metrics: its requests as operatorRequestCounts gives them, and the
+ * One scrape of the operator's /metrics: its requests as requestsSoFar gives them, and the
  * reconciles it has run so far, whatever their result (controller_runtime_reconcile_total).
  */
 async function operatorCounts(operator: OperatorProcess): Promise<OperatorCounts> {
-  const text = await operatorMetricsText(operator);
+  const text = await operatorMetricsText(metricsUrl(operator));
   return { requests: parseOperatorRequestTotals(text), reconciles: parseReconcileTotal(text) };
 }
 
@@ -371,10 +372,8 @@ interface OperatorCounts {
   reconciles: number;
 }
 
-async function operatorMetricsText(operator: OperatorProcess): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${operator.metricsPort}/metrics`);
-  if (!response.ok) throw new Error(`the operator's /metrics answered ${response.status}`);
-  return response.text();
+function metricsUrl(operator: OperatorProcess): string {
+  return `http://127.0.0.1:${operator.metricsPort}/metrics`;
 }
 
 function startOperator(controlPlane: ControlPlane, metricsPort: number, command: string[]): OperatorProcess {
@@ -587,7 +586,7 @@ async function main(): Promise<void> {
             max: percentile(perPolicy, 100),
           },
           operatorWrites: countsObject(
-            writesOnly(subtractCounts(await operatorRequestCounts(operator), operatorBefore.requests)),
+            writesOnly(subtractCounts(await requestsSoFar(operator), operatorBefore.requests)),
           ),
           operatorWritesToAllReconciled: countsObject(
             writesOnly(subtractCounts(atAllReconciled.requests, operatorBefore.requests)),
@@ -616,14 +615,11 @@ async function main(): Promise<void> {
       if (isRollout) {
         log(`steady state: counting API writes for ${steadySeconds} s`);
         const apiBefore = await apiServerRequestTotals(controlPlane);
-        const operatorRequestsBefore = await operatorRequestCounts(operator);
+        const operatorRequestsBefore = await requestsSoFar(operator);
         const steadyCpuBefore = readProcessCpuSeconds(operator.pid);
         await sleep(steadySeconds * 1000);
         const apiAfter = await apiServerRequestTotals(controlPlane);
-        const operatorRequests = subtractCounts(
-          await operatorRequestCounts(operator),
-          operatorRequestsBefore,
-        );
+        const operatorRequests = subtractCounts(await requestsSoFar(operator), operatorRequestsBefore);
         const operatorWrites = writesOnly(operatorRequests);
         // Every write in the window that the operator did not count came from the control plane's own
         // components (the bench itself only reads).

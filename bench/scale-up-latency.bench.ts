@@ -3,7 +3,7 @@
 // it -> the autoscaler raises the replicas -> the first new replica is Ready (after its model's load
 // time, which is never shortened here). Split into the metrics pipeline, the autoscaler, and scheduling
 // plus model load; and the operator's share, which should be none: its writes in each scale-up window
-// come from a counting proxy, and the last repetition of each workload runs with the operator stopped.
+// come from its own request counter, and the last repetition of each workload runs with the operator stopped.
 // Examples 1-3 run on a cluster with KEDA; example 4's External metric needs one without (only one
 // server can hold external.metrics.k8s.io), a second cluster. Method and figures: docs/benchmarks.md.
 //
@@ -15,15 +15,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { stringify } from "yaml";
 import { startControlPlane, type ClusterAddresses, type ControlPlane } from "../dev/controlplane/index.js";
+import { freePorts } from "../dev/controlplane/net.js";
 import { fakeNode } from "../dev/controlplane/nodes.js";
 import { kubectlWith, localExamples, prepareLocalBrokers } from "../dev/demo.js";
 import { createRabbitMqClient, createSqsClient, type QueueClient } from "../src/brokers/index.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
 import { quantityValue } from "../src/runtime/quantity.js";
 import { compileOperator } from "./operator/setup.js";
-import { startCountingProxy, type CountingProxy } from "./operator/counting-proxy.js";
+import { operatorRequestCounts } from "./operator/operator-metrics.js";
 import { sortedEntries, subtractCounts, writesOnly } from "./operator/request-counts.js";
 import { eventually, getIfExists, sleep } from "./wait.js";
 
@@ -191,8 +191,6 @@ interface Cluster {
   controlPlane: ControlPlane;
   rest: KubeRestClient;
   addresses: Readonly<ClusterAddresses>;
-  caPem: string;
-  token: string;
 }
 
 async function openCluster(keda: boolean): Promise<Cluster> {
@@ -201,9 +199,6 @@ async function openCluster(keda: boolean): Promise<Cluster> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
   const rest = new KubeRestClient(kubeConfig);
-  const caData = kubeConfig.getCurrentCluster()?.caData;
-  const token = kubeConfig.getCurrentUser()?.token;
-  if (caData === undefined || token === undefined) throw new Error("admin kubeconfig lacks a CA or token");
   // Roomy GPU nodes of the examples' instance types in both zones: scheduling never waits for room.
   for (const instanceType of ["g4dn.xlarge", "p3.2xlarge"]) {
     for (const zone of ["zone-a", "zone-b"]) {
@@ -224,8 +219,6 @@ async function openCluster(keda: boolean): Promise<Cluster> {
     controlPlane,
     rest,
     addresses: controlPlane.addresses,
-    caPem: Buffer.from(caData, "base64").toString("utf8"),
-    token,
   };
 }
 
@@ -256,8 +249,8 @@ async function prometheusValue(cluster: Cluster, query: string): Promise<number 
 
 interface OperatorProcess {
   child: ChildProcess;
-  proxy: CountingProxy;
   logPath: string;
+  metricsUrl: string;
 }
 
 async function startOperator(
@@ -266,23 +259,8 @@ async function startOperator(
   id: string,
   namespaces: string[],
 ): Promise<OperatorProcess> {
-  const proxy = await startCountingProxy({
-    server: cluster.controlPlane.server,
-    caPem: cluster.caPem,
-    token: cluster.token,
-  });
-  const kubeconfigPath = join(cluster.controlPlane.dir, `operator-${id}.kubeconfig`);
-  writeFileSync(
-    kubeconfigPath,
-    stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "bench", cluster: { server: proxy.url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "operator", user: {} }],
-      contexts: [{ name: "bench", context: { cluster: "bench", user: "operator" } }],
-      "current-context": "bench",
-    }),
-  );
+  // Connected with TLS as in a cluster; it counts its own requests (mlautoscale_api_requests_total).
+  const [metricsPort] = await freePorts(1);
   const logPath = join(cluster.controlPlane.dir, "logs", `operator-${id}.log`);
   const logFd = openSync(logPath, "a");
   const child = spawn(
@@ -290,17 +268,17 @@ async function startOperator(
     [
       cli,
       "operator",
-      `--kubeconfig=${kubeconfigPath}`,
+      `--kubeconfig=${cluster.controlPlane.kubeconfigPath}`,
       `--namespaces=${namespaces.join(",")}`,
       "--leader-elect=false",
       "--bind-address=127.0.0.1",
-      "--metrics-port=0",
+      `--metrics-port=${metricsPort ?? 0}`,
     ],
     { cwd: repoRoot, stdio: ["ignore", logFd, logFd], env: { ...process.env, KUBECONFIG: "" } },
   );
   closeSync(logFd);
   if (child.pid === undefined) throw new Error("the operator did not start");
-  return { child, proxy, logPath };
+  return { child, logPath, metricsUrl: `http://127.0.0.1:${metricsPort ?? 0}/metrics` };
 }
 
 async function stopOperator(operator: OperatorProcess): Promise<void> {
@@ -478,7 +456,7 @@ async function runRepetition(
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     });
   }
-  const proxyBefore = operator.proxy.counts();
+  const requestsBefore = await operatorRequestCounts(operator.metricsUrl);
   const t0 = Date.now();
   result.loadStartedAt = new Date(t0).toISOString();
   const at = (ms: number): number => seconds(ms - t0);
@@ -564,8 +542,8 @@ async function runRepetition(
       }
       await sleep(Math.max(0, SAMPLE_MS - (Date.now() - now)));
     }
-    const proxyAfter = operator.proxy.counts();
-    const writes = writesOnly(subtractCounts(proxyAfter, proxyBefore));
+    const requestsAfter = await operatorRequestCounts(operator.metricsUrl);
+    const writes = writesOnly(subtractCounts(requestsAfter, requestsBefore));
     result.operatorWritesInWindow = Object.fromEntries(sortedEntries(writes));
     result.operatorWritesToScalingObjects = [...writes]
       .filter(([key]) => /deployments|horizontalpodautoscalers|scaledobjects|replicasets|pods/.test(key))
@@ -744,7 +722,6 @@ async function runWorkload(cluster: Cluster, cli: string, workload: Workload): P
     }
   } finally {
     await stopOperator(operator);
-    await operator.proxy.close();
   }
   return results;
 }
