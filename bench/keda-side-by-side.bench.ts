@@ -36,12 +36,13 @@ import type { KubeObject } from "../src/runtime/object.js";
 import { KubeRestClient } from "../src/runtime/rest.js";
 import { compileOperator, createBenchNodes, imageNodeFlags, PODS_PER_BENCH_NODE } from "./operator/setup.js";
 import { cpuSpent, readCpu, type CpuReading } from "./operator/machine-cpu.js";
-import { operatorRequestCounts } from "./operator/operator-metrics.js";
+import { operatorMetricsText } from "./operator/operator-metrics.js";
 import { readProcessCpuSeconds, readProcessMemory } from "./operator/process-memory.js";
 import { percentile, type ListedPolicy } from "./operator/readiness.js";
 import { RolloutClock, type RolloutCounts, type RolloutStep } from "./operator/rollout-clock.js";
 import {
   parseApiServerRequestTotals,
+  parseOperatorRequestTotals,
   sortedEntries,
   subtractCounts,
   totalOf,
@@ -728,15 +729,28 @@ async function countObjects(rest: KubeRestClient, namespace: string): Promise<Re
   return counts;
 }
 
-/** The operator's requests so far, from its own /metrics; none when it does not run (the direct path). */
-async function operatorRequestsSoFar(operator: OperatorProcess | undefined): Promise<RequestCounts> {
-  return operator === undefined ? new Map() : operatorRequestCounts(operator.metricsUrl);
+/**
+ * One scrape of the operator's /metrics: its requests so far (its own mlautoscale_api_requests_total) and
+ * every sample (its reconciles). Nothing when it does not run (the direct path).
+ */
+async function operatorMetricsSoFar(
+  operator: OperatorProcess | undefined,
+): Promise<{ requests: RequestCounts; samples: MetricSample[] }> {
+  if (operator === undefined) return { requests: new Map(), samples: [] };
+  const text = await operatorMetricsText(operator.metricsUrl);
+  return { requests: parseOperatorRequestTotals(text), samples: parseMetrics(text) };
 }
 
-/** CPU so far of the control plane's components (KEDA's programs among them), the operator and the machine. */
+/** The operator's name among the processes whose CPU readMachineCpu reads. */
+const OPERATOR_PROCESS = "mlautoscale operator";
+
+/**
+ * CPU so far of the control plane's components (KEDA's programs among them, by the names KEDA_PROGRAMS
+ * uses), the operator and the machine.
+ */
 function readMachineCpu(context: Context, operator: OperatorProcess | undefined): CpuReading {
   const roots = new Map(context.controlPlane.componentPids());
-  if (operator !== undefined) roots.set("mlautoscale operator", operator.pid);
+  if (operator !== undefined) roots.set(OPERATOR_PROCESS, operator.pid);
   return readCpu(roots, "benchmark (client, observer)");
 }
 
@@ -765,12 +779,9 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     const throttlingBefore = countLogLines(kedaLog, "client-side throttling");
     const apiBefore = await apiServerRequestTotals(controlPlane);
     const kedaBefore = await scrapeAll(context);
-    const cpuBefore = new Map(
-      KEDA_PROGRAMS.map((p) => [p, readProcessCpuSeconds(kedaProcess(context, p).pid)]),
-    );
-    const operatorCpuBefore = operator === undefined ? 0 : readProcessCpuSeconds(operator.pid);
-    const operatorBefore = await operatorRequestsSoFar(operator);
+    const operatorBefore = (await operatorMetricsSoFar(operator)).requests;
     const machineBefore = readMachineCpu(context, operator);
+    const cpuBefore = (name: string): number => machineBefore.processes.get(name) ?? 0;
 
     const applyLog: ApplyLog = {
       requests: {},
@@ -831,14 +842,10 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     await applied;
     const observation = await observed;
     const kedaAtReady = await scrapeAll(context);
-    const cpuAtReady = new Map(
-      KEDA_PROGRAMS.map((p) => [p, readProcessCpuSeconds(kedaProcess(context, p).pid)]),
-    );
-    const operatorCpuAtReady = operator === undefined ? 0 : readProcessCpuSeconds(operator.pid);
     const machineAtReady = readMachineCpu(context, operator);
-    const operatorAtReady = await operatorRequestsSoFar(operator);
-    const operatorMetricsAtReady =
-      operator === undefined ? [] : await scrape(operator.metricsUrl).catch(() => [] as MetricSample[]);
+    const cpuToReady = (name: string): number => (machineAtReady.processes.get(name) ?? 0) - cpuBefore(name);
+    const { requests: operatorAtReady, samples: operatorMetricsAtReady } =
+      await operatorMetricsSoFar(operator);
     // Everything was Ready when the last step was first reached for the last object (the watches' moment,
     // not the poll's that noticed it), and the last apply had returned.
     const allDoneMs = observation.timedOut
@@ -855,7 +862,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     while (Date.now() < settleUntil) await sleep(Math.min(MEMORY_SAMPLE_MS, settleUntil - Date.now()));
     const kedaSettled = await scrapeAll(context);
     const apiAfter = await apiServerRequestTotals(controlPlane);
-    const operatorSettled = await operatorRequestsSoFar(operator);
+    const operatorSettled = (await operatorMetricsSoFar(operator)).requests;
 
     const keda = {} as Record<KedaProgram, KedaRequestFigures & ProcessFigures>;
     for (const program of KEDA_PROGRAMS) {
@@ -868,10 +875,8 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
         pid: proc.pid,
         rssMiB: mib(memory.rssMiB),
         peakRssMiB: mib(memory.peakRssMiB),
-        cpuSecondsToReady: seconds(((cpuAtReady.get(program) ?? 0) - (cpuBefore.get(program) ?? 0)) * 1000),
-        cpuSecondsToSettled: seconds(
-          (readProcessCpuSeconds(proc.pid) - (cpuBefore.get(program) ?? 0)) * 1000,
-        ),
+        cpuSecondsToReady: seconds(cpuToReady(program) * 1000),
+        cpuSecondsToSettled: seconds((readProcessCpuSeconds(proc.pid) - cpuBefore(program)) * 1000),
         toReady,
         toReadyTotal: recordTotal(toReady),
         toReadyPerObject: perObject(recordTotal(toReady)),
@@ -952,8 +957,10 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
         rssMiB: mib(memory.rssMiB),
         peakRssMiB: mib(memory.peakRssMiB),
         baselineRssMiB: mib(operatorBaselineRss),
-        cpuSecondsToReady: seconds((operatorCpuAtReady - operatorCpuBefore) * 1000),
-        cpuSecondsToSettled: seconds((readProcessCpuSeconds(operator.pid) - operatorCpuBefore) * 1000),
+        cpuSecondsToReady: seconds(cpuToReady(OPERATOR_PROCESS) * 1000),
+        cpuSecondsToSettled: seconds(
+          (readProcessCpuSeconds(operator.pid) - cpuBefore(OPERATOR_PROCESS)) * 1000,
+        ),
         requestsToReady: Object.fromEntries(sortedEntries(toReady)),
         requestsToReadyTotal: totalOf(toReady),
         requestsToReadyPerObject: perObject(totalOf(toReady)),
@@ -1285,12 +1292,6 @@ function printSummary(direct: PhaseResult, viaOperator: PhaseResult, timeRatio: 
       `${viaOperator.keda[program].rssMiB} (${viaOperator.keda[program].peakRssMiB}) MiB`,
     );
   }
-  row("mlautoscale operator CPU to Ready", "-", s(viaOperator.operator?.cpuSecondsToReady));
-  row(
-    "keda-operator CPU to Ready",
-    s(direct.keda["keda-operator"].cpuSecondsToReady),
-    s(viaOperator.keda["keda-operator"].cpuSecondsToReady),
-  );
   // The operator path's processes in its order (most CPU first, then the sums), with the direct path beside.
   for (const name of Object.keys(viaOperator.cpuSecondsToReady)) {
     row(`CPU to Ready: ${name}`, s(direct.cpuSecondsToReady[name]), s(viaOperator.cpuSecondsToReady[name]));
