@@ -40,7 +40,8 @@ export class ConditionClock {
   }
 }
 
-function nthEarliest(times: ReadonlyMap<string, number>, count: number): number | undefined {
+/** The `count`-th earliest of `times`; undefined while there are fewer. */
+export function nthEarliest(times: ReadonlyMap<string, number>, count: number): number | undefined {
   if (count <= 0 || times.size < count) return undefined;
   return [...times.values()].sort((a, b) => a - b)[count - 1];
 }

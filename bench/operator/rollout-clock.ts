@@ -3,6 +3,7 @@
 // small machine the lists themselves load kube-apiserver (serialising every ScaledObject and policy on
 // each poll) more than the clients being measured.
 
+import { nthEarliest } from "./condition-clock.js";
 import { currentTrueCondition, type ListedPolicy } from "./readiness.js";
 
 export interface WatchedScaledObject {
@@ -86,9 +87,7 @@ export class RolloutClock {
 
   /** When `step` was first reached by `count` objects; undefined while fewer have reached it. */
   reachedBy(step: RolloutStep, count: number): number | undefined {
-    const times = this.reached[step];
-    if (count <= 0 || times.size < count) return undefined;
-    return [...times.values()].sort((a, b) => a - b)[count - 1];
+    return nthEarliest(this.reached[step], count);
   }
 
   /** When each object first reached `step`, by name. */
