@@ -49,6 +49,15 @@ import {
   writesOnly,
   type RequestCounts,
 } from "./operator/request-counts.js";
+import {
+  latencySummary,
+  parseApiServerLatencies,
+  parseFlowControlWaits,
+  parseWebhookLatencies,
+  subtractLatencies,
+  type Latencies,
+  type LatencyRow,
+} from "./operator/request-latency.js";
 
 const execFileAsync = promisify(execFile);
 const repoRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..");
@@ -61,6 +70,8 @@ const OPERATOR_NAMESPACE = "via-operator";
 const FIELD_MANAGER = "keda-side-by-side-bench";
 const POLL_INTERVAL_MS = 2_000;
 const MEMORY_SAMPLE_MS = 5_000;
+/** How many kinds of request the latency tables keep, those that took the most time first. */
+const LATENCY_ROWS = 15;
 const KEDA_PROGRAMS = ["keda-operator", "keda-adapter", "keda-webhooks"] as const;
 type KedaProgram = (typeof KEDA_PROGRAMS)[number];
 
@@ -77,6 +88,8 @@ const { values: flags } = parseArgs({
     "keda-api-qps": { type: "string" },
     // kube-controller-manager's client limit, likewise; unset: its own 20/30.
     "controller-manager-api-qps": { type: "string" },
+    // A directory for a V8 CPU profile of the operator (node --cpu-prof), written when it stops.
+    "operator-cpu-profile-dir": { type: "string" },
   },
   strict: true,
 });
@@ -298,8 +311,8 @@ async function kubectl(controlPlane: ControlPlane, args: string[]): Promise<stri
   return stdout;
 }
 
-async function apiServerRequestTotals(controlPlane: ControlPlane): Promise<RequestCounts> {
-  return parseApiServerRequestTotals(await kubectl(controlPlane, ["get", "--raw", "/metrics"]));
+async function apiServerMetricsText(controlPlane: ControlPlane): Promise<string> {
+  return kubectl(controlPlane, ["get", "--raw", "/metrics"]);
 }
 
 /** Lines of a log file that contain `needle` (client-go logs each client-side throttling wait over 1 s). */
@@ -677,6 +690,15 @@ interface PhaseResult {
   /** kube-apiserver's apiserver_request_total writes of the whole phase (every client), by resource. */
   apiServerWrites: Record<string, number>;
   apiServerWritesTotal: number;
+  /**
+   * kube-apiserver's time from the first apply until everything was Ready, by kind of request (every
+   * client; watches left out), the most time in all first: where a path's requests wait.
+   */
+  apiServerLatencyToReady: Record<string, LatencyRow>;
+  /** The admission webhooks' time (KEDA's), by webhook, over the same span. */
+  webhookLatencyToReady: Record<string, LatencyRow>;
+  /** The time requests queued in API Priority and Fairness before they ran, by priority level. */
+  flowControlWaitToReady: Record<string, LatencyRow>;
   /** Objects in the namespace at the end, by kind. */
   objectsAtEnd: Record<string, number>;
   loadAverage: { min: number; max: number; mean: number };
@@ -777,7 +799,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     const kedaOperator = kedaProcess(context, "keda-operator");
     const kedaLog = join(controlPlane.dir, "logs", "keda-operator.log");
     const throttlingBefore = countLogLines(kedaLog, "client-side throttling");
-    const apiBefore = await apiServerRequestTotals(controlPlane);
+    const apiTextBefore = await apiServerMetricsText(controlPlane);
     const kedaBefore = await scrapeAll(context);
     const operatorBefore = (await operatorMetricsSoFar(operator)).requests;
     const machineBefore = readMachineCpu(context, operator);
@@ -842,6 +864,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     await applied;
     const observation = await observed;
     const kedaAtReady = await scrapeAll(context);
+    const apiTextAtReady = await apiServerMetricsText(controlPlane);
     const machineAtReady = readMachineCpu(context, operator);
     const cpuToReady = (name: string): number => (machineAtReady.processes.get(name) ?? 0) - cpuBefore(name);
     const { requests: operatorAtReady, samples: operatorMetricsAtReady } =
@@ -861,7 +884,7 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
     const settleUntil = Date.now() + settleMs;
     while (Date.now() < settleUntil) await sleep(Math.min(MEMORY_SAMPLE_MS, settleUntil - Date.now()));
     const kedaSettled = await scrapeAll(context);
-    const apiAfter = await apiServerRequestTotals(controlPlane);
+    const apiTextAfter = await apiServerMetricsText(controlPlane);
     const operatorSettled = (await operatorMetricsSoFar(operator)).requests;
 
     const keda = {} as Record<KedaProgram, KedaRequestFigures & ProcessFigures>;
@@ -894,7 +917,11 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
       sumOf(kedaAtReady["keda-operator"], "controller_runtime_reconcile_time_seconds_sum", isScaledObject) -
       sumOf(kedaBefore["keda-operator"], "controller_runtime_reconcile_time_seconds_sum", isScaledObject);
 
-    const apiWrites = writesOnly(subtractCounts(apiAfter, apiBefore));
+    const apiWrites = writesOnly(
+      subtractCounts(parseApiServerRequestTotals(apiTextAfter), parseApiServerRequestTotals(apiTextBefore)),
+    );
+    const toReady = (parse: (text: string) => Latencies): Latencies =>
+      subtractLatencies(parse(apiTextAtReady), parse(apiTextBefore));
     const clientTotal = recordTotal(applyLog.requests);
     const soReadyDelays = [...observation.soReadyAt].map(
       ([name, at]) => at - (applyLog.sentAt.get(name) ?? at),
@@ -927,6 +954,9 @@ async function runPhase(context: Context, path: "direct" | "operator"): Promise<
         kedaReconciles > 0 ? Math.round((kedaReconcileSeconds / kedaReconciles) * 1000) / 1000 : undefined,
       apiServerWrites: Object.fromEntries(sortedEntries(apiWrites)),
       apiServerWritesTotal: totalOf(apiWrites),
+      apiServerLatencyToReady: latencySummary(toReady(parseApiServerLatencies), LATENCY_ROWS),
+      webhookLatencyToReady: latencySummary(toReady(parseWebhookLatencies), LATENCY_ROWS),
+      flowControlWaitToReady: latencySummary(toReady(parseFlowControlWaits), LATENCY_ROWS),
       cpuSecondsToReady: cpuSpent(machineBefore, machineAtReady),
       timeline: observation.timeline,
       objectsAtEnd: await countObjects(rest, namespace),
@@ -1048,7 +1078,12 @@ async function deleteFirstPhase(context: Context, namespace: string): Promise<In
 // the run
 
 async function main(): Promise<void> {
-  const command = [...imageNodeFlags(), compileOperator(log)];
+  const profileDir = flags["operator-cpu-profile-dir"];
+  const command = [
+    ...imageNodeFlags(),
+    ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
+    compileOperator(log),
+  ];
   log(`starting the e2e control plane with KEDA${flags.loop ? " and the scaling loop" : ""}`);
   const controlPlane = await startControlPlane({
     profile: "e2e",
@@ -1298,6 +1333,26 @@ function printSummary(direct: PhaseResult, viaOperator: PhaseResult, timeRatio: 
   }
   row("objects in the namespace at the end", JSON.stringify(direct.objectsAtEnd), "");
   row("", "", JSON.stringify(viaOperator.objectsAtEnd));
+  // Where kube-apiserver's time went: the kinds of request that took the most on the operator path, with
+  // the direct path's figures for the same kinds (count, mean latency).
+  const latency = (rows: Record<string, LatencyRow>, key: string): string => {
+    const found = rows[key];
+    return found === undefined ? "-" : `${found.count} x ${found.meanMs} ms`;
+  };
+  for (const key of Object.keys(viaOperator.apiServerLatencyToReady).slice(0, 8)) {
+    row(
+      `API latency to Ready: ${key}`,
+      latency(direct.apiServerLatencyToReady, key),
+      latency(viaOperator.apiServerLatencyToReady, key),
+    );
+  }
+  for (const key of Object.keys(viaOperator.webhookLatencyToReady)) {
+    row(
+      `webhook latency to Ready: ${key}`,
+      latency(direct.webhookLatencyToReady, key),
+      latency(viaOperator.webhookLatencyToReady, key),
+    );
+  }
   row(
     "load average during the phase (min/mean/max)",
     `${direct.loadAverage.min}/${direct.loadAverage.mean}/${direct.loadAverage.max}`,
