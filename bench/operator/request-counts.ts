@@ -30,10 +30,10 @@ const SAMPLE = /^[^{]*\{(.*)\}\s+(\S+)/;
 const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
 
 /**
- * Sums the samples of counter `metric` in Prometheus text by the key `keyOf` makes of their labels (the
- * labels it leaves out, such as the response code, are summed over).
+ * Sums the samples of `metric` (a counter, or a histogram's _sum or _count) in Prometheus text by the key
+ * `keyOf` makes of their labels (the labels it leaves out, such as the response code, are summed over).
  */
-function sumSamplesBy(
+export function sumSamplesBy(
   metricsText: string,
   metric: string,
   keyOf: (labels: ReadonlyMap<string, string>) => string,
@@ -59,11 +59,14 @@ function sumSamplesBy(
  * the Prometheus text format of kube-apiserver's /metrics.
  */
 export function parseApiServerRequestTotals(metricsText: string): RequestCounts {
-  return sumSamplesBy(metricsText, "apiserver_request_total", (labels) =>
-    countKey(
-      labels.get("verb") ?? "",
-      resourceLabel(labels.get("group") ?? "", labels.get("resource") ?? "", labels.get("subresource") ?? ""),
-    ),
+  return sumSamplesBy(metricsText, "apiserver_request_total", apiServerRequestKey);
+}
+
+/** The key of a kube-apiserver request metric's sample: "VERB resource[.group][/subresource]". */
+export function apiServerRequestKey(labels: ReadonlyMap<string, string>): string {
+  return countKey(
+    labels.get("verb") ?? "",
+    resourceLabel(labels.get("group") ?? "", labels.get("resource") ?? "", labels.get("subresource") ?? ""),
   );
 }
 

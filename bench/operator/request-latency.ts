@@ -2,8 +2,7 @@
 // phases of a benchmark can be compared request kind by request kind (which client sent a request is not
 // in these metrics; a kind only one client sends, such as KEDA's ScaledObject status patches, says whose).
 
-import { countKey } from "./request-counts.js";
-import { resourceLabel } from "../../src/runtime/api-request.js";
+import { apiServerRequestKey, sumSamplesBy } from "./request-counts.js";
 
 /** The requests of one kind and the seconds they took in all. */
 export interface LatencyTotal {
@@ -14,9 +13,6 @@ export interface LatencyTotal {
 /** key -> totals; the key is made of labels of the histogram (see the parsers). */
 export type Latencies = Map<string, LatencyTotal>;
 
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s+(\S+)/;
-const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
-
 /**
  * The _sum and _count samples of `histogram`, summed by the key `keyOf` makes of their labels (the labels
  * it leaves out are summed over).
@@ -26,24 +22,11 @@ export function parseHistogramTotals(
   histogram: string,
   keyOf: (labels: ReadonlyMap<string, string>) => string,
 ): Latencies {
+  const sums = sumSamplesBy(metricsText, `${histogram}_sum`, keyOf);
+  const counts = sumSamplesBy(metricsText, `${histogram}_count`, keyOf);
   const totals: Latencies = new Map();
-  const sumName = `${histogram}_sum`;
-  const countName = `${histogram}_count`;
-  for (const line of metricsText.split("\n")) {
-    if (!line.startsWith(histogram)) continue;
-    const sample = SAMPLE.exec(line);
-    if (sample === null) continue;
-    const name = sample[1];
-    if (name !== sumName && name !== countName) continue;
-    const value = Number(sample[3]);
-    if (!Number.isFinite(value)) continue;
-    const labels = new Map<string, string>();
-    for (const match of (sample[2] ?? "").matchAll(LABEL)) labels.set(match[1] ?? "", match[2] ?? "");
-    const key = keyOf(labels);
-    const total = totals.get(key) ?? { count: 0, seconds: 0 };
-    if (name === sumName) total.seconds += value;
-    else total.count += value;
-    totals.set(key, total);
+  for (const key of new Set([...sums.keys(), ...counts.keys()])) {
+    totals.set(key, { count: counts.get(key) ?? 0, seconds: sums.get(key) ?? 0 });
   }
   return totals;
 }
@@ -54,11 +37,10 @@ export function parseHistogramTotals(
  * duration is how long they stayed open.
  */
 export function parseApiServerLatencies(metricsText: string): Latencies {
-  const latencies = parseHistogramTotals(metricsText, "apiserver_request_duration_seconds", (labels) =>
-    countKey(
-      labels.get("verb") ?? "",
-      resourceLabel(labels.get("group") ?? "", labels.get("resource") ?? "", labels.get("subresource") ?? ""),
-    ),
+  const latencies = parseHistogramTotals(
+    metricsText,
+    "apiserver_request_duration_seconds",
+    apiServerRequestKey,
   );
   for (const key of [...latencies.keys()]) if (key.startsWith("WATCH ")) latencies.delete(key);
   return latencies;
